@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "gredge_native",
+      "sources": ["native/src/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden", "-pthread"],
+      "ldflags": ["-pthread"]
+    }
+  ]
+}

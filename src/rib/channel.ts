@@ -1,0 +1,40 @@
+/**
+ * The one narrow interface between a BGP session and the RIB (BIRD calls it a channel).
+ * The session calls the import hooks with decoded batches; the RIB sends through the
+ * `OutboundSink` the session hands it, respecting its back-pressure. Neither side reaches
+ * into the other.
+ */
+import type { Capabilities, Family, UpdateMessage } from '../bgp/wire/types.js';
+
+/** What the session learned at Established and the RIB needs for import/export. */
+export interface SessionInfo {
+  peerAs: number;
+  peerRouterId: number; // uint32 BGP identifier
+  peerAddress: string; // remote IP of the TCP connection
+  localAddress: string; // our IP of the TCP connection (next-hop self uses it)
+  ebgp: boolean;
+  as4: boolean;
+  extendedMessage: boolean; // max message size 65535 instead of 4096
+  families: Family[]; // negotiated address families
+  remoteCapabilities: Capabilities;
+}
+
+/** Where the RIB writes encoded messages for one neighbor. */
+export interface OutboundSink {
+  /** Queue whole BGP messages. Returns false when the socket buffer is full: stop until drain. */
+  send(messages: Uint8Array[]): boolean;
+  /** Called once when the sink can take more after `send` returned false. */
+  onDrain(cb: () => void): void;
+}
+
+/** Implemented by the RIB for each neighbor; called by the session. */
+export interface PeerChannel {
+  /** The session reached Established; the RIB starts the initial export to `sink`. */
+  up(info: SessionInfo, sink: OutboundSink): void;
+  /** A batch of decoded, validated UPDATEs, in arrival order. */
+  updates(batch: UpdateMessage[]): void;
+  /** The peer asked for our routes again (RFC 2918 / RFC 7313). */
+  routeRefresh(family: Family): void;
+  /** The session left Established: the neighbor's routes are withdrawn (unless kept by GR). */
+  down(reason: string): void;
+}
