@@ -14,6 +14,7 @@ export interface NeighborConfig {
   passive: boolean; // default false: we connect (and also accept)
   port: number; // remote port, default 179
   localAddress?: string; // source address for outgoing connections
+  nextHop6?: string; // IPv6 next hop we announce with next-hop-self when the session runs over IPv4
   holdTime: number; // default 90; 0 or 3..65535
   connectRetry: number; // seconds, default 30 (base of the backoff)
   families: Family[]; // default [ipv4-unicast, ipv6-unicast]

@@ -1,0 +1,421 @@
+/**
+ * YAML → validated `Config`. Every problem is reported as `file:line:column: field: message`,
+ * all of them at once; the loader applies nothing (the daemon does).
+ */
+import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import { LineCounter, type Node, type Pair, parseDocument } from 'yaml';
+import type { Family } from '../bgp/wire/types.js';
+import { GredgeError } from '../errors.js';
+import { checkInterfaceAddress, checkIp, checkIpv4, checkIpv6, checkPrefix } from './addr.js';
+import { type ConfigIssue, Reader } from './reader.js';
+import type { Config, DataplaneConfig, NeighborConfig, Role, TunnelConfig } from './types.js';
+
+const TOP_KEYS = [
+  'router-id',
+  'local-as',
+  'listen',
+  'neighbors',
+  'dataplane',
+  'underlay',
+  'tunnels',
+  'log',
+] as const;
+const NEIGHBOR_KEYS = [
+  'name',
+  'address',
+  'remote-as',
+  'role',
+  'passive',
+  'port',
+  'local-address',
+  'next-hop6',
+  'hold-time',
+  'connect-retry',
+  'families',
+  'next-hop-self',
+  'graceful-restart',
+  'description',
+  'resale',
+  'no-resale',
+  'tunnel',
+] as const;
+const TUNNEL_KEYS = [
+  'name',
+  'remote',
+  'local',
+  'key',
+  'mtu',
+  'inner',
+  'allowed-sources',
+  'routes',
+  'mss-clamp',
+  'sequence',
+  'checksum',
+  'keepalive',
+] as const;
+const ROLES: readonly Role[] = ['customer', 'peer', 'transit', 'internal'];
+const FAMILIES: readonly Family[] = ['ipv4-unicast', 'ipv6-unicast'];
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+type Pairs = Map<string, Pair<Node, Node>>;
+const val = (m: Pairs | undefined, key: string): Node | undefined => m?.get(key)?.value ?? undefined;
+
+export class ConfigError extends GredgeError {
+  readonly issues: ConfigIssue[];
+  constructor(source: string, issues: ConfigIssue[]) {
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    const lines = issues.map(
+      (i) => `${source}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`,
+    );
+    super('ERR_CONFIG_INVALID', lines.join('\n'));
+    this.issues = issues;
+  }
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new GredgeError('ERR_CONFIG_READ', `${path}: cannot read config: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return parseConfig(text, path);
+}
+
+export function parseConfig(text: string, source: string): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const r = new Reader(lines);
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      r.issues.push({
+        line: pos.line,
+        column: pos.col,
+        path: '',
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      });
+    }
+    throw new ConfigError(source, r.issues);
+  }
+  const top = r.map(doc.contents as Node, '', TOP_KEYS);
+  const cfg = readTop(r, top, source);
+  if (r.issues.length > 0 || !cfg) throw new ConfigError(source, r.issues);
+  return cfg;
+}
+
+function readTop(r: Reader, top: Pairs | undefined, source: string): Config | undefined {
+  if (!top) return undefined;
+  const need = (key: string) => {
+    if (!top.has(key)) r.error(undefined, key, 'is required');
+  };
+  need('router-id');
+  need('local-as');
+  const routerId = top.has('router-id')
+    ? r.checked(val(top, 'router-id'), 'router-id', checkIpv4)
+    : undefined;
+  const localAs = top.has('local-as') ? r.int(val(top, 'local-as'), 'local-as', 1, 4294967295) : undefined;
+
+  const underlay = top.has('underlay') ? readUnderlay(r, val(top, 'underlay')) : undefined;
+  const tunnels: TunnelConfig[] = [];
+  if (top.has('tunnels')) {
+    const read = readList(r, val(top, 'tunnels'), 'tunnels', (node, path) =>
+      readTunnel(r, node, path, underlay),
+    );
+    checkUnique(r, read, 'tunnels', (t) => t.name, 'name');
+    checkUnique(r, read, 'tunnels', (t) => `${t.remote} key ${t.key}`, 'key');
+    tunnels.push(...read.map((x) => x.item));
+  }
+
+  const neighbors: NeighborConfig[] = [];
+  if (top.has('neighbors')) {
+    const read = readList(r, val(top, 'neighbors'), 'neighbors', (node, path) =>
+      readNeighbor(r, node, path, localAs, tunnels),
+    );
+    checkUnique(r, read, 'neighbors', (n) => n.name, 'name');
+    checkUnique(r, read, 'neighbors', (n) => n.address, 'address');
+    neighbors.push(...read.map((x) => x.item));
+  }
+
+  let listen: Config['listen'] = neighbors.length > 0 ? { address: '0.0.0.0', port: 179 } : null;
+  if (top.has('listen')) listen = readListen(r, val(top, 'listen'));
+
+  let dataplane: DataplaneConfig | undefined;
+  if (top.has('dataplane')) dataplane = readDataplane(r, val(top, 'dataplane'));
+  else if (tunnels.length > 0) dataplane = { tun: 'gredge0', workers: 2, persistent: false };
+  if (tunnels.length > 0 && !underlay)
+    r.error(undefined, 'underlay', 'is required when tunnels are configured');
+
+  let log: Config['log'] = { level: 'info' };
+  if (top.has('log')) {
+    const m = r.map(val(top, 'log'), 'log', ['level']);
+    const level = m?.has('level') ? r.oneOf(val(m, 'level'), 'log.level', LOG_LEVELS) : 'info';
+    if (level) log = { level };
+  }
+  if (routerId === undefined || localAs === undefined) return undefined;
+  const cfg: Config = { source, routerId, localAs, listen, neighbors, tunnels, log };
+  if (dataplane) cfg.dataplane = dataplane;
+  if (underlay) cfg.underlay = underlay;
+  return cfg;
+}
+
+function readListen(r: Reader, node: Node | undefined): Config['listen'] {
+  if (node && 'value' in node && (node.value === false || node.value === null)) return null;
+  const m = r.map(node, 'listen', ['address', 'port']);
+  const address = m?.has('address') ? r.checked(val(m, 'address'), 'listen.address', checkIp) : '0.0.0.0';
+  const port = m?.has('port') ? r.int(val(m, 'port'), 'listen.port', 1, 65535) : 179;
+  return { address: address ?? '0.0.0.0', port: port ?? 179 };
+}
+
+function readDataplane(r: Reader, node: Node | undefined): DataplaneConfig {
+  const m = r.map(node, 'dataplane', ['tun', 'workers', 'persistent']);
+  const tun = m?.has('tun')
+    ? r.checked(val(m, 'tun'), 'dataplane.tun', (s) =>
+        IFNAME_RE.test(s) ? undefined : `'${s}' is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)`,
+      )
+    : 'gredge0';
+  const workers = m?.has('workers') ? r.int(val(m, 'workers'), 'dataplane.workers', 1, 64) : 2;
+  const persistent = m?.has('persistent') ? r.bool(val(m, 'persistent'), 'dataplane.persistent') : false;
+  return { tun: tun ?? 'gredge0', workers: workers ?? 2, persistent: persistent ?? false };
+}
+
+function readUnderlay(r: Reader, node: Node | undefined): Config['underlay'] {
+  const m = r.map(node, 'underlay', ['local', 'local6']);
+  const out: NonNullable<Config['underlay']> = {};
+  if (m?.has('local')) {
+    const v = r.checked(val(m, 'local'), 'underlay.local', checkIpv4);
+    if (v) out.local = v;
+  }
+  if (m?.has('local6')) {
+    const v = r.checked(val(m, 'local6'), 'underlay.local6', checkIpv6);
+    if (v) out.local6 = v;
+  }
+  if (m && !m.has('local') && !m.has('local6'))
+    r.error(node, 'underlay', 'needs local (IPv4) and/or local6 (IPv6)');
+  return out;
+}
+
+function readNeighbor(
+  r: Reader,
+  node: Node,
+  path: string,
+  localAs: number | undefined,
+  tunnels: TunnelConfig[],
+): NeighborConfig | undefined {
+  const m = r.map(node, path, NEIGHBOR_KEYS);
+  if (!m) return undefined;
+  for (const key of ['name', 'address', 'remote-as', 'role']) {
+    if (!m.has(key)) r.error(node, `${path}.${key}`, 'is required');
+  }
+  const f = (key: string) => val(m, key);
+  const p = (key: string) => `${path}.${key}`;
+  const name = m.has('name') ? r.checked(f('name'), p('name'), checkName) : undefined;
+  const address = m.has('address') ? r.checked(f('address'), p('address'), checkIp) : undefined;
+  const remoteAs = m.has('remote-as') ? r.int(f('remote-as'), p('remote-as'), 1, 4294967295) : undefined;
+  const role = m.has('role') ? r.oneOf(f('role'), p('role'), ROLES) : undefined;
+  if (role && remoteAs !== undefined && localAs !== undefined) {
+    if (role === 'internal' && remoteAs !== localAs) {
+      r.error(
+        f('remote-as'),
+        p('remote-as'),
+        `an internal neighbor must have remote-as = local-as (${localAs})`,
+      );
+    } else if (role !== 'internal' && remoteAs === localAs) {
+      r.error(f('role'), p('role'), `remote-as equals local-as (${localAs}): use role internal`);
+    }
+  }
+  const holdTime = m.has('hold-time') ? r.int(f('hold-time'), p('hold-time'), 0, 65535) : 90;
+  if (holdTime === 1 || holdTime === 2)
+    r.error(f('hold-time'), p('hold-time'), 'must be 0 or at least 3 (RFC 4271 §4.2)');
+  let families: Family[] = ['ipv4-unicast', 'ipv6-unicast'];
+  if (m.has('families')) {
+    const items = r.seq(f('families'), p('families')) ?? [];
+    families = [];
+    items.forEach((item, i) => {
+      const fam = r.oneOf(item, `${p('families')}[${i}]`, FAMILIES);
+      if (fam && !families.includes(fam)) families.push(fam);
+    });
+    if (items.length === 0) r.error(f('families'), p('families'), 'must name at least one family');
+  }
+  const gr = { enabled: false, restartTime: 120 };
+  if (m.has('graceful-restart')) {
+    const g = f('graceful-restart');
+    if (g && 'value' in g && typeof g.value === 'boolean') gr.enabled = g.value;
+    else {
+      const gm = r.map(g, p('graceful-restart'), ['enabled', 'restart-time']);
+      gr.enabled =
+        (gm?.has('enabled') ? r.bool(val(gm, 'enabled'), `${p('graceful-restart')}.enabled`) : true) ?? false;
+      if (gm?.has('restart-time')) {
+        gr.restartTime =
+          r.int(val(gm, 'restart-time'), `${p('graceful-restart')}.restart-time`, 1, 4095) ?? 120;
+      }
+    }
+  }
+  const bool = (key: string, dflt: boolean) => (m.has(key) ? (r.bool(f(key), p(key)) ?? dflt) : dflt);
+  const resale = bool('resale', true);
+  const noResale = bool('no-resale', false);
+  if (m.has('resale') && role && role !== 'customer')
+    r.error(f('resale'), p('resale'), 'applies to customers only');
+  if (m.has('no-resale') && role && role !== 'peer')
+    r.error(f('no-resale'), p('no-resale'), 'applies to peers only');
+  const n: NeighborConfig = {
+    name: name ?? '',
+    address: address ?? '',
+    remoteAs: remoteAs ?? 0,
+    role: role ?? 'peer',
+    passive: bool('passive', false),
+    port: m.has('port') ? (r.int(f('port'), p('port'), 1, 65535) ?? 179) : 179,
+    holdTime: holdTime ?? 90,
+    connectRetry: m.has('connect-retry')
+      ? (r.int(f('connect-retry'), p('connect-retry'), 1, 3600) ?? 30)
+      : 30,
+    families,
+    nextHopSelf: bool('next-hop-self', role !== 'internal'),
+    gracefulRestart: gr,
+    resale,
+    noResale,
+  };
+  if (m.has('local-address')) {
+    const v = r.checked(f('local-address'), p('local-address'), checkIp);
+    if (v) n.localAddress = v;
+  }
+  if (m.has('next-hop6')) {
+    const v = r.checked(f('next-hop6'), p('next-hop6'), checkIpv6);
+    if (v) n.nextHop6 = v;
+  }
+  if (m.has('description')) {
+    const v = r.string(f('description'), p('description'));
+    if (v !== undefined) n.description = v;
+  }
+  if (m.has('tunnel')) {
+    const v = r.string(f('tunnel'), p('tunnel'));
+    if (v !== undefined && !tunnels.some((t) => t.name === v)) {
+      r.error(f('tunnel'), p('tunnel'), `no tunnel named '${v}' in tunnels`);
+    } else if (v !== undefined) n.tunnel = v;
+  }
+  return name && address && remoteAs !== undefined && role ? n : undefined;
+}
+
+function readTunnel(
+  r: Reader,
+  node: Node,
+  path: string,
+  underlay: Config['underlay'],
+): TunnelConfig | undefined {
+  const m = r.map(node, path, TUNNEL_KEYS);
+  if (!m) return undefined;
+  for (const key of ['name', 'remote', 'key']) {
+    if (!m.has(key)) r.error(node, `${path}.${key}`, 'is required');
+  }
+  const f = (key: string) => val(m, key);
+  const p = (key: string) => `${path}.${key}`;
+  const name = m.has('name') ? r.checked(f('name'), p('name'), checkName) : undefined;
+  const remote = m.has('remote') ? r.checked(f('remote'), p('remote'), checkIp) : undefined;
+  const v4 = remote === undefined || isIPv4(remote);
+  if (remote && underlay && !(v4 ? underlay.local : underlay.local6)) {
+    r.error(f('remote'), p('remote'), `an IPv${v4 ? 4 : 6} remote needs underlay.${v4 ? 'local' : 'local6'}`);
+  }
+  const key = m.has('key') ? r.int(f('key'), p('key'), 0, 4294967295) : undefined;
+  const mtu = m.has('mtu') ? r.int(f('mtu'), p('mtu'), 576, 9000) : v4 ? 1472 : 1452;
+  const bool = (k: string, dflt: boolean) => (m.has(k) ? (r.bool(f(k), p(k)) ?? dflt) : dflt);
+  const prefixes = (k: string): string[] => {
+    if (!m.has(k)) return [];
+    const items = r.seq(f(k), p(k)) ?? [];
+    const out: string[] = [];
+    items.forEach((item, i) => {
+      const s = r.checked(item, `${p(k)}[${i}]`, (x) => checkPrefix(x));
+      if (s) out.push(s);
+    });
+    return out;
+  };
+  const inner: TunnelConfig['inner'] = {};
+  if (m.has('inner')) {
+    const im = r.map(f('inner'), p('inner'), ['local', 'local6']);
+    if (im?.has('local')) {
+      const s = r.checked(val(im, 'local'), `${p('inner')}.local`, (x) =>
+        checkInterfaceAddress(x, 4, [30, 31]),
+      );
+      if (s) inner.local = s;
+    }
+    if (im?.has('local6')) {
+      const s = r.checked(val(im, 'local6'), `${p('inner')}.local6`, (x) =>
+        checkInterfaceAddress(x, 6, [64, 127]),
+      );
+      if (s) inner.local6 = s;
+    }
+    if (inner.local6 && mtu !== undefined && mtu < 1280) {
+      r.error(f('mtu'), p('mtu'), 'must be at least 1280 for IPv6 inside the tunnel (RFC 8200)');
+    }
+  }
+  const t: TunnelConfig = {
+    name: name ?? '',
+    remote: remote ?? '',
+    key: key ?? 0,
+    mtu: mtu ?? 1472,
+    inner,
+    allowedSources: prefixes('allowed-sources'),
+    routes: prefixes('routes'),
+    mssClamp: bool('mss-clamp', true),
+    sequence: bool('sequence', false),
+    checksum: bool('checksum', false),
+  };
+  if (m.has('local')) {
+    const s = r.checked(f('local'), p('local'), checkIp);
+    if (s) t.local = s;
+  }
+  if (m.has('keepalive')) {
+    const km = r.map(f('keepalive'), p('keepalive'), ['interval', 'retries']);
+    const interval = km?.has('interval')
+      ? r.int(val(km, 'interval'), `${p('keepalive')}.interval`, 1, 3600)
+      : 10;
+    const retries = km?.has('retries') ? r.int(val(km, 'retries'), `${p('keepalive')}.retries`, 1, 255) : 3;
+    t.keepalive = { interval: interval ?? 10, retries: retries ?? 3 };
+  }
+  return name && remote && key !== undefined ? t : undefined;
+}
+
+function checkName(s: string): string | undefined {
+  return NAME_RE.test(s) ? undefined : `'${s}' is not a valid name (letters, digits, _ . -, at most 63)`;
+}
+
+interface Read<T> {
+  node: Node;
+  path: string;
+  item: T;
+}
+
+function readList<T>(
+  r: Reader,
+  node: Node | undefined,
+  path: string,
+  readItem: (node: Node, path: string) => T | undefined,
+): Read<T>[] {
+  const out: Read<T>[] = [];
+  (r.seq(node, path) ?? []).forEach((itemNode, i) => {
+    const itemPath = `${path}[${i}]`;
+    const item = readItem(itemNode, itemPath);
+    if (item) out.push({ node: itemNode, path: itemPath, item });
+  });
+  return out;
+}
+
+function checkUnique<T>(
+  r: Reader,
+  read: Read<T>[],
+  what: string,
+  key: (t: T) => string,
+  field: string,
+): void {
+  const seen = new Map<string, string>();
+  for (const { node, path, item } of read) {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) r.error(node, `${path}.${field}`, `duplicates ${first} (${what}: ${k})`);
+    else seen.set(k, path);
+  }
+}
