@@ -1,0 +1,160 @@
+/**
+ * Running commands inside network namespaces the lab created, and remembering every process it
+ * started so that cleanup ends exactly those (by PID, never by name). Used by topology.ts, the
+ * lab tests and bench/dataplane.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  /** Resolve with a non-zero code instead of rejecting. */
+  allowFail?: boolean;
+  input?: string;
+}
+
+/** Run `argv` in namespace `ns` (or the caller's namespace when ns is null). */
+export function nsExec(ns: string | null, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const full = ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      full[0]!,
+      full.slice(1),
+      { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        const res = { stdout: String(stdout), stderr: String(stderr), code };
+        if (code !== 0 && !opts.allowFail) {
+          reject(
+            new Error(
+              `${full.join(' ')} exited ${code}${err?.killed ? ' (killed: timeout)' : ''}: ${stderr}`,
+            ),
+          );
+        } else {
+          resolve(res);
+        }
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Synchronous variant for the process 'exit' hook, where nothing asynchronous runs. */
+export function nsExecSync(ns: string | null, argv: string[]): number {
+  const full = ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
+  const r = spawnSync(full[0]!, full.slice(1), { stdio: 'ignore', timeout: 10_000 });
+  return r.status ?? 1;
+}
+
+/** A long-running process the lab started; its output is kept for diagnostics. */
+export class LabProcess {
+  readonly child: ChildProcess;
+  readonly name: string;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  #exitCode: number | null | undefined;
+
+  constructor(name: string, child: ChildProcess) {
+    this.name = name;
+    this.child = child;
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    // Keep only the tail: a daemon that logs a lot must not grow the test's memory.
+    child.stdout?.on('data', (d: string) => {
+      this.stdout = (this.stdout + d).slice(-1_000_000);
+    });
+    child.stderr?.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-200_000);
+    });
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.#exitCode = code ?? (signal ? -1 : null);
+        resolve(this.#exitCode);
+      });
+      child.on('error', () => {
+        this.#exitCode = -1;
+        resolve(-1);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.#exitCode === undefined;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; only this PID. */
+  async stop(graceMs = 3000): Promise<number | null> {
+    if (!this.running || this.child.pid === undefined) return this.exited;
+    try {
+      process.kill(this.child.pid, 'SIGTERM');
+    } catch {
+      return this.exited;
+    }
+    const timer = setTimeout(() => {
+      if (this.running && this.child.pid !== undefined) {
+        try {
+          process.kill(this.child.pid, 'SIGKILL');
+        } catch {}
+      }
+    }, graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  killSync(): void {
+    if (this.running && this.child.pid !== undefined) {
+      try {
+        process.kill(this.child.pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+}
+
+/**
+ * Start `argv` inside `ns`. `ip netns exec` execs the command in place, so the PID we hold is the
+ * command's own PID and killing it ends exactly what we started.
+ */
+export function nsSpawn(
+  ns: string | null,
+  name: string,
+  argv: string[],
+  env?: NodeJS.ProcessEnv,
+): LabProcess {
+  const full = ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
+  const child = spawn(full[0]!, full.slice(1), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: env ?? process.env,
+  });
+  return new LabProcess(name, child);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `fn` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs: number, stepMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let v = await fn();
+  while (!v && Date.now() < end) {
+    await sleep(stepMs);
+    v = await fn();
+  }
+  return v;
+}
+
+/** Whether a command is on PATH (for skip messages naming the missing Debian package). */
+export function haveCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
