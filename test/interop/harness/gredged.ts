@@ -1,0 +1,138 @@
+/**
+ * gredged as the device under test: writes its YAML config (the operator interface of
+ * src/config/load.ts), starts `node dist/src/main.js --config FILE` (optionally in a namespace),
+ * and watches its JSON-lines log. `available()` tells whether the daemon in dist/ starts at all,
+ * so that the interop files can say why they skip while it is still being wired.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Daemon } from './proc.js';
+
+/** The repository root: this file runs from dist/test/interop/harness/. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const MAIN = join(ROOT, 'dist/src/main.js');
+
+export interface GredgedNeighbor {
+  name: string;
+  address: string;
+  remoteAs: number;
+  role: 'customer' | 'peer' | 'transit' | 'internal';
+  passive: boolean;
+  holdTime?: number;
+  localAddress?: string;
+  nextHop6?: string;
+  port?: number;
+}
+
+export interface GredgedOptions {
+  dir: string;
+  netns?: string | undefined;
+  routerId: string;
+  localAs: number;
+  listen: { address: string; port: number } | null;
+  neighbors: GredgedNeighbor[];
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function gredgedYaml(o: GredgedOptions): string {
+  const lines = [
+    '# written by test/interop/harness/gredged.ts',
+    `router-id: ${o.routerId}`,
+    `local-as: ${o.localAs}`,
+  ];
+  if (o.listen) lines.push(`listen: { address: ${o.listen.address}, port: ${o.listen.port} }`);
+  lines.push(`log: { level: ${o.logLevel ?? 'info'} }`, 'neighbors:');
+  for (const n of o.neighbors) {
+    lines.push(
+      `  - name: ${n.name}`,
+      `    address: ${n.address}`,
+      `    remote-as: ${n.remoteAs}`,
+      `    role: ${n.role}`,
+      `    passive: ${n.passive}`,
+      `    hold-time: ${n.holdTime ?? 90}`,
+      '    connect-retry: 1',
+      '    families: [ipv4-unicast, ipv6-unicast]',
+    );
+    if (n.port !== undefined) lines.push(`    port: ${n.port}`);
+    if (n.localAddress) lines.push(`    local-address: ${n.localAddress}`);
+    if (n.nextHop6) lines.push(`    next-hop6: ${n.nextHop6}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export class Gredged {
+  readonly opts: GredgedOptions;
+  readonly confPath: string;
+  daemon: Daemon | undefined;
+
+  constructor(opts: GredgedOptions) {
+    this.opts = opts;
+    this.confPath = join(opts.dir, 'gredge.yaml');
+  }
+
+  async start(): Promise<Daemon> {
+    writeFileSync(this.confPath, gredgedYaml(this.opts));
+    const d = new Daemon('gredged', [process.execPath, MAIN, '--config', this.confPath], {
+      netns: this.opts.netns,
+    });
+    this.daemon = d;
+    await d.waitFor(/gredged started/, 15_000);
+    return d;
+  }
+
+  /** Log lines (parsed JSON) whose text matches `re`. */
+  logLines(re: RegExp): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const line of (this.daemon?.output ?? '').split('\n')) {
+      if (!re.test(line)) continue;
+      try {
+        out.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        out.push({ msg: line });
+      }
+    }
+    return out;
+  }
+}
+
+let cached: string | undefined | null = null;
+/**
+ * undefined when gredged (dist/src/main.js) starts and stays up on a throwaway config for a
+ * second; otherwise why not. Checked once per test process.
+ */
+export function gredgedUnavailable(): string | undefined {
+  if (cached !== null) return cached;
+  if (!existsSync(MAIN)) return (cached = `${MAIN} is not built (npm run build)`);
+  const dir = mkdtempSync(join(tmpdir(), 'gredge-probe-'));
+  try {
+    const conf = join(dir, 'probe.yaml');
+    // A passive neighbor on a loopback address and a high port: nothing is sent anywhere, and the
+    // listener keeps the process alive so that "stays up" means something.
+    const port = 20_000 + (process.pid % 20_000);
+    writeFileSync(
+      conf,
+      `router-id: 127.0.0.254\nlocal-as: 65000\nlisten: { address: 127.0.0.254, port: ${port} }\n` +
+        'neighbors:\n  - { name: probe, address: 127.0.0.253, remote-as: 65001, role: customer, passive: true }\n',
+    );
+    const r = spawnSync(process.execPath, [MAIN, '--config', conf], {
+      timeout: 2500,
+      encoding: 'utf8',
+      killSignal: 'SIGKILL',
+    });
+    const out = `${r.stdout}${r.stderr}`;
+    const stayedUp = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    if (stayedUp && out.includes('gredged started')) cached = undefined;
+    else
+      cached = `gredged does not start and stay up (code ${r.status}): ${out.trim().split('\n').slice(0, 3).join(' | ').slice(0, 400)}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return cached;
+}
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `gredge-${tag}-`));
+}
