@@ -15,6 +15,8 @@ export interface IperfOptions {
   udpLen?: number;
   /** UDP target rate (bit/s, 0 = unlimited). */
   udpRate?: number;
+  /** Send this many bytes instead of running for `seconds` (short flows for captures). */
+  bytes?: number;
 }
 
 export interface IperfResult {

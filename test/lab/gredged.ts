@@ -1,0 +1,152 @@
+/**
+ * Starting gredge's data plane in a lab namespace from a YAML config, and talking to it: the
+ * lab's runner (dp-runner.ts, JSON lines on stdin/stdout). Requests get a reply or a timeout,
+ * never a hang; the process is tracked by the lab and ended by PID.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { LabProcess } from './netns.js';
+import type { Lab, Role } from './topology.js';
+
+const RUNNER = fileURLToPath(new URL('./dp-runner.js', import.meta.url));
+
+/**
+ * Why the lab cannot run gredge's data plane, or null when it can. Only the absence of
+ * src/dataplane skips; once the module exists, a load failure is a test failure, not a skip.
+ */
+export async function dataplaneAvailable(): Promise<string | null> {
+  const src = fileURLToPath(new URL('../../../src/dataplane/from-config.ts', import.meta.url));
+  if (!existsSync(src)) return 'the data plane (src/dataplane/from-config.ts) does not exist yet';
+  return null;
+}
+
+export class Gredge {
+  readonly proc: LabProcess;
+  readonly role: Role;
+  #buf = '';
+  #nextId = 1;
+  readonly #waiters = new Map<number, (v: { ok: boolean; result?: unknown; error?: string }) => void>();
+  readonly events: unknown[] = [];
+  #ready: Promise<void>;
+
+  private constructor(lab: Lab, role: Role, config: string) {
+    this.role = role;
+    this.proc = lab.spawn(role, `gredge-${role}`, [process.execPath, RUNNER, '--config', config]);
+    let readyResolve!: () => void;
+    let readyReject!: (e: Error) => void;
+    this.#ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
+    this.proc.child.stdout?.on('data', (d: string) => {
+      this.#buf += d;
+      let nl = this.#buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = this.#buf.slice(0, nl);
+        this.#buf = this.#buf.slice(nl + 1);
+        nl = this.#buf.indexOf('\n');
+        let msg: { id?: number; event?: string; ok?: boolean; result?: unknown; error?: string };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (msg.event === 'ready') readyResolve();
+        else if (msg.event === 'failed') readyReject(new Error(`gredge on ${role} failed: ${msg.error}`));
+        else if (msg.event) this.events.push(msg);
+        else if (msg.id !== undefined) {
+          this.#waiters.get(msg.id)?.(msg as { ok: boolean });
+          this.#waiters.delete(msg.id);
+        }
+      }
+    });
+    void this.proc.exited.then((code) => {
+      readyReject(
+        new Error(`gredge on ${role} exited (${code}) before ready: ${this.proc.stderr.slice(-2000)}`),
+      );
+      for (const w of this.#waiters.values()) w({ ok: false, error: `gredge exited (${code})` });
+      this.#waiters.clear();
+    });
+  }
+
+  static async start(lab: Lab, role: Role, config: string, timeoutMs = 15_000): Promise<Gredge> {
+    const g = new Gredge(lab, role, config);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      g.#ready,
+      new Promise((_r, rej) => {
+        timer = setTimeout(() => rej(new Error(`gredge on ${role} not ready in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return g;
+  }
+
+  async request<T = unknown>(op: string, args?: unknown, timeoutMs = 10_000): Promise<T> {
+    if (!this.proc.running) throw new Error(`gredge on ${this.role} is not running`);
+    const id = this.#nextId++;
+    const reply = new Promise<{ ok: boolean; result?: unknown; error?: string }>((resolve) => {
+      this.#waiters.set(id, resolve);
+      setTimeout(() => {
+        if (this.#waiters.delete(id)) resolve({ ok: false, error: `no reply to ${op} in ${timeoutMs} ms` });
+      }, timeoutMs);
+    });
+    this.proc.child.stdin?.write(`${JSON.stringify({ id, op, args })}\n`);
+    const r = await reply;
+    if (!r.ok) throw new Error(`gredge ${op}: ${r.error}`);
+    return r.result as T;
+  }
+
+  counters(): Promise<Counters> {
+    return this.request<Counters>('counters');
+  }
+
+  get running(): boolean {
+    return this.proc.running;
+  }
+
+  async stop(): Promise<number | null> {
+    return this.proc.stop(5000);
+  }
+
+  /** CPU seconds (user + system) the process has used, from /proc/PID/stat. */
+  async cpuSeconds(): Promise<number> {
+    return cpuSecondsOf(this.proc.pid!);
+  }
+}
+
+/** Global counters: packets/bytes and drops by reason; the exact keys come from src/dataplane. */
+export type Counters = Record<string, unknown>;
+
+/**
+ * Flattens whatever counter object the data plane returns into `path → number`
+ * (e.g. `drops.spoofed`, `rxPackets`), so that tests can diff two snapshots.
+ */
+export function flatten(obj: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  if (typeof obj === 'number' || typeof obj === 'bigint') out[prefix] = Number(obj);
+  else if (obj && typeof obj === 'object') {
+    for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  }
+  return out;
+}
+
+export function diff(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const d: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const dv = v - (before[k] ?? 0);
+    if (dv !== 0) d[k] = dv;
+  }
+  return d;
+}
+
+export async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(f[11]);
+  const stime = Number(f[12]);
+  return (utime + stime) / CLK_TCK;
+}
+
+// sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
+const CLK_TCK = 100;
