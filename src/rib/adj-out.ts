@@ -1,0 +1,199 @@
+/**
+ * Adj-RIB-Out of one neighbor for one family (RFC 4271 §3.2, §9.2), kept as small as BIRD's:
+ * what was advertised is one bit per Loc-RIB entry (the attributes sent are derived again from
+ * the current best path and the export decision), plus a queue of entries to (re)consider.
+ * Changes to the same prefix coalesce in the queue; draining packs announcements by shared
+ * attribute set (encoded once per set per chunk) and withdrawals together.
+ */
+import type { CodecContext, NextHop6, Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import { type ExportContext, exportAttributes4, exportAttributes6 } from '../policy/transform.js';
+import { BitSet, growI32 } from './arrays.js';
+import type { RibCodec } from './codec.js';
+import type { DecisionPeer } from './decide.js';
+import { ATTR_NO_ADVERTISE, ATTR_NO_EXPORT } from './intern.js';
+import type { LocRib } from './loc-rib.js';
+
+/** A neighbor as a source of routes for export decisions. */
+export interface ExportPeer extends DecisionPeer {
+  /** policy/export.ts sourceClass of the neighbor. */
+  cls: number;
+}
+
+/** A neighbor as a target of export. */
+export interface OutTarget {
+  idx: number;
+  /** policy/export.ts allowMask: bit per source class. */
+  allow: number;
+  ebgp: boolean;
+  useResale: boolean;
+  exportCtx: ExportContext;
+  codecCtx: CodecContext;
+  maxLength: number;
+}
+
+interface Group<K> {
+  bytes: Uint8Array | null;
+  nextHop6: NextHop6 | undefined;
+  keys: K[];
+}
+
+export class AdjOut<K extends Prefix4 | Prefix6> {
+  readonly table: LocRib<K>;
+  readonly v6: boolean;
+  readonly #peers: (ExportPeer | undefined)[];
+  readonly #target: OutTarget;
+  #queued = new BitSet();
+  #sent = new BitSet();
+  #queue = new Int32Array(0);
+  #qHead = 0;
+  #qLen = 0;
+  sentCount = 0;
+  encodeErrors = 0;
+  /** End-of-RIB still to be sent after the initial export (RFC 4724 §2). */
+  eorPending = false;
+  eorSent = false;
+
+  constructor(table: LocRib<K>, v6: boolean, peers: (ExportPeer | undefined)[], target: OutTarget) {
+    this.table = table;
+    this.v6 = v6;
+    this.#peers = peers;
+    this.#target = target;
+  }
+
+  get pending(): number {
+    return this.#qLen - this.#qHead;
+  }
+
+  /** The path of entry `e` this neighbor should have, or -1 (export policy applied). */
+  exportPath(e: number): number {
+    const t = this.table;
+    const tg = this.#target;
+    const p = tg.useResale ? t.bestResale[e]! : t.best[e]!;
+    if (p === -1) return -1;
+    const from = t.pNbr[p]!;
+    if (from === tg.idx) return -1;
+    if ((tg.allow & (1 << this.#peers[from]!.cls)) === 0) return -1;
+    const f = t.attrs.flags[t.pAttr[p]!]!;
+    if ((f & ATTR_NO_ADVERTISE) !== 0 || ((f & ATTR_NO_EXPORT) !== 0 && tg.ebgp)) return -1;
+    return p;
+  }
+
+  /** Queues entry `e` when it may need an announcement or a withdrawal. */
+  consider(e: number): void {
+    if (this.#queued.has(e)) return;
+    if (this.exportPath(e) === -1 && !this.#sent.has(e)) return;
+    this.#queued.set(e);
+    this.table.pins[e]!++;
+    if (this.#qLen === this.#queue.length) {
+      if (this.#qHead > 0 && this.#qHead * 2 >= this.#qLen) {
+        this.#queue.copyWithin(0, this.#qHead, this.#qLen);
+        this.#qLen -= this.#qHead;
+        this.#qHead = 0;
+      } else {
+        this.#queue = growI32(this.#queue, this.#qLen + 1);
+      }
+    }
+    this.#queue[this.#qLen++] = e;
+  }
+
+  /** Queues every entry that is exportable now (initial export, route refresh). */
+  considerAll(): void {
+    const hw = this.table.index.highWater;
+    for (let e = 0; e < hw && e < this.table.head.length; e++) this.consider(e);
+  }
+
+  /** Forgets everything (session down), releasing the entries it held. */
+  reset(): void {
+    const t = this.table;
+    const q = this.#queued;
+    const s = this.#sent;
+    this.#queued = new BitSet();
+    this.#sent = new BitSet();
+    this.#qHead = this.#qLen = 0;
+    this.#queue = new Int32Array(0);
+    this.sentCount = 0;
+    this.eorPending = false;
+    this.eorSent = false;
+    q.drain((e) => t.unpin(e));
+    s.drain((e) => t.unpin(e));
+  }
+
+  /** Builds the UPDATEs for up to `limit` queued entries. */
+  takeChunk(codec: RibCodec, limit: number): Uint8Array[] {
+    const t = this.table;
+    const { pAttr } = t;
+    const groups = new Map<number, Group<K>>();
+    const withdrawn: K[] = [];
+    const end = Math.min(this.#qLen, this.#qHead + limit);
+    for (let i = this.#qHead; i < end; i++) {
+      const e = this.#queue[i]!;
+      this.#queued.clear(e);
+      const key = t.index.key(e);
+      const p = this.exportPath(e);
+      let g: Group<K> | undefined;
+      if (p !== -1) {
+        const a = pAttr[p]!;
+        g = groups.get(a);
+        if (g === undefined) {
+          g = this.#group(a, codec);
+          groups.set(a, g);
+        }
+      }
+      if (g !== undefined && g.bytes !== null) {
+        g.keys.push(key);
+        if (!this.#sent.has(e)) {
+          this.#sent.set(e);
+          this.sentCount++;
+          t.pins[e]!++;
+        }
+      } else if (this.#sent.has(e)) {
+        withdrawn.push(key);
+        this.#sent.clear(e);
+        this.sentCount--;
+        t.unpin(e);
+      }
+      t.unpin(e);
+    }
+    this.#qHead = end;
+    if (this.#qHead === this.#qLen) this.#qHead = this.#qLen = 0;
+    const max = this.#target.maxLength;
+    const out: Uint8Array[] = [];
+    if (withdrawn.length > 0) {
+      const w = this.v6
+        ? codec.packWithdrawals6(withdrawn as Prefix6[], 0, withdrawn.length, max)
+        : codec.packWithdrawals4(withdrawn as Prefix4[], 0, withdrawn.length, max);
+      for (const m of w) out.push(m);
+    }
+    for (const g of groups.values()) {
+      if (g.bytes === null || g.keys.length === 0) continue;
+      const u = this.v6
+        ? codec.packUpdates6(g.bytes, g.nextHop6!, g.keys as Prefix6[], 0, g.keys.length, max)
+        : codec.packUpdates4(g.bytes, g.keys as Prefix4[], 0, g.keys.length, max);
+      for (const m of u) out.push(m);
+    }
+    return out;
+  }
+
+  /** Encodes attribute set `a` for this neighbor; bytes null when it cannot be sent. */
+  #group(a: number, codec: RibCodec): Group<K> {
+    const attrs = this.table.attrs.get(a);
+    const tg = this.#target;
+    try {
+      if (this.v6) {
+        const x = exportAttributes6(attrs, tg.exportCtx);
+        if (x === undefined) return { bytes: null, nextHop6: undefined, keys: [] };
+        return { bytes: codec.encodeAttributes(x.attrs, tg.codecCtx), nextHop6: x.nextHop, keys: [] };
+      }
+      const x = exportAttributes4(attrs, tg.exportCtx);
+      if (x === undefined) return { bytes: null, nextHop6: undefined, keys: [] };
+      return { bytes: codec.encodeAttributes(x, tg.codecCtx), nextHop6: undefined, keys: [] };
+    } catch {
+      this.encodeErrors++;
+      return { bytes: null, nextHop6: undefined, keys: [] };
+    }
+  }
+
+  isSent(e: number): boolean {
+    return this.#sent.has(e);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Interned (hash-consed) path-attribute sets, refcounted by the paths that use them and freed
+ * when unused. A full table of ~1M prefixes carries ~100k distinct sets, so every per-prefix
+ * structure holds a small integer id; the decision-process inputs of each set are precomputed
+ * into typed arrays (RFC 4271 §9.1.2.2 inputs: LOCAL_PREF, AS_PATH length, ORIGIN, MED and the
+ * neighbor AS for MED comparison; RFC 1997 well-known communities as flags).
+ */
+import { AsPathSegmentType, type PathAttributes } from '../bgp/wire/types.js';
+import { growF64, growI32, growU8 } from './arrays.js';
+
+export const COMMUNITY_NO_EXPORT = 0xffffff01;
+export const COMMUNITY_NO_ADVERTISE = 0xffffff02;
+export const COMMUNITY_NO_EXPORT_SUBCONFED = 0xffffff03;
+
+/** Bits of `AttrStore.flags`. */
+export const ATTR_NO_EXPORT = 1;
+export const ATTR_NO_ADVERTISE = 2;
+
+export const DEFAULT_LOCAL_PREF = 100;
+
+/** RFC 4271 §9.1.2.2 a): an AS_SET counts 1, confederation segments (RFC 5065) count 0. */
+export function asPathLength(attrs: PathAttributes): number {
+  let n = 0;
+  for (const s of attrs.asPath) {
+    if (s.type === AsPathSegmentType.AS_SEQUENCE) n += s.asns.length;
+    else if (s.type === AsPathSegmentType.AS_SET) n += 1;
+  }
+  return n;
+}
+
+/** Leftmost AS of the path (the "neighbor AS" of RFC 4271 §9.1.2.2 c), 0 when none. */
+export function firstAs(attrs: PathAttributes): number {
+  const s = attrs.asPath[0];
+  return s !== undefined && s.type === AsPathSegmentType.AS_SEQUENCE && s.asns.length > 0 ? s.asns[0]! : 0;
+}
+
+export function asPathContains(attrs: PathAttributes, asn: number): boolean {
+  for (const s of attrs.asPath) if (s.asns.includes(asn)) return true;
+  return false;
+}
+
+function bytesKey(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+/** Canonical text of an attribute set; equal sets (as sent) give equal keys. */
+export function attrKey(a: PathAttributes): string {
+  let k = `${a.origin}|${a.localPref ?? ''}|${a.med ?? ''}|${a.nextHop ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
+  for (const s of a.asPath) k += `${s.type}:${s.asns.join(',')};`;
+  if (a.nextHop6 !== undefined) {
+    k += `|6${bytesKey(a.nextHop6.global)}`;
+    if (a.nextHop6.linkLocal !== undefined) k += `/${bytesKey(a.nextHop6.linkLocal)}`;
+  }
+  if (a.aggregator !== undefined) k += `|a${a.aggregator.asn}:${a.aggregator.address}`;
+  if (a.communities !== undefined && a.communities.length > 0) k += `|c${a.communities.join(',')}`;
+  if (a.largeCommunities !== undefined && a.largeCommunities.length > 0) {
+    k += `|l${a.largeCommunities.join(',')}`;
+  }
+  if (a.otc !== undefined) k += `|o${a.otc}`;
+  if (a.unknown !== undefined) {
+    for (const u of a.unknown) k += `|u${u.flags}:${u.code}:${bytesKey(u.value)}`;
+  }
+  return k;
+}
+
+export class AttrStore {
+  #byKey = new Map<string, number>();
+  #attrs: (PathAttributes | undefined)[] = [];
+  #keys: string[] = [];
+  #free: number[] = [];
+  refs = new Int32Array(0);
+  localPref = new Float64Array(0);
+  pathLen = new Int32Array(0);
+  origin = new Uint8Array(0);
+  med = new Float64Array(0); // missing MED = 0 (RFC 4271 §9.1.2.2 c)
+  nbrAs = new Float64Array(0);
+  flags = new Uint8Array(0);
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /**
+   * Id of the set equal to `a` (with LOCAL_PREF replaced by `localPref` when given), taking
+   * `count` references. `a` may be kept as is, so callers must not mutate it afterwards.
+   */
+  intern(a: PathAttributes, count: number, localPref?: number): number {
+    if (localPref !== undefined && a.localPref !== localPref) a = { ...a, localPref };
+    const key = attrKey(a);
+    let id = this.#byKey.get(key);
+    if (id === undefined) {
+      id = this.#free.length > 0 ? this.#free.pop()! : this.#attrs.length;
+      this.#grow(id + 1);
+      this.#byKey.set(key, id);
+      this.#attrs[id] = a;
+      this.#keys[id] = key;
+      this.localPref[id] = a.localPref ?? DEFAULT_LOCAL_PREF;
+      this.pathLen[id] = asPathLength(a);
+      this.origin[id] = a.origin;
+      this.med[id] = a.med ?? 0;
+      this.nbrAs[id] = firstAs(a);
+      let f = 0;
+      for (const c of a.communities ?? []) {
+        if (c === COMMUNITY_NO_EXPORT || c === COMMUNITY_NO_EXPORT_SUBCONFED) f |= ATTR_NO_EXPORT;
+        else if (c === COMMUNITY_NO_ADVERTISE) f |= ATTR_NO_ADVERTISE;
+      }
+      this.flags[id] = f;
+      this.refs[id] = 0;
+    }
+    this.refs[id]! += count;
+    return id;
+  }
+
+  get(id: number): PathAttributes {
+    return this.#attrs[id]!;
+  }
+
+  ref(id: number, count = 1): void {
+    this.refs[id]! += count;
+  }
+
+  /** Drops `count` references; frees the set when none remain. */
+  unref(id: number, count = 1): void {
+    const r = (this.refs[id]! -= count);
+    if (r > 0) return;
+    if (r < 0) throw new Error(`attribute set ${id} refcount below zero`);
+    this.#byKey.delete(this.#keys[id]!);
+    this.#attrs[id] = undefined;
+    this.#keys[id] = '';
+    this.#free.push(id);
+  }
+
+  #grow(need: number): void {
+    if (need <= this.refs.length) return;
+    this.refs = growI32(this.refs, need);
+    this.localPref = growF64(this.localPref, need);
+    this.pathLen = growI32(this.pathLen, need);
+    this.origin = growU8(this.origin, need);
+    this.med = growF64(this.med, need);
+    this.nbrAs = growF64(this.nbrAs, need);
+    this.flags = growU8(this.flags, need);
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * One address family's routes: Adj-RIB-In of every neighbor and the Loc-RIB (RFC 4271 §3.2,
+ * §9.1) in one struct-of-arrays store. A path is (neighbor, attribute-set id) on a prefix entry;
+ * it sits on two lists: its entry's candidates (so a prefix's candidates are found without
+ * scanning neighbors) and its neighbor's paths (so a session going down withdraws only its own).
+ * Each entry keeps two best paths, one per table: `full`, and `resale` (no candidates from
+ * no-resale neighbors), so reselling customers get the best eligible route.
+ * Entries whose best changed are queued as dirty; flushing them is the caller's business.
+ */
+import { growI32, growU8 } from './arrays.js';
+import { type DecisionPeer, Decider } from './decide.js';
+import type { AttrStore } from './intern.js';
+import type { KeyIndex } from './prefix-index.js';
+
+const DIRTY = 1;
+
+export class LocRib<K extends number | string> {
+  readonly index: KeyIndex<K>;
+  readonly attrs: AttrStore;
+  readonly decider: Decider;
+  readonly #peers: (DecisionPeer | undefined)[];
+  // Per entry.
+  head = new Int32Array(0);
+  best = new Int32Array(0);
+  bestResale = new Int32Array(0);
+  /** References from neighbors' Adj-RIB-Out (queued or advertised); an entry lives while > 0. */
+  pins = new Int32Array(0);
+  #flags = new Uint8Array(0);
+  // Per path.
+  pNbr = new Int32Array(0);
+  pAttr = new Int32Array(0);
+  pEnt = new Int32Array(0);
+  pNext = new Int32Array(0);
+  #pNNext = new Int32Array(0);
+  #pNPrev = new Int32Array(0);
+  #pFree: number[] = [];
+  #pHigh = 0;
+  // Per neighbor.
+  #nbrHead = new Int32Array(0);
+  nbrCount = new Int32Array(0);
+  // Dirty entries since the last takeDirty.
+  #dirty = new Int32Array(0);
+  #dirtyLen = 0;
+  /** Entries with a best path in the full table. */
+  routes = 0;
+  paths = 0;
+
+  constructor(index: KeyIndex<K>, attrs: AttrStore, peers: (DecisionPeer | undefined)[]) {
+    this.index = index;
+    this.attrs = attrs;
+    this.#peers = peers;
+    this.decider = new Decider(attrs, peers);
+  }
+
+  get dirtyCount(): number {
+    return this.#dirtyLen;
+  }
+
+  /**
+   * Neighbor `nbr` announces `key` with attribute set `attr`, handing over one reference to it.
+   * A path already there from the same neighbor is replaced (implicit withdraw, RFC 4271 §3.1).
+   */
+  announce(nbr: number, key: K, attr: number): void {
+    const e = this.index.findOrAdd(key);
+    if (e >= this.head.length) this.#growEntries();
+    const pNext = this.pNext;
+    const pNbr = this.pNbr;
+    for (let p = this.head[e]!; p !== -1; p = pNext[p]!) {
+      if (pNbr[p] !== nbr) continue;
+      const old = this.pAttr[p]!;
+      if (old === attr) {
+        this.attrs.unref(attr);
+        return;
+      }
+      this.pAttr[p] = attr;
+      this.attrs.unref(old);
+      this.#reselect(e, p);
+      return;
+    }
+    const p = this.#allocPath();
+    this.pNbr[p] = nbr;
+    this.pAttr[p] = attr;
+    this.pEnt[p] = e;
+    this.pNext[p] = this.head[e]!;
+    this.head[e] = p;
+    if (nbr >= this.#nbrHead.length) this.#growNeighbors(nbr + 1);
+    const h = this.#nbrHead[nbr]!;
+    this.#pNNext[p] = h;
+    this.#pNPrev[p] = -1;
+    if (h !== -1) this.#pNPrev[h] = p;
+    this.#nbrHead[nbr] = p;
+    this.nbrCount[nbr]!++;
+    this.paths++;
+    this.#reselect(e, p);
+  }
+
+  /** Neighbor `nbr` withdraws `key`; false when it had no such path. */
+  withdraw(nbr: number, key: K): boolean {
+    const e = this.index.find(key);
+    if (e === -1 || e >= this.head.length) return false;
+    let prev = -1;
+    for (let p = this.head[e]!; p !== -1; prev = p, p = this.pNext[p]!) {
+      if (this.pNbr[p] !== nbr) continue;
+      this.#removePath(e, p, prev);
+      this.#reselect(e, -1);
+      return true;
+    }
+    return false;
+  }
+
+  /** Removes every path of `nbr` (session down); returns how many. */
+  withdrawNeighbor(nbr: number): number {
+    if (nbr >= this.#nbrHead.length) return 0;
+    let n = 0;
+    let p = this.#nbrHead[nbr]!;
+    while (p !== -1) {
+      const nextP = this.#pNNext[p]!;
+      const e = this.pEnt[p]!;
+      let prev = -1;
+      for (let q = this.head[e]!; q !== p; q = this.pNext[q]!) prev = q;
+      this.#removePath(e, p, prev);
+      this.#reselect(e, -1);
+      n++;
+      p = nextP;
+    }
+    return n;
+  }
+
+  /** The path of `nbr` for entry `e`, or -1. */
+  pathOf(e: number, nbr: number): number {
+    for (let p = this.head[e]!; p !== -1; p = this.pNext[p]!) if (this.pNbr[p] === nbr) return p;
+    return -1;
+  }
+
+  /** Hands every dirty entry to `fn` once, then forgets them (freeing entries nobody holds). */
+  takeDirty(fn: (e: number) => void): void {
+    const list = this.#dirty;
+    const len = this.#dirtyLen;
+    this.#dirty = new Int32Array(0);
+    this.#dirtyLen = 0;
+    for (let i = 0; i < len; i++) {
+      const e = list[i]!;
+      this.#flags[e]! &= ~DIRTY;
+      fn(e);
+      this.maybeFree(e);
+    }
+  }
+
+  unpin(e: number): void {
+    this.pins[e]!--;
+    this.maybeFree(e);
+  }
+
+  maybeFree(e: number): void {
+    if (this.head[e] === -1 && this.pins[e] === 0 && (this.#flags[e]! & DIRTY) === 0) {
+      this.index.remove(e);
+      // A freed id is reused by findOrAdd; its per-entry state must read as empty.
+      this.best[e] = -1;
+      this.bestResale[e] = -1;
+    }
+  }
+
+  #removePath(e: number, p: number, prev: number): void {
+    if (prev === -1) this.head[e] = this.pNext[p]!;
+    else this.pNext[prev] = this.pNext[p]!;
+    const nbr = this.pNbr[p]!;
+    const nn = this.#pNNext[p]!;
+    const np = this.#pNPrev[p]!;
+    if (np === -1) this.#nbrHead[nbr] = nn;
+    else this.#pNNext[np] = nn;
+    if (nn !== -1) this.#pNPrev[nn] = np;
+    this.nbrCount[nbr]!--;
+    this.paths--;
+    this.attrs.unref(this.pAttr[p]!);
+    this.pNbr[p] = -1;
+    this.#pFree.push(p);
+  }
+
+  #reselect(e: number, touched: number): void {
+    const oldB = this.best[e]!;
+    const oldR = this.bestResale[e]!;
+    const h = this.head[e]!;
+    let b: number;
+    let r: number;
+    if (h === -1) {
+      b = -1;
+      r = -1;
+    } else if (this.pNext[h] === -1) {
+      b = h;
+      r = this.#peers[this.pNbr[h]!]!.noResale ? -1 : h;
+    } else {
+      b = this.decider.decide(h, this.pNext, this.pNbr, this.pAttr, false);
+      let anyNoResale = false;
+      for (let p = h; p !== -1; p = this.pNext[p]!) {
+        if (this.#peers[this.pNbr[p]!]!.noResale) {
+          anyNoResale = true;
+          break;
+        }
+      }
+      r = anyNoResale ? this.decider.decide(h, this.pNext, this.pNbr, this.pAttr, true) : b;
+    }
+    this.best[e] = b;
+    this.bestResale[e] = r;
+    if (oldB === -1 && b !== -1) this.routes++;
+    else if (oldB !== -1 && b === -1) this.routes--;
+    if (b !== oldB || r !== oldR || (touched !== -1 && (touched === b || touched === r))) this.#markDirty(e);
+  }
+
+  #markDirty(e: number): void {
+    if ((this.#flags[e]! & DIRTY) !== 0) return;
+    this.#flags[e]! |= DIRTY;
+    if (this.#dirtyLen === this.#dirty.length) this.#dirty = growI32(this.#dirty, this.#dirtyLen + 1);
+    this.#dirty[this.#dirtyLen++] = e;
+  }
+
+  #allocPath(): number {
+    if (this.#pFree.length > 0) return this.#pFree.pop()!;
+    const p = this.#pHigh++;
+    if (p >= this.pNbr.length) {
+      const need = p + 1;
+      this.pNbr = growI32(this.pNbr, need);
+      this.pAttr = growI32(this.pAttr, need);
+      this.pEnt = growI32(this.pEnt, need);
+      this.pNext = growI32(this.pNext, need);
+      this.#pNNext = growI32(this.#pNNext, need);
+      this.#pNPrev = growI32(this.#pNPrev, need);
+    }
+    return p;
+  }
+
+  #growEntries(): void {
+    const need = this.index.highWater;
+    this.head = growI32(this.head, need, -1);
+    this.best = growI32(this.best, need, -1);
+    this.bestResale = growI32(this.bestResale, need, -1);
+    this.pins = growI32(this.pins, need);
+    this.#flags = growU8(this.#flags, need);
+  }
+
+  #growNeighbors(need: number): void {
+    this.#nbrHead = growI32(this.#nbrHead, need, -1);
+    this.nbrCount = growI32(this.nbrCount, need);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Prefix → entry-id maps for the Loc-RIB. IPv4 uses an open-addressing hash of Int32 entry ids
+ * (linear probing, backward-shift deletion) whose keys live once in a Float64Array indexed by
+ * entry id: about 16 bytes per prefix instead of the 60+ of a Map. IPv6 tables are ~5x smaller,
+ * so a Map<string, number> is fine there. Entry ids are dense and reused, so per-entry state
+ * elsewhere is plain typed arrays indexed by entry id.
+ */
+import type { Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import { growF64, growI32 } from './arrays.js';
+
+export interface KeyIndex<K> {
+  /** Entry id of `key`, or -1. */
+  find(key: K): number;
+  /** Entry id of `key`, allocating one when absent. */
+  findOrAdd(key: K): number;
+  /** Frees an entry id (its key disappears). */
+  remove(entry: number): void;
+  key(entry: number): K;
+  /** Upper bound of entry ids handed out so far (exclusive). */
+  readonly highWater: number;
+  readonly size: number;
+  /** Every live entry id. */
+  entries(): Generator<number>;
+}
+
+abstract class EntryAlloc {
+  protected free = new Int32Array(0);
+  protected freeLen = 0;
+  highWater = 0;
+  size = 0;
+  protected live = new Uint8Array(0);
+
+  protected alloc(): number {
+    this.size++;
+    const e = this.freeLen > 0 ? this.free[--this.freeLen]! : this.highWater++;
+    if (e >= this.live.length) {
+      const b = new Uint8Array(Math.max(16, this.live.length * 2));
+      b.set(this.live);
+      this.live = b;
+    }
+    this.live[e] = 1;
+    return e;
+  }
+
+  protected release(e: number): void {
+    this.size--;
+    this.live[e] = 0;
+    this.free = growI32(this.free, this.freeLen + 1);
+    this.free[this.freeLen++] = e;
+  }
+
+  *entries(): Generator<number> {
+    for (let e = 0; e < this.highWater; e++) if (this.live[e] === 1) yield e;
+  }
+}
+
+function hash4(key: number): number {
+  let h = Math.imul((key / 64) | 0, 0x9e3779b1) ^ Math.imul((key & 63) + 1, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
+export class KeyIndex4 extends EntryAlloc implements KeyIndex<Prefix4> {
+  #slots: Int32Array;
+  #mask: number;
+  #keys = new Float64Array(0);
+
+  constructor(initialCapacity = 1024) {
+    super();
+    let cap = 16;
+    while (cap < initialCapacity * 1.5) cap *= 2;
+    this.#slots = new Int32Array(cap).fill(-1);
+    this.#mask = cap - 1;
+  }
+
+  find(key: Prefix4): number {
+    const slots = this.#slots;
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = hash4(key) & mask;
+    for (;;) {
+      const e = slots[i]!;
+      if (e === -1 || keys[e] === key) return e;
+      i = (i + 1) & mask;
+    }
+  }
+
+  findOrAdd(key: Prefix4): number {
+    const slots = this.#slots;
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = hash4(key) & mask;
+    for (;;) {
+      const e = slots[i]!;
+      if (e === -1) break;
+      if (keys[e] === key) return e;
+      i = (i + 1) & mask;
+    }
+    const e = this.alloc();
+    if (e >= this.#keys.length) this.#keys = growF64(this.#keys, e + 1);
+    this.#keys[e] = key;
+    slots[i] = e;
+    if (this.size * 10 > slots.length * 7) this.#rehash(slots.length * 2);
+    return e;
+  }
+
+  remove(entry: number): void {
+    const slots = this.#slots;
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = hash4(keys[entry]!) & mask;
+    while (slots[i] !== entry) i = (i + 1) & mask;
+    // Backward-shift deletion keeps probe chains intact without tombstones.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const e = slots[j]!;
+      if (e === -1) break;
+      const home = hash4(keys[e]!) & mask;
+      if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+        slots[i] = e;
+        i = j;
+      }
+    }
+    slots[i] = -1;
+    this.release(entry);
+  }
+
+  key(entry: number): Prefix4 {
+    return this.#keys[entry]!;
+  }
+
+  #rehash(cap: number): void {
+    const slots = new Int32Array(cap).fill(-1);
+    const mask = cap - 1;
+    const keys = this.#keys;
+    for (const e of this.#slots) {
+      if (e === -1) continue;
+      let i = hash4(keys[e]!) & mask;
+      while (slots[i] !== -1) i = (i + 1) & mask;
+      slots[i] = e;
+    }
+    this.#slots = slots;
+    this.#mask = mask;
+  }
+}
+
+export class KeyIndex6 extends EntryAlloc implements KeyIndex<Prefix6> {
+  #map = new Map<Prefix6, number>();
+  #keys: Prefix6[] = [];
+
+  find(key: Prefix6): number {
+    return this.#map.get(key) ?? -1;
+  }
+
+  findOrAdd(key: Prefix6): number {
+    let e = this.#map.get(key);
+    if (e === undefined) {
+      e = this.alloc();
+      this.#map.set(key, e);
+      this.#keys[e] = key;
+    }
+    return e;
+  }
+
+  remove(entry: number): void {
+    this.#map.delete(this.#keys[entry]!);
+    this.#keys[entry] = '';
+    this.release(entry);
+  }
+
+  key(entry: number): Prefix6 {
+    return this.#keys[entry]!;
+  }
+}
