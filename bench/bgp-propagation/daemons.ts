@@ -1,0 +1,88 @@
+/**
+ * The two daemons the bench compares, each on 127.0.0.1 with the issue's neighbors (feeder
+ * 127.0.0.2 AS 65001 transit, monitor 127.0.0.3 AS 65002 customer), both waiting for the
+ * connections. BIRD gets the equivalent: multihop (a 127/8 neighbor is not "directly
+ * connected" to BIRD), next hops resolved through a table with 127.0.0.0/8 via "lo",
+ * import all from the feeder, export all with next hop self to the monitor, `strict bind`.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { Gredged } from '../../test/interop/harness/gredged.js';
+import { Daemon, until } from '../../test/interop/harness/proc.js';
+
+export const ADDR = { daemon: '127.0.0.1', feeder: '127.0.0.2', monitor: '127.0.0.3' };
+export const AS = { daemon: 65000, feeder: 65001, monitor: 65002 };
+
+export interface Started {
+  name: string;
+  daemon: Daemon;
+}
+
+export async function startBird(dir: string, port: number): Promise<Started> {
+  const conf = join(dir, 'bird-bench.conf');
+  const ctl = join(dir, 'bird-bench.ctl');
+  const common = `local ${ADDR.daemon} port ${port} as ${AS.daemon}; multihop; strict bind yes; passive yes;
+  hold time 240; graceful restart off;`;
+  writeFileSync(
+    conf,
+    `# written by bench/bgp-propagation/daemons.ts
+router id ${ADDR.daemon};
+ipv4 table nh4;
+protocol device {}
+protocol static nhs { ipv4 { table nh4; }; route 127.0.0.0/8 via "lo"; }
+protocol bgp feeder {
+  ${common}
+  neighbor ${ADDR.feeder} port 179 as ${AS.feeder};
+  ipv4 { import all; export none; igp table nh4; };
+}
+protocol bgp monitor {
+  ${common}
+  neighbor ${ADDR.monitor} port 179 as ${AS.monitor};
+  ipv4 { import none; export all; next hop self; igp table nh4; };
+}
+`,
+  );
+  const daemon = new Daemon('bird', ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird-bench.pid')]);
+  await until(
+    'BIRD up',
+    () =>
+      new Promise<true | undefined>((resolve) =>
+        execFile('birdc', ['-s', ctl, 'show', 'status'], (err, out) =>
+          resolve(!err && out.includes('Daemon is up') ? true : undefined),
+        ),
+      ),
+    10_000,
+  );
+  return { name: 'bird', daemon };
+}
+
+export async function startGredged(dir: string, port: number): Promise<Started> {
+  const g = new Gredged({
+    dir,
+    routerId: ADDR.daemon,
+    localAs: AS.daemon,
+    listen: { address: ADDR.daemon, port },
+    logLevel: 'info',
+    neighbors: [
+      {
+        name: 'upstream',
+        address: ADDR.feeder,
+        remoteAs: AS.feeder,
+        role: 'transit',
+        passive: true,
+        holdTime: 240,
+      },
+      {
+        name: 'cust-a',
+        address: ADDR.monitor,
+        remoteAs: AS.monitor,
+        role: 'customer',
+        passive: true,
+        holdTime: 240,
+      },
+    ],
+  });
+  const daemon = await g.start();
+  return { name: 'gredged', daemon };
+}

@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+/**
+ * bench/bgp-propagation: seconds until a monitor holds all N IPv4 prefixes that a feeder sent
+ * through the daemon, plus the daemon's peak RSS and CPU seconds, for gredged and BIRD 2 in the
+ * same run with the same feeder and monitor; medians over runs and gredged/BIRD ratios.
+ *   npm run bench:bgp-propagation -- [--prefixes 100000,1000000] [--runs 3] [--daemons bird,gredged]
+ *                                    [--port 179] [--timeout 600] [--json FILE]
+ * The feeder → monitor floor (no daemon) is measured first so the harness is never the bottleneck.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gredgedUnavailable } from '../../test/interop/harness/gredged.js';
+import { haveCommand } from '../../test/interop/harness/proc.js';
+import { ADDR, AS, type Started, startBird, startGredged } from './daemons.js';
+import { buildFeed, type Feed } from './feed.js';
+import { describeAttrs, PrefixCounter } from './monitor.js';
+import { cpuSeconds, peakRssBytes } from './procstat.js';
+import { Speaker } from './speaker.js';
+
+interface Sample {
+  seconds: number;
+  rssBytes: number;
+  cpuSeconds: number;
+  feedSeconds: number;
+  harnessCpu: number;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    prefixes: { type: 'string', default: '100000,1000000' },
+    runs: { type: 'string', default: '3' },
+    daemons: { type: 'string', default: 'bird,gredged' },
+    port: { type: 'string', default: '179' },
+    timeout: { type: 'string', default: '600' },
+    json: { type: 'string' },
+  },
+});
+const sizes = args.prefixes.split(',').map((s) => Number(s.trim()));
+const runs = Number(args.runs);
+const port = Number(args.port);
+const timeoutS = Number(args.timeout);
+let daemons = args.daemons.split(',').map((s) => s.trim());
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const mb = (b: number) => b / 1e6;
+
+/** Feeder → monitor straight, no daemon: the harness's own cost for this feed. */
+async function floor(feed: Feed): Promise<number> {
+  const counter = new PrefixCounter();
+  const server = createServer();
+  const accepted = new Promise<Speaker>((resolve, reject) => {
+    server.once('connection', (s) =>
+      Speaker.handshake(s, { localAddress: ADDR.monitor, localAs: AS.monitor, routerId: ADDR.monitor }).then(
+        resolve,
+        reject,
+      ),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, ADDR.monitor, r));
+  const addr = server.address();
+  const fport = typeof addr === 'object' && addr ? addr.port : 0;
+  const feeder = await Speaker.connect({
+    localAddress: ADDR.feeder,
+    localAs: AS.feeder,
+    routerId: ADDR.feeder,
+    remoteAddress: ADDR.monitor,
+    remotePort: fport,
+  });
+  const monitor = await accepted;
+  monitor.onUpdate = (b, o, l) => counter.update(b, o, l);
+  const t0 = performance.now();
+  const done = counter.whenHolding(feed.n);
+  await feeder.write(feed.bytes);
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  feeder.close();
+  monitor.close();
+  server.close();
+  return s;
+}
+
+async function once(which: string, feed: Feed, dir: string): Promise<Sample> {
+  await portFree();
+  const started: Started = which === 'bird' ? await startBird(dir, port) : await startGredged(dir, port);
+  const pid = started.daemon.pid;
+  const speakers: Speaker[] = [];
+  try {
+    const counter = new PrefixCounter();
+    const monitor = await Speaker.connect({
+      localAddress: ADDR.monitor,
+      localAs: AS.monitor,
+      routerId: ADDR.monitor,
+      remoteAddress: ADDR.daemon,
+      remotePort: port,
+    });
+    speakers.push(monitor);
+    monitor.onUpdate = (b, o, l) => counter.update(b, o, l);
+    const feeder = await Speaker.connect({
+      localAddress: ADDR.feeder,
+      localAs: AS.feeder,
+      routerId: ADDR.feeder,
+      remoteAddress: ADDR.daemon,
+      remotePort: port,
+    });
+    speakers.push(feeder);
+    const lost = new Promise<never>((_, reject) => {
+      for (const sp of speakers) sp.onClose = (why) => reject(new Error(`${which}: session lost: ${why}`));
+    });
+    lost.catch(() => {});
+    const cpu0 = cpuSeconds(pid);
+    const h0 = process.cpuUsage();
+    const t0 = performance.now();
+    const done = counter.whenHolding(feed.n);
+    const fed = feeder.write(feed.bytes).then(() => (performance.now() - t0) / 1000);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${which}: monitor holds ${counter.count} of ${feed.n} after ${timeoutS} s`)),
+        timeoutS * 1000,
+      );
+    });
+    await Promise.race([
+      done,
+      lost,
+      timeout,
+      started.daemon.exited.then(() => Promise.reject(new Error(`${which} exited`))),
+    ]);
+    clearTimeout(timer);
+    const seconds = (performance.now() - t0) / 1000;
+    const h = process.cpuUsage(h0);
+    const sample: Sample = {
+      seconds,
+      rssBytes: peakRssBytes(pid),
+      cpuSeconds: cpuSeconds(pid) - cpu0,
+      feedSeconds: await fed,
+      harnessCpu: (h.user + h.system) / 1e6,
+    };
+    if (counter.firstAttrs) {
+      const a = describeAttrs(counter.firstAttrs);
+      if (a.asPath[0] !== AS.daemon || a.asPath[1] !== AS.feeder || a.nextHop !== ADDR.daemon)
+        console.log(
+          `  warning: ${which} sent AS_PATH ${a.asPath.join(' ')} NEXT_HOP ${a.nextHop} (expected ${AS.daemon} ${AS.feeder} … via ${ADDR.daemon})`,
+        );
+    }
+    return sample;
+  } finally {
+    for (const sp of speakers) {
+      sp.onClose = () => {};
+      sp.close();
+    }
+    await started.daemon.stop(10_000);
+  }
+}
+
+/** Both daemons bind ADDR.daemon:port; say so plainly if something else holds it. */
+function portFree(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', (e) =>
+      reject(new Error(`${ADDR.daemon}:${port} is busy (${(e as Error).message}); stop whatever holds it`)),
+    );
+    s.listen(port, ADDR.daemon, () => s.close(() => resolve()));
+  });
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0 && port < 1024) {
+    console.error(`bench:bgp-propagation needs root to bind ${ADDR.daemon}:${port} (or pass --port 1179)`);
+    return 2;
+  }
+  if (daemons.includes('bird') && !haveCommand('bird')) {
+    console.log('BIRD 2 is not installed (apt-get install bird2): measuring gredged alone');
+    daemons = daemons.filter((d) => d !== 'bird');
+  }
+  const why = daemons.includes('gredged') ? gredgedUnavailable() : undefined;
+  if (why) {
+    console.log(`gredged not measured: ${why}`);
+    daemons = daemons.filter((d) => d !== 'gredged');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gredge-bench-'));
+  const results: Record<string, Record<string, Sample[]>> = {};
+  const floors: Record<string, number[]> = {};
+  try {
+    for (const n of sizes) {
+      const tb = performance.now();
+      const feed = buildFeed(n, AS.feeder, ADDR.feeder, 1);
+      console.log(
+        `N=${n}: ${feed.updates} UPDATEs, ${fmt(feed.bytes.length / 1e6, 1)} MB, encoded in ${fmt((performance.now() - tb) / 1000)} s`,
+      );
+      floors[n] = [];
+      for (let r = 0; r < runs; r++) {
+        const f = await floor(feed);
+        floors[n]!.push(f);
+        for (const d of daemons) {
+          try {
+            const s = await once(d, feed, dir);
+            ((results[d] ??= {})[n] ??= []).push(s);
+            console.log(
+              `  run ${r + 1} ${d.padEnd(7)} ${fmt(s.seconds)} s  peak RSS ${fmt(mb(s.rssBytes), 0)} MB  CPU ${fmt(s.cpuSeconds)} s` +
+                `  (feeder done ${fmt(s.feedSeconds)} s, harness CPU ${fmt(s.harnessCpu)} s, floor ${fmt(f, 3)} s)`,
+            );
+          } catch (err) {
+            console.log(`  run ${r + 1} ${d}: FAILED: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `\nmedians over ${runs} run(s); feeder 127.0.0.2 AS 65001 → daemon 127.0.0.1 AS 65000 → monitor 127.0.0.3 AS 65002`,
+  );
+  console.log('prefixes  daemon   seconds  peak RSS MB  CPU s   | harness floor s');
+  const summary: Record<string, unknown>[] = [];
+  for (const n of sizes) {
+    const row: Record<string, number> = {};
+    for (const d of daemons) {
+      const ss = results[d]?.[n] ?? [];
+      const t = median(ss.map((s) => s.seconds));
+      const rss = median(ss.map((s) => s.rssBytes));
+      const cpu = median(ss.map((s) => s.cpuSeconds));
+      Object.assign(row, { [`${d}Seconds`]: t, [`${d}RssMB`]: mb(rss), [`${d}Cpu`]: cpu });
+      console.log(
+        `${String(n).padStart(8)}  ${d.padEnd(7)} ${fmt(t).padStart(8)}  ${fmt(mb(rss), 0).padStart(11)}  ${fmt(cpu).padStart(6)}  | ${fmt(median(floors[n] ?? []), 3)}`,
+      );
+    }
+    if (daemons.includes('bird') && daemons.includes('gredged')) {
+      const ratio = (k: string) => row[`gredged${k}`]! / row[`bird${k}`]!;
+      console.log(
+        `${String(n).padStart(8)}  gredged/BIRD: time ×${fmt(ratio('Seconds'))}  RSS ×${fmt(ratio('RssMB'))}  CPU ×${fmt(ratio('Cpu'))}`,
+      );
+    }
+    summary.push({ prefixes: n, floorSeconds: median(floors[n] ?? []), ...row });
+  }
+  if (args.json) writeFileSync(args.json, `${JSON.stringify({ runs, results: summary }, null, 2)}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
