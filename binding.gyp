@@ -2,7 +2,15 @@
   "targets": [
     {
       "target_name": "gredge_native",
-      "sources": ["native/src/addon.cc"],
+      "sources": [
+        "native/src/napi_bridge.cc",
+        "native/src/gre.cc",
+        "native/src/lpm.cc",
+        "native/src/tables.cc",
+        "native/src/tun_linux.cc",
+        "native/src/worker.cc",
+        "native/src/fastpath.cc"
+      ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -1,0 +1,230 @@
+// Fastpath lifecycle: TUN queues, raw GRE sockets (RFC 2784 over IPv4, RFC 7676 over IPv6),
+// worker threads, and the keepalive thread (Cisco-style GRE keepalives: originate every
+// interval, mark the tunnel down after `retries` intervals without a reply).
+#include "fastpath.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "gre.h"
+#include "worker.h"
+
+namespace gredge {
+
+static void set_bufs(int fd) {
+  // The default ~208 KiB overflows under TCP bursts (LAB-FACTS); FORCE needs CAP_NET_ADMIN.
+  int sz = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+int open_raw_gre(int family, const uint8_t* local, int worker, int nworkers, bool drop_all, NetResult* res) {
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kProtoGre);
+  if (fd < 0) {
+    int e = errno;
+    res->err = (e == EPERM || e == EACCES) ? NetErr::kPermission : NetErr::kOpen;
+    res->sys_errno = e;
+    res->msg = std::string("raw GRE socket: ") + strerror(e) +
+               (res->err == NetErr::kPermission ? " (gredge needs CAP_NET_RAW/CAP_NET_ADMIN: run it as root)" : "");
+    return -1;
+  }
+  if (local) {
+    sockaddr_storage ss{};
+    socklen_t sl;
+    if (family == 4) {
+      auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+      s4->sin_family = AF_INET;
+      memcpy(&s4->sin_addr, local, 4);
+      sl = sizeof(*s4);
+    } else {
+      auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      s6->sin6_family = AF_INET6;
+      memcpy(&s6->sin6_addr, local, 16);
+      sl = sizeof(*s6);
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
+      int e = errno;
+      ::close(fd);
+      res->err = NetErr::kOpen;
+      res->sys_errno = e;
+      res->msg = std::string("bind raw GRE socket to the underlay address: ") + strerror(e);
+      return -1;
+    }
+  }
+  // Every raw GRE socket gets a copy of every GRE packet (LAB-FACTS): a classic BPF filter
+  // gives each worker its share. IPv4 filters see the outer header and split on the outer
+  // source; IPv6 filters see the GRE header and split on the key. A tunnel thus always lands on
+  // one worker, which keeps its packets in order and its sequence check single-threaded.
+  std::vector<sock_filter> prog;
+  if (drop_all) {
+    prog = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  } else if (nworkers > 1 && family == 4) {
+    prog = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, uint32_t(nworkers)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, uint32_t(worker), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0x40000),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+  } else if (nworkers > 1) {
+    prog = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80, 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+        BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, uint32_t(nworkers)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, uint32_t(worker), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0x40000),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+  }
+  if (!prog.empty()) {
+    sock_fprog fp{uint16_t(prog.size()), prog.data()};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0) {
+      int e = errno;
+      ::close(fd);
+      res->err = NetErr::kOpen;
+      res->sys_errno = e;
+      res->msg = std::string("SO_ATTACH_FILTER: ") + strerror(e);
+      return -1;
+    }
+  }
+  if (!drop_all) set_bufs(fd);
+  return fd;
+}
+
+std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallback cb, NetResult* res) {
+  std::unique_ptr<Fastpath> fp(new Fastpath());
+  fp->cfg_ = cfg;
+  fp->cb_ = std::move(cb);
+  if (cfg.workers < 1 || cfg.workers > kMaxWorkers) {
+    res->err = NetErr::kArg;
+    res->msg = "workers must be 1.." + std::to_string(kMaxWorkers);
+    return nullptr;
+  }
+  if (cfg.offload) {
+    res->err = NetErr::kArg;
+    res->msg = "offload is not implemented yet";
+    return nullptr;
+  }
+  fp->tables_ = std::make_unique<Tables>();
+  if (!fp->tables_->lpm4.ok() || !fp->tables_->lpm6.ok()) {
+    res->err = NetErr::kOpen;
+    res->msg = "cannot allocate the LPM tables";
+    return nullptr;
+  }
+  size_t slots = fp->counter_slices() * kSliceSlots;
+  fp->counters_ = std::shared_ptr<uint64_t>(new uint64_t[slots](), std::default_delete<uint64_t[]>());
+  auto fail_close = [&]() {
+    fp->close();
+    return nullptr;
+  };
+  for (int i = 0; i < cfg.workers; i++) {
+    int fd = tun_open_queue(cfg.tun, false, res);
+    if (fd < 0) return fail_close();
+    fp->tun_fds_.push_back(fd);
+  }
+  if (cfg.persistent) {
+    *res = tun_set_persist(fp->tun_fds_[0], true);
+    if (!res->ok()) return fail_close();
+  }
+  *res = link_set_mtu_up(cfg.tun, cfg.mtu);
+  if (!res->ok()) return fail_close();
+  fp->ifindex_ = link_index(cfg.tun);
+  for (int i = 0; i < cfg.workers; i++) {
+    int r4 = open_raw_gre(4, cfg.has_local4 ? cfg.local4 : nullptr, i, cfg.workers, false, res);
+    if (r4 < 0) return fail_close();
+    int r6 = -1;
+    if (cfg.has_local6) {
+      r6 = open_raw_gre(6, cfg.local6, i, cfg.workers, false, res);
+      if (r6 < 0) {
+        ::close(r4);
+        return fail_close();
+      }
+    }
+    uint64_t* slice = fp->counters_.get() + size_t(i) * kSliceSlots;
+    fp->workers_.push_back(std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6));
+  }
+  fp->ka_fd_ = open_raw_gre(4, cfg.has_local4 ? cfg.local4 : nullptr, 0, 1, true, res);
+  if (fp->ka_fd_ < 0) return fail_close();
+  for (auto& w : fp->workers_) w->start();
+  fp->ka_thread_ = std::thread([f = fp.get()] { f->keepalive_loop(); });
+  *res = NetResult{};
+  return fp;
+}
+
+Fastpath::~Fastpath() { close(); }
+
+void Fastpath::close() {
+  if (closed_) return;
+  closed_ = true;
+  stop_.store(true);
+  if (ka_thread_.joinable()) ka_thread_.join();
+  for (auto& w : workers_) w->stop();
+  workers_.clear();  // each worker closes its raw sockets
+  for (int fd : tun_fds_) ::close(fd);
+  tun_fds_.clear();
+  if (ka_fd_ >= 0) ::close(ka_fd_);
+  ka_fd_ = -1;
+}
+
+void Fastpath::keepalive_loop() {
+  using clock = std::chrono::steady_clock;
+  struct Sched {
+    const Tunnel* t = nullptr;  // identity of the config the schedule belongs to
+    clock::time_point next{};
+    uint32_t missed = 0;
+    uint64_t seen_rx = 0;
+  };
+  std::vector<Sched> sched(kMaxTunnels);
+  uint64_t* slice = counters_.get() + size_t(cfg_.workers) * kSliceSlots;
+  CounterSlice c{slice};
+  uint8_t buf[64];
+  const int reader = cfg_.workers;  // epoch slot of this thread
+  Epoch& epoch = tables_->epoch;
+  while (!stop_.load()) {
+    epoch.online(reader);
+    auto now = clock::now();
+    for (uint32_t i = 0; i < kMaxTunnels; i++) {
+      const Tunnel* t = tables_->tunnel(i);
+      Sched& s = sched[i];
+      if (!t || !t->ka_interval_ms || t->family != 4) {
+        s.t = nullptr;
+        continue;
+      }
+      TunnelState& st = tables_->state[i];
+      if (s.t != t) {
+        s = Sched{t, now, 0, st.ka_rx.load()};
+      }
+      uint64_t rx = st.ka_rx.load(std::memory_order_relaxed);
+      if (rx != s.seen_rx) {
+        s.seen_rx = rx;
+        s.missed = 0;
+        if (!st.up.exchange(true) && cb_) cb_(i, true);
+      }
+      if (now < s.next) continue;
+      s.next = now + std::chrono::milliseconds(t->ka_interval_ms);
+      if (s.missed >= t->ka_retries && st.up.exchange(false) && cb_) cb_(i, false);
+      size_t n = build_keepalive(buf, sizeof(buf), t->local4, t->remote4, true, t->key);
+      if (n && sendto(ka_fd_, buf, n, 0, reinterpret_cast<const sockaddr*>(&t->remote_sa), t->remote_sa_len) > 0) {
+        c.add(kGKeepaliveTx, 1);
+        c.tunnel(i, kTKeepaliveTx, 1);
+      }
+      s.missed++;
+    }
+    epoch.offline(reader);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  epoch.offline(reader);
+}
+
+}  // namespace gredge

@@ -1,0 +1,71 @@
+// The packet engine: N worker threads, each owning one TUN queue and its own raw GRE sockets,
+// moving batches between them (encap: TUN → LPM → GRE → sendmmsg; decap: recvmmsg → tunnel
+// lookup → checks → TUN), plus one keepalive thread. No N-API here: JS talks to this through
+// napi_bridge.cc, state changes leave through a plain callback, counters through shared memory.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tables.h"
+#include "tun_linux.h"
+
+namespace gredge {
+
+struct FastpathConfig {
+  std::string tun = "gredge0";
+  int workers = 2;
+  uint32_t mtu = 1500;  // TUN MTU (the largest tunnel MTU is enough)
+  bool persistent = false;
+  bool offload = false;  // IFF_VNET_HDR + TSO/GRO (not implemented yet: rejected by open)
+  bool has_local4 = false, has_local6 = false;
+  uint8_t local4[4] = {}, local6[16] = {};
+};
+
+using StateCallback = std::function<void(uint32_t idx, bool up)>;
+
+class Worker;
+
+class Fastpath {
+ public:
+  static constexpr int kMaxWorkers = 32;
+  // Opens the TUN queues and sockets and starts the threads. nullptr with *res on failure.
+  static std::unique_ptr<Fastpath> open(const FastpathConfig& cfg, StateCallback cb, NetResult* res);
+  ~Fastpath();
+  void close();  // joins threads, closes fds; idempotent
+
+  Tables& tables() { return *tables_; }
+  const FastpathConfig& config() const { return cfg_; }
+  int ifindex() const { return ifindex_; }
+  // Counters: (workers + 1) slices of kSliceSlots uint64 each; the last slice belongs to the
+  // keepalive thread. Shared with JS; kept alive by the shared_ptr.
+  std::shared_ptr<uint64_t> counters() const { return counters_; }
+  size_t counter_slices() const { return size_t(cfg_.workers) + 1; }
+  // Control thread: frees what the epoch says is safe.
+  void reclaim() { tables_->epoch.reclaim(); }
+
+ private:
+  Fastpath() = default;
+  void keepalive_loop();
+
+  FastpathConfig cfg_;
+  std::unique_ptr<Tables> tables_;
+  std::shared_ptr<uint64_t> counters_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<int> tun_fds_;
+  int ka_fd_ = -1;
+  int ifindex_ = 0;
+  StateCallback cb_;
+  std::thread ka_thread_;
+  std::atomic<bool> stop_{false};
+  bool closed_ = false;
+};
+
+// Raw GRE socket helpers shared by workers and the keepalive thread.
+int open_raw_gre(int family, const uint8_t* local, int worker, int nworkers, bool drop_all, NetResult* res);
+
+}  // namespace gredge

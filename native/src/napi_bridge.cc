@@ -1,0 +1,528 @@
+// The only file that includes napi.h: the addon's entry point and the JS-visible surface.
+// JS (src/dataplane/native.ts) validates and packs arguments; this file checks types and
+// ranges once more (a bad value must never reach the packet path) and throws errors carrying a
+// stable `code` that src/dataplane/errors.ts turns into GredgeError.
+#include <napi.h>
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <set>
+
+#include "fastpath.h"
+#include "gre.h"
+
+namespace gredge {
+namespace {
+
+constexpr int kAbiVersion = 2;
+
+void throw_code(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+const char* code_of(NetErr e) {
+  switch (e) {
+    case NetErr::kPermission:
+      return "ERR_TUN_PERMISSION";
+    case NetErr::kOpen:
+      return "ERR_TUN_OPEN";
+    case NetErr::kNetlink:
+      return "ERR_DATAPLANE";
+    case NetErr::kArg:
+      return "ERR_DATAPLANE_ARG";
+    default:
+      return "ERR_DATAPLANE";
+  }
+}
+
+bool get_bytes(const Napi::Value& v, size_t want, uint8_t* out) {
+  if (!v.IsTypedArray()) return false;
+  auto a = v.As<Napi::Uint8Array>();
+  if (a.TypedArrayType() != napi_uint8_array || a.ByteLength() != want) return false;
+  memcpy(out, a.Data(), want);
+  return true;
+}
+
+bool get_u32(const Napi::Object& o, const char* k, uint32_t lo, uint32_t hi, uint32_t* out) {
+  Napi::Value v = o.Get(k);
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi) || d != double(uint64_t(d))) return false;
+  *out = uint32_t(d);
+  return true;
+}
+
+class NativeDataplane;
+
+// Per-environment state (worker_threads each get their own): the class constructor and the
+// open data planes, closed by the environment cleanup hook.
+struct Addon {
+  Napi::FunctionReference ctor;
+  std::set<NativeDataplane*> open;
+  ~Addon();
+};
+
+struct StateEvent {
+  uint32_t idx;
+  bool up;
+};
+
+class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeDataplane",
+                       {InstanceMethod("addTunnel", &NativeDataplane::AddTunnel),
+                        InstanceMethod("replaceTunnel", &NativeDataplane::ReplaceTunnel),
+                        InstanceMethod("removeTunnel", &NativeDataplane::RemoveTunnel),
+                        InstanceMethod("addRoutes", &NativeDataplane::AddRoutes),
+                        InstanceMethod("removeRoutes", &NativeDataplane::RemoveRoutes),
+                        InstanceMethod("lookup", &NativeDataplane::Lookup),
+                        InstanceMethod("counters", &NativeDataplane::Counters),
+                        InstanceMethod("address", &NativeDataplane::Address),
+                        InstanceMethod("route", &NativeDataplane::Route),
+                        InstanceMethod("routeCount", &NativeDataplane::RouteCount),
+                        InstanceMethod("close", &NativeDataplane::Close)});
+  }
+
+  NativeDataplane(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeDataplane>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      throw_code(env, "ERR_DATAPLANE_ARG", "NativeDataplane(opts, onEvent)");
+      return;
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    FastpathConfig cfg;
+    uint32_t workers = 0, mtu = 0;
+    if (!o.Get("tun").IsString() || !get_u32(o, "workers", 1, Fastpath::kMaxWorkers, &workers) ||
+        !get_u32(o, "mtu", 576, 65535, &mtu)) {
+      throw_code(env, "ERR_DATAPLANE_ARG", "opts: tun (string), workers (1..32), mtu (576..65535)");
+      return;
+    }
+    cfg.tun = o.Get("tun").As<Napi::String>().Utf8Value();
+    cfg.workers = int(workers);
+    cfg.mtu = mtu;
+    cfg.persistent = o.Get("persistent").ToBoolean().Value();
+    cfg.offload = o.Get("offload").ToBoolean().Value();
+    if (o.Has("local4") && !o.Get("local4").IsUndefined()) {
+      if (!get_bytes(o.Get("local4"), 4, cfg.local4)) {
+        throw_code(env, "ERR_DATAPLANE_ARG", "local4: 4 bytes");
+        return;
+      }
+      cfg.has_local4 = true;
+    }
+    if (o.Has("local6") && !o.Get("local6").IsUndefined()) {
+      if (!get_bytes(o.Get("local6"), 16, cfg.local6)) {
+        throw_code(env, "ERR_DATAPLANE_ARG", "local6: 16 bytes");
+        return;
+      }
+      cfg.has_local6 = true;
+    }
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "gredge-dataplane-events", 0, 1);
+    tsfn_.Unref(env);
+    live_ = true;
+    NetResult res;
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    fp_ = Fastpath::open(
+        cfg,
+        [tsfn](uint32_t idx, bool up) mutable {
+          auto* ev = new StateEvent{idx, up};
+          napi_status st = tsfn.NonBlockingCall(ev, [](Napi::Env env, Napi::Function fn, StateEvent* e) {
+            if (env != nullptr && fn != nullptr)
+              fn.Call({Napi::Number::New(env, e->idx), Napi::Boolean::New(env, e->up)});
+            delete e;
+          });
+          if (st != napi_ok) delete ev;
+        },
+        &res);
+    if (!fp_) {
+      tsfn_.Release();
+      live_ = false;
+      throw_code(env, code_of(res.err), res.msg);
+      return;
+    }
+    addon_ = env.GetInstanceData<Addon>();
+    addon_->open.insert(this);
+  }
+
+  ~NativeDataplane() override {
+    Shutdown();
+    if (addon_) addon_->open.erase(this);
+  }
+  void Detach() { addon_ = nullptr; }
+
+  void Shutdown() {
+    if (fp_) fp_->close();
+    fp_.reset();
+    if (live_) tsfn_.Release();
+    live_ = false;
+  }
+
+ private:
+  bool Check(Napi::Env env) {
+    if (!fp_) {
+      throw_code(env, "ERR_DATAPLANE_CLOSED", "the data plane is closed");
+      return false;
+    }
+    fp_->reclaim();
+    return true;
+  }
+
+  // Spec layout: see TunnelSpecNative in src/dataplane/native.ts.
+  Tunnel* ParseTunnel(Napi::Env env, const Napi::Value& v) {
+    if (!v.IsObject()) return throw_code(env, "ERR_DATAPLANE_ARG", "tunnel spec must be an object"), nullptr;
+    Napi::Object o = v.As<Napi::Object>();
+    auto t = std::make_unique<Tunnel>();
+    uint32_t family = 0, mtu = 0, key = 0, ka_ms = 0, ka_retries = 0;
+    if (!o.Get("name").IsString() || !get_u32(o, "family", 4, 6, &family) || family == 5 ||
+        !get_u32(o, "key", 0, 0xffffffffu, &key) || !get_u32(o, "mtu", 576, 65535 - 64, &mtu) ||
+        !get_u32(o, "keepaliveMs", 0, 3600000, &ka_ms) || !get_u32(o, "keepaliveRetries", 0, 255, &ka_retries))
+      return throw_code(env, "ERR_DATAPLANE_ARG", "tunnel spec: name, family, key, mtu, keepaliveMs, keepaliveRetries"),
+             nullptr;
+    t->name = o.Get("name").As<Napi::String>().Utf8Value();
+    t->family = int(family);
+    t->key = key;
+    t->mtu = mtu;
+    t->seq = o.Get("sequence").ToBoolean().Value();
+    t->csum = o.Get("checksum").ToBoolean().Value();
+    t->mss_clamp = o.Get("mssClamp").ToBoolean().Value();
+    t->ka_interval_ms = ka_ms;
+    t->ka_retries = ka_retries;
+    size_t alen = family == 4 ? 4 : 16;
+    if (!get_bytes(o.Get("remote"), alen, t->remote))
+      return throw_code(env, "ERR_DATAPLANE_ARG", "tunnel remote: address of the underlay family"), nullptr;
+    if (!o.Get("local").IsUndefined() && !get_bytes(o.Get("local"), alen, t->local))
+      return throw_code(env, "ERR_DATAPLANE_ARG", "tunnel local: address of the underlay family"), nullptr;
+    if (family == 4) {
+      auto* s4 = reinterpret_cast<sockaddr_in*>(&t->remote_sa);
+      s4->sin_family = AF_INET;
+      memcpy(&s4->sin_addr, t->remote, 4);
+      t->remote_sa_len = sizeof(sockaddr_in);
+      t->remote4 = rd32(t->remote);
+      t->local4 = rd32(t->local);
+    } else {
+      auto* s6 = reinterpret_cast<sockaddr_in6*>(&t->remote_sa);
+      s6->sin6_family = AF_INET6;
+      memcpy(&s6->sin6_addr, t->remote, 16);
+      t->remote_sa_len = sizeof(sockaddr_in6);
+    }
+    if (!o.Get("inner4").IsUndefined()) {
+      if (!get_bytes(o.Get("inner4"), 4, t->inner4)) return throw_code(env, "ERR_DATAPLANE_ARG", "inner4"), nullptr;
+      t->has_inner4 = true;
+    }
+    if (!o.Get("inner6").IsUndefined()) {
+      if (!get_bytes(o.Get("inner6"), 16, t->inner6)) return throw_code(env, "ERR_DATAPLANE_ARG", "inner6"), nullptr;
+      t->has_inner6 = true;
+    }
+    Napi::Value al = o.Get("allowed");
+    if (!al.IsTypedArray() || al.As<Napi::Uint8Array>().ByteLength() % 18 != 0)
+      return throw_code(env, "ERR_DATAPLANE_ARG", "allowed: packed 18-byte prefixes"), nullptr;
+    auto a = al.As<Napi::Uint8Array>();
+    for (size_t off = 0; off < a.ByteLength(); off += 18) {
+      Prefix p;
+      p.family = a.Data()[off];
+      p.len = a.Data()[off + 1];
+      memcpy(p.addr, a.Data() + off + 2, 16);
+      if ((p.family != 4 && p.family != 6) || p.len > (p.family == 4 ? 32 : 128))
+        return throw_code(env, "ERR_DATAPLANE_ARG", "allowed: bad prefix"), nullptr;
+      t->allowed.push_back(p);
+    }
+    return t.release();
+  }
+
+  Napi::Value AddTunnel(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    Tunnel* t = ParseTunnel(env, info[0]);
+    if (!t) return env.Undefined();
+    std::string err = fp_->tables().add(t, false);
+    if (!err.empty()) return throw_code(env, "ERR_DATAPLANE_ARG", err), env.Undefined();
+    // add() chose the index; read it back from the published slot.
+    for (uint32_t i = 0; i < kMaxTunnels; i++)
+      if (fp_->tables().tunnels[i].load() == t) return Napi::Number::New(env, i);
+    return env.Undefined();
+  }
+
+  Napi::Value ReplaceTunnel(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    if (!info[0].IsNumber()) return throw_code(env, "ERR_DATAPLANE_ARG", "replaceTunnel(index, spec)"), env.Undefined();
+    Tunnel* t = ParseTunnel(env, info[1]);
+    if (!t) return env.Undefined();
+    t->idx = info[0].As<Napi::Number>().Uint32Value();
+    std::string err = fp_->tables().add(t, true);
+    if (!err.empty()) throw_code(env, "ERR_DATAPLANE_ARG", err);
+    return env.Undefined();
+  }
+
+  Napi::Value RemoveTunnel(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    if (!info[0].IsNumber()) return throw_code(env, "ERR_DATAPLANE_ARG", "removeTunnel(index)"), env.Undefined();
+    std::string err = fp_->tables().remove(info[0].As<Napi::Number>().Uint32Value());
+    if (!err.empty()) throw_code(env, "ERR_DATAPLANE_ARG", err);
+    return env.Undefined();
+  }
+
+  // Routes: packed 24-byte records [family, len, 0, 0, tunnel u32 LE, address 16].
+  Napi::Value Routes(const Napi::CallbackInfo& info, bool add) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::Uint8Array>().ByteLength() % 24 != 0)
+      return throw_code(env, "ERR_DATAPLANE_ARG", "routes: packed 24-byte records"), env.Undefined();
+    auto a = info[0].As<Napi::Uint8Array>();
+    const uint8_t* d = a.Data();
+    uint32_t done = 0;
+    Tables& tb = fp_->tables();
+    for (size_t off = 0; off < a.ByteLength(); off += 24) {
+      uint8_t fam = d[off], len = d[off + 1];
+      uint32_t idx;
+      memcpy(&idx, d + off + 4, 4);
+      if ((fam != 4 && fam != 6) || len > (fam == 4 ? 32 : 128))
+        return throw_code(env, "ERR_DATAPLANE_ARG", "routes: bad prefix"), env.Undefined();
+      if (add && !tb.tunnel(idx)) return throw_code(env, "ERR_DATAPLANE_ARG", "routes: no such tunnel"), env.Undefined();
+      bool ok;
+      if (fam == 4)
+        ok = add ? tb.lpm4.insert(rd32(d + off + 8), len, idx) : tb.lpm4.remove(rd32(d + off + 8), len);
+      else
+        ok = add ? tb.lpm6.insert(d + off + 8, len, idx) : tb.lpm6.remove(d + off + 8, len);
+      if (!ok && add) return throw_code(env, "ERR_DATAPLANE", "route table full"), env.Undefined();
+      done += ok;
+    }
+    return Napi::Number::New(env, done);
+  }
+  Napi::Value AddRoutes(const Napi::CallbackInfo& info) { return Routes(info, true); }
+  Napi::Value RemoveRoutes(const Napi::CallbackInfo& info) { return Routes(info, false); }
+
+  Napi::Value RouteCount(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("v4", double(fp_->tables().lpm4.size()));
+    o.Set("v6", double(fp_->tables().lpm6.size()));
+    return o;
+  }
+
+  Napi::Value Lookup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    uint8_t a[16];
+    uint32_t r;
+    if (get_bytes(info[0], 4, a))
+      r = fp_->tables().lpm4.lookup(rd32(a));
+    else if (get_bytes(info[0], 16, a))
+      r = fp_->tables().lpm6.lookup(a);
+    else
+      return throw_code(env, "ERR_DATAPLANE_ARG", "lookup(address bytes)"), env.Undefined();
+    return Napi::Number::New(env, r == kNoRoute ? -1 : double(r));
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    if (counters_.IsEmpty()) {
+      auto* keep = new std::shared_ptr<uint64_t>(fp_->counters());
+      size_t bytes = fp_->counter_slices() * kSliceSlots * 8;
+      auto ab = Napi::ArrayBuffer::New(env, keep->get(), bytes,
+                                       [](Napi::Env, void*, std::shared_ptr<uint64_t>* k) { delete k; }, keep);
+      counters_ = Napi::Persistent(ab);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("buffer", counters_.Value());
+    o.Set("slices", double(fp_->counter_slices()));
+    o.Set("sliceSlots", double(kSliceSlots));
+    o.Set("globalSlots", double(kGlobalSlots));
+    o.Set("tunnelSlots", double(kTunnelSlots));
+    o.Set("maxTunnels", double(kMaxTunnels));
+    return o;
+  }
+
+  Napi::Value AddrOrRoute(const Napi::CallbackInfo& info, bool route) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    uint8_t a[16];
+    bool add = info[0].ToBoolean().Value();
+    if (!info[1].IsNumber() || !info[3].IsNumber())
+      return throw_code(env, "ERR_DATAPLANE_ARG", "(add, family, address, plen[, table])"), env.Undefined();
+    int fam = info[1].As<Napi::Number>().Int32Value();
+    int plen = info[3].As<Napi::Number>().Int32Value();
+    if ((fam != 4 && fam != 6) || !get_bytes(info[2], fam == 4 ? 4 : 16, a) || plen < 0 || plen > (fam == 4 ? 32 : 128))
+      return throw_code(env, "ERR_DATAPLANE_ARG", "bad address or prefix length"), env.Undefined();
+    uint32_t table = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 254;
+    NetResult r = route ? nl_route(add, fp_->ifindex(), fam, a, plen, table) : nl_address(add, fp_->ifindex(), fam, a, plen);
+    if (!r.ok()) throw_code(env, code_of(r.err), r.msg);
+    return env.Undefined();
+  }
+  Napi::Value Address(const Napi::CallbackInfo& info) { return AddrOrRoute(info, false); }
+  Napi::Value Route(const Napi::CallbackInfo& info) { return AddrOrRoute(info, true); }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    if (addon_) addon_->open.erase(this);
+    addon_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  Addon* addon_ = nullptr;
+  std::unique_ptr<Fastpath> fp_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool live_ = false;
+  Napi::Reference<Napi::ArrayBuffer> counters_;
+};
+
+// Environment teardown: no worker thread may outlive the JS heap it reports to.
+Addon::~Addon() {
+  for (auto* d : open) {
+    d->Shutdown();
+    d->Detach();
+  }
+}
+
+// ------------------------------------------------------------------ module functions
+
+Napi::Value SetTcpMaxSeg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "setTcpMaxSeg(fd, mss)"), env.Undefined();
+  NetResult r = set_tcp_maxseg(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  if (!r.ok()) throw_code(env, "ERR_SOCKET", r.msg);
+  return env.Undefined();
+}
+
+Napi::Buffer<uint8_t> Copy(Napi::Env env, const uint8_t* p, size_t n) { return Napi::Buffer<uint8_t>::Copy(env, p, n); }
+
+// Debug bindings over gre.cc so tests exercise the exact packet code the workers run.
+Napi::Value DbgGreParse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) return throw_code(env, "ERR_DATAPLANE_ARG", "greParse(bytes)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  GreHeader h;
+  GreStatus st = gre_parse(a.Data(), a.ByteLength(), &h);
+  Napi::Object o = Napi::Object::New(env);
+  static const char* names[] = {"ok", "short", "bad-flags", "bad-checksum"};
+  o.Set("status", names[int(st)]);
+  if (st == GreStatus::kOk) {
+    o.Set("proto", h.proto);
+    o.Set("headerLength", double(h.len));
+    o.Set("checksum", h.csum);
+    if (h.key_present) o.Set("key", double(h.key));
+    if (h.seq_present) o.Set("seq", double(h.seq));
+  }
+  return o;
+}
+
+Napi::Value DbgGreBuild(const Napi::CallbackInfo& info) {
+  // greBuild(proto, payload, { key?, seq?, checksum? }) → header + payload
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsObject())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "greBuild(proto, payload, opts)"), env.Undefined();
+  auto pl = info[1].As<Napi::Uint8Array>();
+  Napi::Object o = info[2].As<Napi::Object>();
+  bool has_key = o.Get("key").IsNumber(), has_seq = o.Get("seq").IsNumber();
+  bool cs = o.Get("checksum").ToBoolean().Value();
+  size_t hl = gre_header_len(cs, has_key, has_seq);
+  std::vector<uint8_t> out(hl + pl.ByteLength());
+  memcpy(out.data() + hl, pl.Data(), pl.ByteLength());
+  gre_build(out.data(), uint16_t(info[0].As<Napi::Number>().Uint32Value()), cs, has_key,
+            has_key ? o.Get("key").As<Napi::Number>().Uint32Value() : 0, has_seq,
+            has_seq ? o.Get("seq").As<Napi::Number>().Uint32Value() : 0, out.size());
+  return Copy(env, out.data(), out.size());
+}
+
+Napi::Value DbgMssClamp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || !info[1].IsNumber())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "mssClamp(packet, mss)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  return Napi::Boolean::New(env, mss_clamp(a.Data(), a.ByteLength(), uint16_t(info[1].As<Napi::Number>().Uint32Value())));
+}
+
+Napi::Value DbgBuildPtb(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "buildPtb(packet, mtu, src)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  auto s = info[2].As<Napi::Uint8Array>();
+  if (a.ByteLength() == 0 || s.ByteLength() != ((a.Data()[0] >> 4) == 6 ? 16u : 4u))
+    return throw_code(env, "ERR_DATAPLANE_ARG", "buildPtb: source of the packet's family"), env.Undefined();
+  uint8_t out[1400];
+  size_t n = build_ptb(a.Data(), a.ByteLength(), info[1].As<Napi::Number>().Uint32Value(), s.Data(), out, sizeof(out));
+  return n ? Napi::Value(Copy(env, out, n)) : env.Null();
+}
+
+Napi::Value DbgKeepalive(const Napi::CallbackInfo& info) {
+  // keepalive(local u32, remote u32, key) → GRE payload of a keepalive request
+  Napi::Env env = info.Env();
+  uint8_t out[64];
+  size_t n = build_keepalive(out, sizeof(out), info[0].As<Napi::Number>().Uint32Value(),
+                             info[1].As<Napi::Number>().Uint32Value(), true, info[2].As<Napi::Number>().Uint32Value());
+  return Copy(env, out, n);
+}
+
+Napi::Value DbgKeepaliveReflect(const Napi::CallbackInfo& info) {
+  // keepaliveReflect(innerIp, local u32, remote u32) → offset of the payload to send back, 0 if none
+  Napi::Env env = info.Env();
+  auto a = info[0].As<Napi::Uint8Array>();
+  return Napi::Number::New(env, double(keepalive_request_payload(a.Data(), a.ByteLength(),
+                                                                  info[1].As<Napi::Number>().Uint32Value(),
+                                                                  info[2].As<Napi::Number>().Uint32Value())));
+}
+
+Napi::Value DbgLpm(const Napi::CallbackInfo& info) {
+  // lpmCheck(): an in-process LPM self-test used by the unit tests without a TUN. Takes packed
+  // 24-byte route records to insert, then returns lookups for packed 17-byte queries.
+  Napi::Env env = info.Env();
+  auto routes = info[0].As<Napi::Uint8Array>();
+  auto dels = info[1].As<Napi::Uint8Array>();
+  auto qs = info[2].As<Napi::Uint8Array>();
+  Epoch ep;
+  Lpm4 l4(&ep);
+  Lpm6 l6(&ep);
+  auto apply = [&](const uint8_t* d, size_t n, bool add) {
+    for (size_t off = 0; off + 24 <= n; off += 24) {
+      uint32_t idx;
+      memcpy(&idx, d + off + 4, 4);
+      if (d[off] == 4)
+        add ? (void)l4.insert(rd32(d + off + 8), d[off + 1], idx) : (void)l4.remove(rd32(d + off + 8), d[off + 1]);
+      else
+        add ? (void)l6.insert(d + off + 8, d[off + 1], idx) : (void)l6.remove(d + off + 8, d[off + 1]);
+    }
+  };
+  apply(routes.Data(), routes.ByteLength(), true);
+  apply(dels.Data(), dels.ByteLength(), false);
+  Napi::Int32Array out = Napi::Int32Array::New(env, qs.ByteLength() / 17);
+  for (size_t i = 0; i < out.ElementLength(); i++) {
+    const uint8_t* q = qs.Data() + i * 17;
+    uint32_t r = q[0] == 4 ? l4.lookup(rd32(q + 1)) : l6.lookup(q + 1);
+    out[i] = r == kNoRoute ? -1 : int32_t(r);
+  }
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* addon = new Addon();
+  env.SetInstanceData<Addon>(addon);
+  Napi::Function ctor = NativeDataplane::Define(env);
+  addon->ctor = Napi::Persistent(ctor);
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+  exports.Set("NativeDataplane", ctor);
+  exports.Set("setTcpMaxSeg", Napi::Function::New(env, SetTcpMaxSeg));
+  Napi::Object dbg = Napi::Object::New(env);
+  dbg.Set("greParse", Napi::Function::New(env, DbgGreParse));
+  dbg.Set("greBuild", Napi::Function::New(env, DbgGreBuild));
+  dbg.Set("mssClamp", Napi::Function::New(env, DbgMssClamp));
+  dbg.Set("buildPtb", Napi::Function::New(env, DbgBuildPtb));
+  dbg.Set("keepalive", Napi::Function::New(env, DbgKeepalive));
+  dbg.Set("keepaliveReflect", Napi::Function::New(env, DbgKeepaliveReflect));
+  dbg.Set("lpmCheck", Napi::Function::New(env, DbgLpm));
+  exports.Set("debug", dbg);
+  return exports;
+}
+
+}  // namespace
+}  // namespace gredge
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return gredge::Init(env, exports); }
+NODE_API_MODULE(gredge_native, InitModule)

@@ -1,0 +1,316 @@
+// Packet worker: the per-packet path of issue 4 (ARCHITECTURE.md data flows 1 and 2).
+//   encap: TUN read → LPM on the inner destination → tunnel up? → MTU check (ICMP Fragmentation
+//          Needed, RFC 1191 / ICMPv6 Packet Too Big, RFC 4443 §3.2, back through the TUN) →
+//          MSS clamp → GRE header (RFC 2784, key and sequence RFC 2890) → sendmmsg.
+//   decap: recvmmsg → strip outer IPv4 by IHL → GRE parse/verify → tunnel by (source, key) →
+//          sequence check (RFC 2890 §2.2) → keepalive reflection → anti-spoofing → MSS clamp → TUN.
+// IPv4 packets larger than the tunnel MTU without DF are dropped and counted as "too big"
+// rather than fragmented: RFC 4459 §3 discourages tunnel-side fragmentation.
+#include "worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "gre.h"
+
+namespace gredge {
+
+Worker::Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6)
+    : id_(id), tables_(tables), c_{counters}, tun_fd_(tun_fd), raw4_(raw4), raw6_(raw6) {
+  tx_mem_.resize(size_t(kBatch) * kBufSize);
+  rx_mem_.resize(size_t(kBatch) * kBufSize);
+  stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+Worker::~Worker() {
+  stop();
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  if (raw4_ >= 0) ::close(raw4_);
+  if (raw6_ >= 0) ::close(raw6_);
+}
+
+void Worker::start() { thread_ = std::thread([this] { run(); }); }
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  uint64_t one = 1;
+  (void)!write(stop_fd_, &one, sizeof(one));
+  thread_.join();
+}
+
+void Worker::run() {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  auto add = [ep](int fd, uint32_t tag) {
+    if (fd < 0) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = tag;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  };
+  add(tun_fd_, 0);
+  add(raw4_, 4);
+  add(raw6_, 6);
+  add(stop_fd_, 99);
+  Epoch& epoch = tables_->epoch;
+  bool running = true;
+  while (running) {
+    epoll_event evs[4];
+    epoch.offline(id_);
+    int n = epoll_wait(ep, evs, 4, -1);
+    epoch.online(id_);
+    for (int i = 0; i < n; i++) {
+      switch (evs[i].data.u32) {
+        case 0:
+          encap_batch();
+          break;
+        case 4:
+          decap_batch(raw4_, 4);
+          break;
+        case 6:
+          decap_batch(raw6_, 6);
+          break;
+        default:
+          running = false;
+      }
+    }
+  }
+  epoch.offline(id_);
+  ::close(ep);
+}
+
+// ------------------------------------------------------------------------------------ encap
+
+void Worker::encap_batch() {
+  for (int i = 0; i < kBatch; i++) {
+    uint8_t* buf = tx_mem_.data() + size_t(i) * kBufSize + kHeadroom;
+    ssize_t n = read(tun_fd_, buf, kBufSize - kHeadroom);
+    if (n <= 0) break;
+    c_.add(kGTunReads, 1);
+    encap_one(buf, size_t(n));
+  }
+  flush_sends();
+}
+
+void Worker::encap_one(uint8_t* pkt, size_t n) {
+  uint32_t idx;
+  int v = ip_version(pkt, n);
+  if (v == 4 && n >= 20) {
+    idx = tables_->lpm4.lookup(rd32(pkt + 16));
+  } else if (v == 6 && n >= 40) {
+    idx = tables_->lpm6.lookup(pkt + 24);
+  } else {
+    c_.drop(kDropNotIp);
+    return;
+  }
+  const Tunnel* t = idx == kNoRoute ? nullptr : tables_->tunnel(idx);
+  if (!t) {
+    c_.drop(kDropNoRoute);
+    return;
+  }
+  TunnelState& st = tables_->state[t->idx];
+  if (t->ka_interval_ms && !st.up.load(std::memory_order_relaxed)) {
+    c_.tunnel_drop(t->idx, kDropTunnelDown);
+    return;
+  }
+  if (n > t->mtu) {
+    bool df = v == 6 || (rd16(pkt + 6) & 0x4000);
+    if (df) send_ptb(pkt, n, t);
+    c_.tunnel_drop(t->idx, kDropTooBig);
+    return;
+  }
+  if (t->mss_clamp && mss_clamp(pkt, n, uint16_t(t->mtu - (v == 4 ? 40 : 60)))) {
+    c_.add(kGMssClamped, 1);
+    c_.tunnel(t->idx, kTMssClamped, 1);
+  }
+  size_t hl = gre_header_len(t->csum, true, t->seq);
+  uint8_t* g = pkt - hl;
+  uint32_t seq = t->seq ? st.tx_seq.fetch_add(1, std::memory_order_relaxed) : 0;
+  gre_build(g, v == 4 ? kEthIPv4 : kEthIPv6, t->csum, true, t->key, t->seq, seq, hl + n);
+  c_.tunnel(t->idx, kTTxPackets, 1);
+  c_.tunnel(t->idx, kTTxBytes, n);
+  queue_send(t, g, hl + n);
+}
+
+void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n) {
+  int f = t->family == 4 ? 0 : 1;
+  if ((f == 0 && raw4_ < 0) || (f == 1 && raw6_ < 0)) {
+    c_.tunnel_drop(t->idx, kDropSend);
+    return;
+  }
+  if (tx_n_[f] == kBatch) flush_sends();
+  int i = tx_n_[f]++;
+  tx_iov_[f][i] = {data, n};
+  msghdr& m = tx_msgs_[f][i].msg_hdr;
+  m = {};
+  // The tunnel object stays valid until this worker's next quiescent point, after the flush.
+  m.msg_name = const_cast<sockaddr_storage*>(&t->remote_sa);
+  m.msg_namelen = t->remote_sa_len;
+  m.msg_iov = &tx_iov_[f][i];
+  m.msg_iovlen = 1;
+}
+
+void Worker::flush_sends() {
+  for (int f = 0; f < 2; f++) {
+    int fd = f == 0 ? raw4_ : raw6_;
+    int off = 0;
+    while (off < tx_n_[f]) {
+      int r = sendmmsg(fd, tx_msgs_[f] + off, unsigned(tx_n_[f] - off), 0);
+      c_.add(kGSendCalls, 1);
+      if (r > 0) {
+        for (int i = off; i < off + r; i++) c_.add(kGTxBytes, tx_iov_[f][i].iov_len);
+        c_.add(kGTxPackets, uint64_t(r));
+        off += r;
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      // The first message of the remainder failed (buffer full, unreachable, too big): drop it
+      // and carry on with the rest.
+      c_.drop(kDropSend);
+      off++;
+    }
+    tx_n_[f] = 0;
+  }
+}
+
+void Worker::send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t) {
+  const int v = pkt[0] >> 4;
+  const uint8_t* src = v == 4 ? (t->has_inner4 ? t->inner4 : pkt + 16) : (t->has_inner6 ? t->inner6 : pkt + 24);
+  size_t len = build_ptb(pkt, n, t->mtu, src, scratch_, sizeof(scratch_));
+  if (!len) return;
+  tun_write(scratch_, len);
+  c_.add(kGPtbSent, 1);
+  c_.tunnel(t->idx, kTPtbSent, 1);
+}
+
+void Worker::tun_write(const uint8_t* p, size_t n) {
+  c_.add(kGTunWrites, 1);
+  if (write(tun_fd_, p, n) < 0) c_.drop(kDropTunWrite);
+}
+
+// ------------------------------------------------------------------------------------ decap
+
+void Worker::decap_batch(int fd, int family) {
+  for (int i = 0; i < kBatch; i++) {
+    rx_iov_[i] = {rx_mem_.data() + size_t(i) * kBufSize, kBufSize};
+    msghdr& m = rx_msgs_[i].msg_hdr;
+    m = {};
+    m.msg_iov = &rx_iov_[i];
+    m.msg_iovlen = 1;
+    m.msg_name = &rx_names_[i];
+    m.msg_namelen = sizeof(rx_names_[i]);
+  }
+  int n = recvmmsg(fd, rx_msgs_, kBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return;
+  c_.add(kGRecvCalls, 1);
+  for (int i = 0; i < n; i++) {
+    uint8_t* p = static_cast<uint8_t*>(rx_iov_[i].iov_base);
+    size_t len = rx_msgs_[i].msg_len;
+    if (rx_msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      c_.drop(kDropShort);
+      continue;
+    }
+    if (family == 4) {
+      // IPv4 raw sockets deliver the outer header: strip it by IHL, take the source from it.
+      if (len < 20 || (p[0] >> 4) != 4 || size_t(p[0] & 0xf) * 4 < 20 || size_t(p[0] & 0xf) * 4 > len) {
+        c_.drop(kDropShort);
+        continue;
+      }
+      size_t ihl = size_t(p[0] & 0xf) * 4;
+      size_t tot = rd16(p + 2);
+      if (tot < ihl || tot > len) {
+        c_.drop(kDropShort);
+        continue;
+      }
+      decap_one(p + ihl, tot - ihl, 4, p + 12);
+    } else {
+      auto* sa = reinterpret_cast<sockaddr_in6*>(&rx_names_[i]);
+      decap_one(p, len, 6, sa->sin6_addr.s6_addr);
+    }
+  }
+}
+
+void Worker::decap_one(uint8_t* g, size_t n, int family, const uint8_t* src) {
+  c_.add(kGRxPackets, 1);
+  c_.add(kGRxBytes, n);
+  GreHeader h;
+  switch (gre_parse(g, n, &h)) {
+    case GreStatus::kOk:
+      break;
+    case GreStatus::kShort:
+      c_.drop(kDropShort);
+      return;
+    case GreStatus::kBadFlags:
+      c_.drop(kDropBadFlags);
+      return;
+    case GreStatus::kBadChecksum:
+      c_.drop(kDropBadChecksum);
+      return;
+  }
+  uint32_t reason = 0;
+  const Tunnel* t = tables_->decap_lookup(family, src, h.key_present, h.key, &reason);
+  if (!t) {
+    c_.drop(reason);
+    return;
+  }
+  TunnelState& st = tables_->state[t->idx];
+  if (t->seq) {
+    // With sequencing on, packets without a number or out of order are dropped (RFC 2890 §2.2).
+    uint32_t last = st.rx_seq.load(std::memory_order_relaxed);
+    if (!h.seq_present || (st.rx_seq_valid.load(std::memory_order_relaxed) && !seq_after(h.seq, last))) {
+      c_.tunnel_drop(t->idx, kDropSequence);
+      return;
+    }
+    st.rx_seq.store(h.seq, std::memory_order_relaxed);
+    st.rx_seq_valid.store(true, std::memory_order_relaxed);
+  }
+  uint8_t* ip = g + h.len;
+  size_t len = n - h.len;
+  if (h.proto == 0) {
+    // A keepalive of ours coming back (Cisco keepalives carry protocol type 0).
+    st.ka_rx.fetch_add(1, std::memory_order_relaxed);
+    c_.add(kGKeepaliveRx, 1);
+    c_.tunnel(t->idx, kTKeepaliveRx, 1);
+    return;
+  }
+  if ((h.proto != kEthIPv4 && h.proto != kEthIPv6) || !ip_header_ok(ip, len) ||
+      ip_version(ip, len) != (h.proto == kEthIPv4 ? 4 : 6)) {
+    c_.tunnel_drop(t->idx, kDropNotIp);
+    return;
+  }
+  const int v = ip[0] >> 4;
+  len = v == 4 ? rd16(ip + 2) : size_t(rd16(ip + 4)) + 40;  // drop link padding
+  if (v == 4 && t->family == 4 && ip[9] == kProtoGre) {
+    size_t off = keepalive_request_payload(ip, len, t->local4, t->remote4);
+    if (off && raw4_ >= 0) {
+      // Reflect the far end's keepalive: send the inner GRE payload back to it.
+      (void)!sendto(raw4_, ip + off, len - off, 0, reinterpret_cast<const sockaddr*>(&t->remote_sa),
+                    t->remote_sa_len);
+      c_.add(kGKeepaliveReflected, 1);
+      c_.tunnel(t->idx, kTKeepaliveReflected, 1);
+      return;
+    }
+  }
+  const uint8_t* isrc = v == 4 ? ip + 12 : ip + 8;
+  bool allowed = false;
+  for (const Prefix& p : t->allowed)
+    if (prefix_contains(p, isrc, v)) {
+      allowed = true;
+      break;
+    }
+  if (!allowed) {
+    c_.tunnel_drop(t->idx, kDropSpoofed);
+    return;
+  }
+  if (t->mss_clamp && mss_clamp(ip, len, uint16_t(t->mtu - (v == 4 ? 40 : 60)))) {
+    c_.add(kGMssClamped, 1);
+    c_.tunnel(t->idx, kTMssClamped, 1);
+  }
+  c_.tunnel(t->idx, kTRxPackets, 1);
+  c_.tunnel(t->idx, kTRxBytes, len);
+  tun_write(ip, len);
+}
+
+}  // namespace gredge

@@ -1,0 +1,106 @@
+/**
+ * Reads the data plane's counters from the shared buffer the addon exports: one slice per
+ * worker thread (plus the keepalive thread), each written by one thread only, summed here.
+ * The slot layout mirrors native/src/tables.h (Drop, GlobalCounter, TunnelCounter).
+ */
+import type { CounterLayout } from './native.js';
+
+/** Drop reasons, in native order (native/src/tables.h `enum Drop`). */
+export const DROP_REASONS = [
+  'short',
+  'badFlags', // bad version or flags
+  'badChecksum',
+  'unknownSource',
+  'unknownKey',
+  'sequence',
+  'spoofedSource',
+  'notIp',
+  'tooBig',
+  'noRoute',
+  'tunnelDown',
+  'tunWrite',
+  'send',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+export type Drops = Record<DropReason, number>;
+
+const GLOBAL_NAMES = [
+  'rxPackets',
+  'rxBytes',
+  'txPackets',
+  'txBytes',
+  'keepaliveReflected',
+  'keepaliveRx',
+  'keepaliveTx',
+  'ptbSent',
+  'mssClamped',
+  'tunReads',
+  'tunWrites',
+  'sendCalls',
+  'recvCalls',
+] as const;
+const GLOBAL_BASE = 16;
+
+const TUNNEL_NAMES = ['rxPackets', 'rxBytes', 'txPackets', 'txBytes'] as const;
+const TUNNEL_EXTRA = ['keepaliveRx', 'keepaliveTx', 'keepaliveReflected', 'ptbSent', 'mssClamped'] as const;
+const TUNNEL_DROP_BASE = 4;
+
+export type GlobalCounters = Record<(typeof GLOBAL_NAMES)[number], number> & { drops: Drops };
+export type TunnelCounters = Record<(typeof TUNNEL_NAMES)[number] | (typeof TUNNEL_EXTRA)[number], number> & {
+  drops: Drops;
+};
+
+/** Sums over slices without allocating per tunnel beyond the returned object. */
+export class CounterReader {
+  readonly #layout: CounterLayout;
+  readonly #words: BigUint64Array;
+
+  constructor(layout: CounterLayout) {
+    this.#layout = layout;
+    this.#words = new BigUint64Array(layout.buffer);
+  }
+
+  #sum(slot: number): number {
+    const { slices, sliceSlots } = this.#layout;
+    let s = 0n;
+    for (let i = 0; i < slices; i++) s += this.#words[i * sliceSlots + slot]!;
+    return Number(s);
+  }
+
+  global(): GlobalCounters {
+    const drops = {} as Drops;
+    DROP_REASONS.forEach((r, i) => {
+      drops[r] = this.#sum(i);
+    });
+    const out = { drops } as GlobalCounters;
+    GLOBAL_NAMES.forEach((n, i) => {
+      out[n] = this.#sum(GLOBAL_BASE + i);
+    });
+    return out;
+  }
+
+  /** Raw per-slot sums of one tunnel index (used for baselines when an index is reused). */
+  tunnelRaw(index: number): number[] {
+    const base = this.#layout.globalSlots + index * this.#layout.tunnelSlots;
+    const out: number[] = [];
+    for (let i = 0; i < this.#layout.tunnelSlots; i++) out.push(this.#sum(base + i));
+    return out;
+  }
+
+  tunnel(index: number, baseline?: number[]): TunnelCounters {
+    const raw = this.tunnelRaw(index);
+    const v = (i: number) => raw[i]! - (baseline?.[i] ?? 0);
+    const drops = {} as Drops;
+    DROP_REASONS.forEach((r, i) => {
+      drops[r] = v(TUNNEL_DROP_BASE + i);
+    });
+    const out = { drops } as TunnelCounters;
+    TUNNEL_NAMES.forEach((n, i) => {
+      out[n] = v(i);
+    });
+    TUNNEL_EXTRA.forEach((n, i) => {
+      out[n] = v(TUNNEL_DROP_BASE + DROP_REASONS.length + i);
+    });
+    return out;
+  }
+}

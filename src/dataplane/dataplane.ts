@@ -1,0 +1,283 @@
+/**
+ * class Dataplane: the typed JS face of the native data plane (issue 4). It owns one native
+ * handle (TUN gredge0 + worker threads), the name ↔ index map of tunnels, the kernel side of a
+ * tunnel (inner addresses on the TUN, static routes via the TUN) and the counter reader.
+ * Nothing here runs per packet; routes cross into C++ as one packed buffer per batch.
+ */
+import { EventEmitter } from 'node:events';
+import { GredgeError } from '../errors.js';
+import { type ParsedPrefix, parseIp, parsePrefix } from './addr.js';
+import { CounterReader, type GlobalCounters, type TunnelCounters } from './counters.js';
+import { argError, call } from './errors.js';
+import { loadNative, type NativeDataplaneHandle } from './native.js';
+import { planTunnel, type TunnelPlan, type TunnelSpec } from './tunnels.js';
+
+export interface DataplaneOptions {
+  tun: string;
+  workers: number;
+  /** TUN MTU; default: 1500 (tunnel MTUs are enforced per tunnel) */
+  mtu?: number;
+  /** keep the TUN device when the data plane closes */
+  persistent?: boolean;
+  underlay: { local?: string; local6?: string };
+}
+
+export interface RouteEntry {
+  prefix: string;
+  tunnel: string;
+}
+
+export interface TunnelStateEvent {
+  name: string;
+  up: boolean;
+}
+
+export interface DataplaneCounters {
+  global: GlobalCounters;
+  tunnels: Record<string, TunnelCounters>;
+}
+
+interface TunnelEntry {
+  index: number;
+  spec: TunnelSpec;
+  plan: TunnelPlan;
+  baseline: number[];
+}
+
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent] }> {
+  readonly #h: NativeDataplaneHandle;
+  readonly #opts: DataplaneOptions;
+  readonly #byName = new Map<string, TunnelEntry>();
+  readonly #byIndex = new Map<number, TunnelEntry>();
+  readonly #counters: CounterReader;
+  #closed = false;
+
+  private constructor(h: NativeDataplaneHandle, opts: DataplaneOptions) {
+    super();
+    this.#h = h;
+    this.#opts = opts;
+    this.#counters = new CounterReader(call('counters', () => h.counters()));
+  }
+
+  /** Opens (creates) the TUN with one queue per worker, its raw GRE sockets and threads. */
+  static open(opts: DataplaneOptions): Dataplane {
+    if (typeof opts !== 'object' || opts === null) throw argError('Dataplane.open: options object required');
+    if (typeof opts.tun !== 'string' || !IFNAME_RE.test(opts.tun))
+      throw argError(`tun '${String(opts.tun)}': an interface name of 1-15 characters [A-Za-z0-9_.-]`);
+    if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 32)
+      throw argError('workers must be an integer 1..32');
+    const mtu = opts.mtu ?? 1500;
+    if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw argError('mtu must be 1280..65535');
+    const underlay = opts.underlay ?? {};
+    const native: Parameters<typeof makeHandle>[0] = {
+      tun: opts.tun,
+      workers: opts.workers,
+      mtu,
+      persistent: opts.persistent ?? false,
+    };
+    if (underlay.local !== undefined) {
+      const b = parseIp(underlay.local);
+      if (!b || b.length !== 4) throw argError(`underlay.local '${underlay.local}' is not an IPv4 address`);
+      native.local4 = b;
+    }
+    if (underlay.local6 !== undefined) {
+      const b = parseIp(underlay.local6);
+      if (!b || b.length !== 16)
+        throw argError(`underlay.local6 '${underlay.local6}' is not an IPv6 address`);
+      native.local6 = b;
+    }
+    let dp: Dataplane | undefined;
+    const h = makeHandle(native, (index, up) => {
+      if (dp) dp.#onState(index, up);
+    });
+    dp = new Dataplane(h, { ...opts, underlay });
+    return dp;
+  }
+
+  #onState(index: number, up: boolean): void {
+    const e = this.#byIndex.get(index);
+    if (e) this.emit('tunnel-state', { name: e.spec.name, up });
+  }
+
+  #live(): void {
+    if (this.#closed) throw new GredgeError('ERR_DATAPLANE_CLOSED', 'the data plane is closed');
+  }
+
+  get tun(): string {
+    return this.#opts.tun;
+  }
+
+  tunnelNames(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /** Adds a tunnel: GRE table entry, inner addresses on the TUN, inner subnets and static
+   * routes into its LPM, and kernel routes for the static routes via the TUN. */
+  addTunnel(t: TunnelSpec): void {
+    this.#live();
+    if (this.#byName.has(t?.name)) throw argError(`tunnel ${t.name} exists (use replaceTunnel)`);
+    const plan = planTunnel(t, this.#opts.underlay);
+    const index = call(`tunnel ${t.name}`, () => this.#h.addTunnel(plan.native));
+    const entry: TunnelEntry = { index, spec: t, plan, baseline: this.#counters.tunnelRaw(index) };
+    this.#byName.set(t.name, entry);
+    this.#byIndex.set(index, entry);
+    try {
+      this.#applyKernel(plan, undefined, index);
+    } catch (err) {
+      this.removeTunnel(t.name);
+      throw err;
+    }
+  }
+
+  /** Changes a tunnel in place (same index, counters and sequence state kept). */
+  replaceTunnel(t: TunnelSpec): void {
+    this.#live();
+    const old = this.#byName.get(t?.name);
+    if (!old) throw argError(`no tunnel named ${String(t?.name)}`);
+    const plan = planTunnel(t, this.#opts.underlay);
+    call(`tunnel ${t.name}`, () => this.#h.replaceTunnel(old.index, plan.native));
+    const oldPlan = old.plan;
+    old.spec = t;
+    old.plan = plan;
+    this.#applyKernel(plan, oldPlan, old.index);
+  }
+
+  removeTunnel(name: string): void {
+    this.#live();
+    const e = this.#byName.get(name);
+    if (!e) throw argError(`no tunnel named ${String(name)}`);
+    // The addon drops every LPM route into the tunnel with it.
+    call(`tunnel ${name}`, () => this.#h.removeTunnel(e.index));
+    this.#byName.delete(name);
+    this.#byIndex.delete(e.index);
+    this.#undoKernel(e.plan, undefined);
+  }
+
+  #applyKernel(plan: TunnelPlan, old: TunnelPlan | undefined, index: number): void {
+    const key = (p: ParsedPrefix) => `${p.bytes.join('.')}/${p.len}`;
+    // Re-inserting an existing LPM entry is a no-op, so a replace simply adds them all.
+    const lpm = [...plan.subnets, ...plan.routes];
+    if (lpm.length) call('tunnel routes', () => this.#h.addRoutes(packRoutes(lpm.map((p) => [p, index]))));
+    if (old) this.#undoKernel(old, plan);
+    const oldAddr = new Set((old?.addresses ?? []).map(key));
+    for (const a of plan.addresses)
+      if (!oldAddr.has(key(a))) call('TUN address', () => this.#h.address(true, a.family, a.bytes, a.len));
+    const oldRoutes = new Set((old?.routes ?? []).map(key));
+    for (const r of plan.routes)
+      if (!oldRoutes.has(key(r))) call('kernel route', () => this.#h.route(true, r.family, r.bytes, r.len));
+  }
+
+  /** Undoes the kernel side and LPM entries of `plan` that `keep` does not also have. */
+  #undoKernel(plan: TunnelPlan, keep: TunnelPlan | undefined): void {
+    const key = (p: ParsedPrefix) => `${p.bytes.join('.')}/${p.len}`;
+    const keepAddr = new Set((keep?.addresses ?? []).map(key));
+    const keepPfx = new Set([...(keep?.subnets ?? []), ...(keep?.routes ?? [])].map(key));
+    const keepRoutes = new Set((keep?.routes ?? []).map(key));
+    if (keep) {
+      const gone = [...plan.subnets, ...plan.routes].filter((p) => !keepPfx.has(key(p)));
+      if (gone.length) call('tunnel routes', () => this.#h.removeRoutes(packRoutes(gone.map((p) => [p, 0]))));
+    }
+    for (const r of plan.routes)
+      if (!keepRoutes.has(key(r))) call('kernel route', () => this.#h.route(false, r.family, r.bytes, r.len));
+    for (const a of plan.addresses)
+      if (!keepAddr.has(key(a))) call('TUN address', () => this.#h.address(false, a.family, a.bytes, a.len));
+  }
+
+  /** Adds (or moves) routes into tunnels' LPM tables in one batch; returns how many. Does not
+   * touch kernel routing tables (the FIB owns those). */
+  addRoutes(routes: RouteEntry[]): number {
+    this.#live();
+    if (!Array.isArray(routes)) throw argError('addRoutes: expected an array of { prefix, tunnel }');
+    const recs: [ParsedPrefix, number][] = new Array(routes.length);
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      const e = this.#byName.get(r?.tunnel);
+      if (!e) throw argError(`addRoutes: no tunnel named ${String(r?.tunnel)} (route ${String(r?.prefix)})`);
+      recs[i] = [prefixOrThrow(r.prefix, 'addRoutes'), e.index];
+    }
+    return call('addRoutes', () => this.#h.addRoutes(packRoutes(recs)));
+  }
+
+  /** Removes routes from the LPM tables; returns how many existed. */
+  removeRoutes(prefixes: string[]): number {
+    this.#live();
+    if (!Array.isArray(prefixes)) throw argError('removeRoutes: expected an array of prefixes');
+    const recs = prefixes.map((p): [ParsedPrefix, number] => [prefixOrThrow(p, 'removeRoutes'), 0]);
+    return call('removeRoutes', () => this.#h.removeRoutes(packRoutes(recs)));
+  }
+
+  /** The tunnel the LPM picks for an inner destination, or undefined. */
+  lookup(address: string): string | undefined {
+    this.#live();
+    const b = parseIp(address);
+    if (!b) throw argError(`lookup: '${address}' is not an IP address`);
+    const idx = this.#h.lookup(b);
+    return idx < 0 ? undefined : this.#byIndex.get(idx)?.spec.name;
+  }
+
+  routeCount(): { v4: number; v6: number } {
+    this.#live();
+    return this.#h.routeCount();
+  }
+
+  counters(): DataplaneCounters {
+    this.#live();
+    const tunnels: Record<string, TunnelCounters> = {};
+    for (const [name, e] of this.#byName) tunnels[name] = this.#counters.tunnel(e.index, e.baseline);
+    return { global: this.#counters.global(), tunnels };
+  }
+
+  tunnelCounters(name: string): TunnelCounters {
+    this.#live();
+    const e = this.#byName.get(name);
+    if (!e) throw argError(`no tunnel named ${String(name)}`);
+    return this.#counters.tunnel(e.index, e.baseline);
+  }
+
+  /** Stops the workers and closes the TUN (the kernel removes it unless persistent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#h.close();
+    this.removeAllListeners();
+  }
+}
+
+function makeHandle(
+  opts: ConstructorParameters<ReturnType<typeof loadNative>['NativeDataplane']>[0],
+  onEvent: (index: number, up: boolean) => void,
+): NativeDataplaneHandle {
+  const native = loadNative();
+  return call(`open TUN ${opts.tun}`, () => new native.NativeDataplane(opts, onEvent));
+}
+
+function prefixOrThrow(s: unknown, what: string): ParsedPrefix {
+  if (typeof s !== 'string') throw argError(`${what}: prefix must be a string`);
+  const p = parsePrefix(s, true);
+  if (typeof p === 'string') throw argError(`${what}: ${p}`);
+  return p;
+}
+
+function packRoutes(recs: [ParsedPrefix, number][]): Uint8Array {
+  const out = new Uint8Array(recs.length * 24);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < recs.length; i++) {
+    const [p, idx] = recs[i]!;
+    const o = i * 24;
+    out[o] = p.family;
+    out[o + 1] = p.len;
+    dv.setUint32(o + 4, idx, true);
+    out.set(p.bytes, o + 8);
+  }
+  return out;
+}
+
+/** Sets TCP_MAXSEG on a connected or listening socket's fd (the BGP session inside a tunnel). */
+export function setTcpMaxSeg(fd: number, mss: number): void {
+  if (!Number.isInteger(fd) || fd < 0) throw argError('setTcpMaxSeg: fd must be a non-negative integer');
+  if (!Number.isInteger(mss) || mss < 88 || mss > 65495)
+    throw argError('setTcpMaxSeg: mss must be 88..65495');
+  call('setTcpMaxSeg', () => loadNative().setTcpMaxSeg(fd, mss));
+}

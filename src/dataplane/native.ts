@@ -1,0 +1,109 @@
+/**
+ * The only `require` of the native addon (build/Release/gredge_native.node) and the TypeScript
+ * shape of what it exports. Everything else in gredge goes through src/dataplane.
+ */
+import { createRequire } from 'node:module';
+import { GredgeError } from '../errors.js';
+
+/** A tunnel as the addon takes it: addresses already parsed to bytes (see tunnels.ts). */
+export interface TunnelSpecNative {
+  name: string;
+  family: 4 | 6; // underlay family
+  remote: Uint8Array;
+  local?: Uint8Array;
+  key: number;
+  mtu: number;
+  sequence: boolean;
+  checksum: boolean;
+  mssClamp: boolean;
+  allowed: Uint8Array; // packed 18-byte records: family, len, address[16]
+  inner4?: Uint8Array;
+  inner6?: Uint8Array;
+  keepaliveMs: number;
+  keepaliveRetries: number;
+}
+
+export interface CounterLayout {
+  buffer: ArrayBuffer;
+  slices: number;
+  sliceSlots: number;
+  globalSlots: number;
+  tunnelSlots: number;
+  maxTunnels: number;
+}
+
+export interface NativeDataplaneHandle {
+  addTunnel(spec: TunnelSpecNative): number;
+  replaceTunnel(index: number, spec: TunnelSpecNative): void;
+  removeTunnel(index: number): void;
+  /** packed 24-byte records: family, len, 0, 0, tunnel index (u32 LE), address[16] */
+  addRoutes(records: Uint8Array): number;
+  removeRoutes(records: Uint8Array): number;
+  lookup(address: Uint8Array): number;
+  routeCount(): { v4: number; v6: number };
+  counters(): CounterLayout;
+  address(add: boolean, family: 4 | 6, address: Uint8Array, plen: number): void;
+  route(add: boolean, family: 4 | 6, dst: Uint8Array, plen: number, table?: number): void;
+  close(): void;
+}
+
+export interface NativeOpenOptions {
+  tun: string;
+  workers: number;
+  mtu: number;
+  persistent: boolean;
+  offload?: boolean;
+  local4?: Uint8Array;
+  local6?: Uint8Array;
+}
+
+export interface NativeDebug {
+  greParse(b: Uint8Array): {
+    status: 'ok' | 'short' | 'bad-flags' | 'bad-checksum';
+    proto?: number;
+    headerLength?: number;
+    checksum?: boolean;
+    key?: number;
+    seq?: number;
+  };
+  greBuild(
+    proto: number,
+    payload: Uint8Array,
+    opts: { key?: number; seq?: number; checksum?: boolean },
+  ): Buffer;
+  mssClamp(packet: Uint8Array, mss: number): boolean;
+  buildPtb(packet: Uint8Array, mtu: number, src: Uint8Array): Buffer | null;
+  keepalive(local: number, remote: number, key: number): Buffer;
+  keepaliveReflect(innerIp: Uint8Array, local: number, remote: number): number;
+  lpmCheck(routes: Uint8Array, removals: Uint8Array, queries: Uint8Array): Int32Array;
+}
+
+export interface NativeAddon {
+  abiVersion: number;
+  NativeDataplane: new (
+    opts: NativeOpenOptions,
+    onEvent: (index: number, up: boolean) => void,
+  ) => NativeDataplaneHandle;
+  setTcpMaxSeg(fd: number, mss: number): void;
+  debug: NativeDebug;
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once; a failure is ERR_NATIVE_LOAD with what to do about it. */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  // The compiled file, dist/src/dataplane/native.js, sits three levels below the package root.
+  const path = new URL('../../../build/Release/gredge_native.node', import.meta.url).pathname;
+  try {
+    cached = require(path) as NativeAddon;
+  } catch (err) {
+    throw new GredgeError(
+      'ERR_NATIVE_LOAD',
+      `cannot load the native data plane (${path}): ${(err as Error).message}; run npm ci or npx node-gyp rebuild`,
+      { cause: err },
+    );
+  }
+  return cached;
+}
