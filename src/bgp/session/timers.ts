@@ -10,12 +10,13 @@
 export const MAX_CONNECT_RETRY = 300;
 
 /**
- * ConnectRetryTime after `failures` consecutive failures: base · 2^failures capped at 300 s,
- * then ±25 % jitter so that many sessions do not reconnect in lockstep (§10).
+ * ConnectRetryTime after `failures` consecutive failures: the base for the first retry, doubling
+ * with each further failure up to 300 s, then ±25 % jitter so that many sessions do not reconnect
+ * in lockstep (§10).
  */
 export function connectRetryDelay(base: number, failures: number, rng: () => number = Math.random): number {
   const b = Math.max(base, 0.05);
-  const raw = Math.min(b * 2 ** Math.min(failures, 30), Math.max(MAX_CONNECT_RETRY, b));
+  const raw = Math.min(b * 2 ** Math.min(Math.max(failures - 1, 0), 30), Math.max(MAX_CONNECT_RETRY, b));
   return raw * (0.75 + 0.5 * rng());
 }
 

@@ -1,0 +1,692 @@
+/**
+ * One BGP neighbor: performs what the pure FSM (fsm.ts) decides — TCP connect/accept, OPEN
+ * exchange, timers, NOTIFICATIONs — resolves connection collisions (RFC 4271 §6.8, RFC 6286 §2.3)
+ * and hands decoded UPDATE batches to the RIB through its PeerChannel. It never decides routes.
+ *
+ * RFC 4271 §4 (messages), §6 (error handling: a NOTIFICATION, then close), §8 (FSM),
+ * RFC 7606 (treat-as-withdraw / attribute-discard outcomes are counted, not fatal),
+ * RFC 2918 §4 / RFC 7313 (route refresh; unknown AFI/SAFI ignored), RFC 8203 (shutdown message),
+ * RFC 8654 (extended messages after negotiation).
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { NeighborConfig } from '../../config/types.js';
+import type { Logger } from '../../observe/log.js';
+import type { OutboundSink, PeerChannel, SessionInfo } from '../../rib/channel.js';
+import {
+  ceaseNotification,
+  decodeNotification,
+  decodeOpen,
+  decodeRouteRefresh,
+  decodeUpdate,
+  describeNotification,
+  encodeKeepalive,
+  encodeNotification,
+  encodeOpen,
+  MAX_EXTENDED_MESSAGE_LENGTH,
+  MAX_MESSAGE_LENGTH,
+  MessageType,
+  type NotificationMessage,
+  type OpenMessage,
+  type RouteRefreshMessage,
+  type UpdateMessage,
+} from '../wire/index.js';
+import { Connection } from './connection.js';
+import { type Action, type FsmContext, type FsmEvent, type State, transition } from './fsm.js';
+import { buildOpen, checkOpen, familyOf, localWinsCollision } from './negotiate.js';
+import { connectRetryDelay, keepaliveInterval, SessionTimer } from './timers.js';
+
+export interface PeerOptions {
+  neighbor: NeighborConfig;
+  localAs: number;
+  routerId: number; // uint32
+  channel: PeerChannel;
+  log: Logger;
+  /** Seconds Established before the ConnectRetry backoff resets. Default 60. */
+  stableAfter?: number;
+  /** Randomness for the backoff jitter (tests pass a seeded one). */
+  rng?: () => number;
+}
+
+export type MessageKind = 'open' | 'update' | 'notification' | 'keepalive' | 'routeRefresh';
+
+export interface PeerCounters {
+  messagesIn: Record<MessageKind, number>;
+  messagesOut: Record<MessageKind, number>;
+  updatesReceived: number;
+  updatesTreatedAsWithdraw: number;
+  attributesDiscarded: number;
+  establishedCount: number;
+  connectRetryCounter: number;
+  lastError: string | undefined;
+}
+
+export interface PeerEvents {
+  state: [from: State, to: State];
+}
+
+/** After this many UPDATEs in one batch the session yields the event loop. */
+export const BATCH_YIELD = 2000;
+/** OutboundSink.send reports "full" above this many queued bytes. */
+export const SEND_HIGH_WATER = 4 * 1024 * 1024;
+
+const KIND: Record<number, MessageKind> = {
+  1: 'open',
+  2: 'update',
+  3: 'notification',
+  4: 'keepalive',
+  5: 'routeRefresh',
+};
+const KEEPALIVE = encodeKeepalive();
+
+function zero(): Record<MessageKind, number> {
+  return { open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 };
+}
+
+export class Peer extends EventEmitter<PeerEvents> {
+  readonly neighbor: NeighborConfig;
+  readonly counters: PeerCounters = {
+    messagesIn: zero(),
+    messagesOut: zero(),
+    updatesReceived: 0,
+    updatesTreatedAsWithdraw: 0,
+    attributesDiscarded: 0,
+    establishedCount: 0,
+    connectRetryCounter: 0,
+    lastError: undefined,
+  };
+  readonly #localAs: number;
+  readonly #routerId: number;
+  readonly #channel: PeerChannel;
+  readonly #log: Logger;
+  readonly #stableAfter: number;
+  readonly #rng: () => number;
+  readonly #ours: OpenMessage;
+  readonly #oursBytes: Uint8Array;
+  #state: State = 'Idle';
+  #started = false;
+  #primary: Connection | undefined;
+  #secondary: Connection | undefined;
+  #connecting: net.Socket | undefined;
+  readonly #connectRetry = new SessionTimer(() =>
+    this.#dispatch(undefined, { type: 'ConnectRetryTimer_Expires' }),
+  );
+  #restart: NodeJS.Timeout | undefined;
+  #stable: NodeJS.Timeout | undefined;
+  #info: SessionInfo | undefined;
+  #batch: UpdateMessage[] = [];
+  #currentUpdate: UpdateMessage | undefined;
+  #currentRefresh: RouteRefreshMessage | undefined;
+  /** A precise reason for the next `down` (the NOTIFICATION sent or received). */
+  #reason: string | undefined;
+
+  constructor(o: PeerOptions) {
+    super();
+    this.neighbor = o.neighbor;
+    this.#localAs = o.localAs;
+    this.#routerId = o.routerId >>> 0;
+    this.#channel = o.channel;
+    this.#log = o.log;
+    this.#stableAfter = o.stableAfter ?? 60;
+    this.#rng = o.rng ?? Math.random;
+    this.#ours = buildOpen(o.neighbor, o.localAs, this.#routerId);
+    this.#oursBytes = encodeOpen(this.#ours);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** What was negotiated, while Established. */
+  get info(): SessionInfo | undefined {
+    return this.#info;
+  }
+
+  /** ManualStart (active neighbors) or ManualStart_with_PassiveTcpEstablishment (passive ones). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#dispatch(undefined, {
+      type: this.neighbor.passive ? 'ManualStart_with_PassiveTcpEstablishment' : 'ManualStart',
+    });
+  }
+
+  /**
+   * Administrative shutdown: Cease 6/2 carrying `message` (RFC 8203) on every open connection,
+   * then close once it has been flushed. Resolves when the sockets are closed.
+   */
+  async stop(message?: string): Promise<void> {
+    this.#started = false;
+    if (this.#restart) clearTimeout(this.#restart);
+    this.#restart = undefined;
+    const n = ceaseNotification(2, message);
+    const waits: Promise<void>[] = [];
+    const second = this.#secondary;
+    if (second) {
+      waits.push(second.closed);
+      this.#notify(second, n);
+      this.#secondary = undefined;
+      void second.close();
+    }
+    if (this.#primary) waits.push(this.#primary.closed);
+    this.#reason = message === undefined ? 'administrative shutdown' : `administrative shutdown: ${message}`;
+    this.#dispatch(undefined, { type: 'ManualStop', code: n.code, subcode: n.subcode, data: n.data });
+    this.#abortConnect();
+    await Promise.all(waits);
+  }
+
+  /** An inbound TCP connection from this neighbor's address (the listener found us). */
+  acceptConnection(socket: net.Socket): void {
+    socket.on('error', () => {}); // reported through 'close' by Connection; never unhandled
+    if (!this.#started || this.#state === 'Idle') {
+      this.#log.info({ remote: socket.remoteAddress }, 'refused connection: session is idle');
+      socket.destroy();
+      return;
+    }
+    const conn = this.#newConnection(socket, 'in');
+    if (this.#state === 'Connect' || this.#state === 'Active') {
+      this.#primary = conn;
+      this.#dispatch(conn, { type: 'TcpConnectionConfirmed' });
+    } else if (this.#state === 'Established') {
+      // §6.8: a collision with an Established session closes the new connection.
+      this.#log.info('connection collision with Established session: closing the new connection');
+      this.#notify(conn, ceaseNotification(7));
+      void conn.close();
+    } else {
+      this.#track(conn);
+    }
+  }
+
+  // --- connections
+
+  #newConnection(socket: net.Socket, direction: 'in' | 'out'): Connection {
+    return new Connection(socket, direction, direction === 'in' ? 'Active' : 'Connect', {
+      data: (c, chunk) => {
+        c.framer.push(chunk);
+        if (!c.yielding) this.#drain(c);
+      },
+      lost: (c, why) => this.#lost(c, why),
+      hold: (c) => this.#dispatch(c, { type: 'HoldTimer_Expires' }),
+      keepalive: (c) => this.#dispatch(c, { type: 'KeepaliveTimer_Expires' }),
+    });
+  }
+
+  /** A second connection while one is in OpenSent/OpenConfirm: OPEN on it, resolve at its OPEN. */
+  #track(conn: Connection): void {
+    if (this.#secondary) {
+      this.#log.debug('a third connection: dropping the older second one');
+      void this.#secondary.destroy();
+    }
+    this.#secondary = conn;
+    this.#dispatch(conn, { type: conn.direction === 'in' ? 'TcpConnectionConfirmed' : 'Tcp_CR_Acked' });
+  }
+
+  #startConnect(): void {
+    if (this.#connecting || this.neighbor.passive) return;
+    const n = this.neighbor;
+    const socket = net.connect({
+      host: n.address,
+      port: n.port,
+      ...(n.localAddress ? { localAddress: n.localAddress } : {}),
+    });
+    this.#connecting = socket;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.#connecting !== socket) return;
+      this.#connecting = undefined;
+      socket.destroy();
+      this.#log.debug({ err: err.code ?? err.message }, 'outgoing connection failed');
+      this.counters.lastError = `connect: ${err.code ?? err.message}`;
+      if (this.#state === 'Connect') this.#dispatch(undefined, { type: 'TcpConnectionFails' });
+    });
+    socket.once('connect', () => {
+      if (this.#connecting !== socket) return;
+      this.#connecting = undefined;
+      const conn = this.#newConnection(socket, 'out');
+      if (this.#state === 'Connect' || this.#state === 'Active') {
+        this.#primary = conn;
+        this.#dispatch(conn, { type: 'Tcp_CR_Acked' });
+      } else if (this.#state === 'OpenSent' || this.#state === 'OpenConfirm') {
+        this.#track(conn);
+      } else {
+        void conn.destroy();
+      }
+    });
+  }
+
+  #abortConnect(): void {
+    const s = this.#connecting;
+    this.#connecting = undefined;
+    s?.destroy();
+  }
+
+  #lost(conn: Connection, why: string): void {
+    if (conn !== this.#primary && conn !== this.#secondary) return;
+    this.#log.info({ direction: conn.direction }, why);
+    this.counters.lastError = why;
+    this.#reason ??= why;
+    this.#dispatch(conn, { type: 'TcpConnectionFails' });
+  }
+
+  // --- the FSM driver
+
+  #ctx(conn: Connection | undefined): FsmContext {
+    const hold = conn?.negotiated?.holdTime ?? this.neighbor.holdTime;
+    return {
+      passive: this.neighbor.passive,
+      connectRetryTime: connectRetryDelay(
+        this.neighbor.connectRetry,
+        this.counters.connectRetryCounter,
+        this.#rng,
+      ),
+      holdTime: hold,
+      keepaliveTime: keepaliveInterval(hold),
+    };
+  }
+
+  /** Runs one FSM step on `conn` (undefined: the peer before any connection exists). */
+  #dispatch(conn: Connection | undefined, ev: FsmEvent): void {
+    const primary = conn === undefined || conn === this.#primary;
+    if (!primary && conn !== this.#secondary) return; // a dumped connection's late event
+    const from = primary ? this.#state : conn!.state;
+    const target = primary ? this.#primary : conn;
+    const { state: to, actions } = transition(from, ev, this.#ctx(target));
+    if (target) target.state = to;
+    if (primary) this.#state = to;
+    for (const a of actions) this.#perform(a, target, primary);
+    if (!primary) {
+      if (to !== 'OpenSent' && to !== 'OpenConfirm' && this.#secondary === conn) {
+        this.#secondary = undefined;
+        void conn!.close();
+      }
+      return;
+    }
+    if (from !== to) this.#changed(from, to);
+    this.#adoptOrphan();
+  }
+
+  /** The primary went away (back to Active/Connect) while a second connection lives on: use it. */
+  #adoptOrphan(): void {
+    const s = this.#secondary;
+    if (this.#primary || !s || (this.#state !== 'Active' && this.#state !== 'Connect')) return;
+    this.#connectRetry.stop();
+    this.#primary = s;
+    this.#secondary = undefined;
+    const from = this.#state;
+    this.#state = s.state;
+    if (from !== s.state) this.#changed(from, s.state);
+  }
+
+  #changed(from: State, to: State): void {
+    this.#log.info({ from, to }, `state ${from} → ${to}`);
+    if (to === 'Idle') {
+      this.#abortConnect();
+      if (this.#secondary) {
+        void this.#secondary.close();
+        this.#secondary = undefined;
+      }
+      if (this.#primary) {
+        void this.#primary.close();
+        this.#primary = undefined;
+      }
+      this.#reason = undefined;
+      if (this.#started) {
+        // Automatic restart, listening first; the ConnectRetry backoff decides when we dial.
+        this.#restart = setTimeout(() => {
+          this.#restart = undefined;
+          if (this.#started && this.#state === 'Idle') {
+            this.#dispatch(undefined, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
+          }
+        }, 0);
+      }
+    }
+    this.emit('state', from, to);
+  }
+
+  #perform(a: Action, conn: Connection | undefined, primary: boolean): void {
+    switch (a.type) {
+      case 'connect':
+        if (primary) this.#startConnect();
+        return;
+      case 'close':
+        if (conn) {
+          void conn.close();
+          if (conn === this.#primary) this.#primary = undefined;
+        } else if (primary) {
+          this.#abortConnect();
+        }
+        return;
+      case 'sendOpen':
+        if (conn) {
+          conn.write(this.#oursBytes);
+          this.counters.messagesOut.open++;
+        }
+        return;
+      case 'sendKeepalive':
+        if (conn) {
+          conn.write(KEEPALIVE);
+          this.counters.messagesOut.keepalive++;
+        }
+        return;
+      case 'sendNotification':
+        if (conn) this.#notify(conn, { code: a.code, subcode: a.subcode, data: a.data });
+        return;
+      case 'startTimer':
+      case 'stopTimer': {
+        const timer =
+          a.timer === 'connectRetry' ? (primary ? this.#connectRetry : undefined) : conn?.[a.timer];
+        if (a.type === 'startTimer') timer?.start(a.secs);
+        else timer?.stop();
+        return;
+      }
+      case 'incrementRetryCounter':
+        if (primary) this.counters.connectRetryCounter++;
+        return;
+      case 'resetRetryCounter':
+        if (primary) this.counters.connectRetryCounter = 0;
+        return;
+      case 'established':
+        if (conn && primary) this.#up(conn);
+        return;
+      case 'down':
+        if (primary) this.#down(this.#reason ?? a.reason);
+        return;
+      case 'deliverUpdate':
+        if (this.#currentUpdate) this.#batch.push(this.#currentUpdate);
+        this.#currentUpdate = undefined;
+        return;
+      case 'deliverRouteRefresh':
+        this.#routeRefresh();
+        return;
+    }
+  }
+
+  #notify(conn: Connection, n: NotificationMessage): void {
+    const text = describeNotification(n);
+    this.#log.warn({ code: n.code, subcode: n.subcode }, `sent NOTIFICATION: ${text}`);
+    this.counters.lastError = `sent: ${text}`;
+    this.#reason ??= `sent NOTIFICATION: ${text}`;
+    conn.write(encodeNotification(n));
+    this.counters.messagesOut.notification++;
+  }
+
+  #up(conn: Connection): void {
+    const neg = conn.negotiated!;
+    const info: SessionInfo = {
+      peerAs: neg.peerAs,
+      peerRouterId: neg.peerRouterId,
+      peerAddress: conn.remoteAddress,
+      localAddress: conn.localAddress,
+      ebgp: neg.ebgp,
+      as4: neg.as4,
+      extendedMessage: neg.extendedMessage,
+      families: neg.families,
+      remoteCapabilities: neg.remoteCapabilities,
+    };
+    this.#info = info;
+    this.#reason = undefined;
+    this.counters.establishedCount++;
+    this.#stable = setTimeout(() => {
+      this.counters.connectRetryCounter = 0;
+    }, this.#stableAfter * 1000);
+    this.#stable.unref();
+    this.#log.info(
+      { peerAs: info.peerAs, families: info.families, holdTime: neg.holdTime, as4: info.as4 },
+      'session established',
+    );
+    try {
+      this.#channel.up(info, this.#sink(conn));
+    } catch (err) {
+      this.#log.error({ err }, 'channel.up threw');
+    }
+  }
+
+  #down(reason: string): void {
+    this.#flush();
+    if (this.#stable) clearTimeout(this.#stable);
+    this.#stable = undefined;
+    this.#info = undefined;
+    this.#log.info({ reason }, 'session down');
+    try {
+      this.#channel.down(reason);
+    } catch (err) {
+      this.#log.error({ err }, 'channel.down threw');
+    }
+  }
+
+  /** The RIB's way out: whole messages over this connection, with back-pressure. */
+  #sink(conn: Connection): OutboundSink {
+    const out = this.counters.messagesOut;
+    return {
+      send: (messages) => {
+        if (conn.closing || conn !== this.#primary) return true;
+        for (const m of messages) {
+          const k = KIND[m[18] ?? 0];
+          if (k) out[k]++;
+        }
+        if (messages.length === 1) conn.write(messages[0]!);
+        else if (messages.length > 1) conn.write(Buffer.concat(messages));
+        return conn.socket.writableLength < SEND_HIGH_WATER;
+      },
+      onDrain: (cb) => {
+        conn.socket.once('drain', cb);
+      },
+    };
+  }
+
+  #flush(): void {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    try {
+      this.#channel.updates(batch);
+    } catch (err) {
+      this.#log.error({ err }, 'channel.updates threw');
+    }
+  }
+
+  #routeRefresh(): void {
+    const r = this.#currentRefresh;
+    this.#currentRefresh = undefined;
+    if (!r) return;
+    const family = familyOf(r.afi, r.safi);
+    // RFC 2918 §4: ignore a request for an AFI/SAFI we did not negotiate; RFC 7313 §5: ignore
+    // unknown subtypes. BoRR/EoRR from the peer need no action here.
+    if (family === undefined || !this.#info?.families.includes(family)) {
+      this.#log.debug({ afi: r.afi, safi: r.safi }, 'ignored ROUTE-REFRESH for a family not negotiated');
+      return;
+    }
+    if (r.subtype !== 0) return;
+    this.#flush();
+    try {
+      this.#channel.routeRefresh(family);
+    } catch (err) {
+      this.#log.error({ err }, 'channel.routeRefresh threw');
+    }
+  }
+
+  // --- receiving
+
+  /** Handles every complete message buffered on `conn`, yielding in big batches. */
+  #drain(conn: Connection): void {
+    while (!conn.closing) {
+      const f = conn.framer.next();
+      if (f === undefined) break;
+      if (f.kind === 'error') {
+        this.#flush();
+        this.#dispatch(conn, {
+          type: 'BGPHeaderErr',
+          code: f.error.code,
+          subcode: f.error.subcode,
+          data: f.error.data,
+        });
+        break;
+      }
+      const kind = KIND[f.type];
+      if (kind) this.counters.messagesIn[kind]++;
+      this.#message(conn, f.type, f.body);
+      if (this.#batch.length >= BATCH_YIELD) {
+        // A full-table load must not starve other sessions' timers and keepalives.
+        this.#flush();
+        if (conn.closing) return;
+        conn.pause();
+        setImmediate(() => {
+          conn.resume();
+          this.#drain(conn);
+        });
+        return;
+      }
+    }
+    this.#flush();
+  }
+
+  #message(conn: Connection, type: number, body: Uint8Array): void {
+    const state = conn.state;
+    switch (type) {
+      case MessageType.OPEN:
+        this.#open(conn, body);
+        return;
+      case MessageType.UPDATE:
+        this.#update(conn, body);
+        return;
+      case MessageType.NOTIFICATION: {
+        const r = decodeNotification(body);
+        const n = r.ok ? r.value : { code: body[0] ?? 0, subcode: body[1] ?? 0, data: new Uint8Array(0) };
+        const text = describeNotification(n);
+        this.#log.warn({ code: n.code, subcode: n.subcode }, `received NOTIFICATION: ${text}`);
+        this.counters.lastError = `received: ${text}`;
+        this.#flush();
+        if (conn === this.#primary) this.#reason = `received NOTIFICATION: ${text}`;
+        // RFC 4271 §6.2: a version error tells us the peer's version; NotifMsgVerErr (event 24).
+        const verErr = n.code === 2 && n.subcode === 1 && state !== 'Established';
+        this.#dispatch(conn, { type: verErr ? 'NotifMsgVerErr' : 'NotifMsg' });
+        return;
+      }
+      case MessageType.KEEPALIVE:
+        this.#dispatch(conn, { type: 'KeepAliveMsg' });
+        return;
+      case MessageType.ROUTE_REFRESH: {
+        if (state === 'Established') {
+          const r = decodeRouteRefresh(body);
+          if (!r.ok) {
+            this.#flush();
+            const e = r.error;
+            this.#dispatch(conn, { type: 'BGPHeaderErr', code: e.code, subcode: e.subcode, data: e.data });
+            return;
+          }
+          this.#currentRefresh = r.value;
+        }
+        this.#dispatch(conn, { type: 'RouteRefreshMsg' });
+        return;
+      }
+    }
+  }
+
+  #open(conn: Connection, body: Uint8Array): void {
+    if (conn.state !== 'OpenSent') {
+      this.#flush();
+      this.#dispatch(conn, { type: 'BGPOpen' }); // an unexpected OPEN: RFC 6608 FSM error
+      return;
+    }
+    const d = decodeOpen(body);
+    const c = d.ok
+      ? checkOpen(d.value, {
+          neighbor: this.neighbor,
+          localAs: this.#localAs,
+          routerId: this.#routerId,
+          ours: this.#ours,
+        })
+      : d;
+    if (!c.ok || !d.ok) {
+      const e = c.ok ? undefined : c.error;
+      if (e) {
+        this.#log.warn({ err: e.message }, 'bad OPEN');
+        this.#dispatch(conn, { type: 'BGPOpenMsgErr', code: e.code, subcode: e.subcode, data: e.data });
+      }
+      return;
+    }
+    conn.remoteOpen = d.value;
+    conn.negotiated = c.value;
+    if (!this.#resolveCollision(conn)) return;
+    conn.framer.maxLength = c.value.extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
+    this.#dispatch(conn, { type: 'BGPOpen' });
+  }
+
+  /**
+   * §6.8 on a valid OPEN: when another connection exists, keep the one initiated by the speaker
+   * with the larger BGP identifier; the other gets Cease 6/7. Returns false when `conn` lost.
+   */
+  #resolveCollision(conn: Connection): boolean {
+    const other = conn === this.#primary ? this.#secondary : this.#primary;
+    if (other === undefined || other.closing) return true;
+    const neg = conn.negotiated!;
+    let loser: Connection;
+    if (other.state === 'Established') {
+      loser = conn;
+    } else if (other.direction === conn.direction) {
+      loser = other; // two connections the same way: the peer has given up on the older one
+    } else {
+      const keepOutgoing = localWinsCollision(this.#routerId, neg.peerRouterId, this.#localAs, neg.peerAs);
+      loser = (conn.direction === 'out') === keepOutgoing ? other : conn;
+    }
+    this.#log.info(
+      { kept: loser === conn ? other.direction : conn.direction, peerId: neg.peerRouterId },
+      'connection collision resolved',
+    );
+    if (loser === this.#secondary) {
+      this.#dispatch(loser, { type: 'OpenCollisionDump' });
+      return loser !== conn;
+    }
+    // The primary loses: dump it and promote the secondary, which carries on in its own FSM.
+    const old = this.#primary!;
+    const from = this.#state;
+    this.#notify(old, ceaseNotification(7));
+    this.#reason = undefined;
+    void old.close();
+    this.#primary = this.#secondary;
+    this.#secondary = undefined;
+    this.#state = this.#primary!.state;
+    if (from !== this.#state) this.#changed(from, this.#state);
+    return this.#primary === conn;
+  }
+
+  #update(conn: Connection, body: Uint8Array): void {
+    if (conn.state !== 'Established' || conn !== this.#primary || !conn.negotiated) {
+      this.#dispatch(conn, { type: 'UpdateMsg' }); // RFC 6608: FSM error in OpenSent/OpenConfirm
+      return;
+    }
+    const r = decodeUpdate(body, conn.negotiated.codec);
+    if (!r.ok) {
+      if (r.error.action === 'session-reset') {
+        this.#flush();
+        this.#log.warn({ err: r.error.message }, 'malformed UPDATE');
+        this.#dispatch(conn, {
+          type: 'UpdateMsgErr',
+          code: r.error.code,
+          subcode: r.error.subcode,
+          data: r.error.data,
+        });
+      } else {
+        // The codec reports RFC 7606 outcomes as values; tolerate an error-shaped one too.
+        this.counters.attributesDiscarded++;
+        this.#log.debug(
+          { err: r.error.message, action: r.error.action },
+          'UPDATE error not resetting the session',
+        );
+        this.#dispatch(conn, { type: 'KeepAliveMsg' }); // still restarts the hold timer
+      }
+      return;
+    }
+    const u = r.value;
+    this.counters.updatesReceived++;
+    if (u.treatAsWithdraw !== undefined) {
+      this.counters.updatesTreatedAsWithdraw++;
+      this.#log.debug({ reason: u.treatAsWithdraw }, 'UPDATE treated as withdraw (RFC 7606)');
+    }
+    if (u.discarded !== undefined && u.discarded.length > 0) {
+      this.counters.attributesDiscarded += u.discarded.length;
+      this.#log.debug({ discarded: u.discarded }, 'attributes discarded (RFC 7606)');
+    }
+    this.#currentUpdate = u;
+    this.#dispatch(conn, { type: 'UpdateMsg' });
+  }
+}
