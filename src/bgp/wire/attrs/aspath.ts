@@ -34,7 +34,13 @@ export function decodeAsPath(
     } else {
       for (let i = 0; i < count; i++, p += 2) asns[i] = (buf[p]! << 8) | buf[p + 1]!;
     }
-    segs.push({ type, asns });
+    // Adjacent sequences are one path: join them, as writeAsPath splits at 255 again.
+    const last = segs[segs.length - 1];
+    if (type === AsPathSegmentType.AS_SEQUENCE && last !== undefined && last.type === type) {
+      for (const a of asns) last.asns.push(a);
+    } else {
+      segs.push({ type, asns });
+    }
   }
   return segs;
 }
