@@ -7,6 +7,7 @@
  */
 import { AsPathSegmentType, type PathAttributes } from '../bgp/wire/types.js';
 import { growF64, growI32, growU8 } from './arrays.js';
+import { equalAttrs, hashAttrs } from './attr-hash.js';
 
 export const COMMUNITY_NO_EXPORT = 0xffffff01;
 export const COMMUNITY_NO_ADVERTISE = 0xffffff02;
@@ -39,37 +40,14 @@ export function asPathContains(attrs: PathAttributes, asn: number): boolean {
   return false;
 }
 
-function bytesKey(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
-}
-
-/** Canonical text of an attribute set; equal sets (as sent) give equal keys. */
-export function attrKey(a: PathAttributes): string {
-  let k = `${a.origin}|${a.localPref ?? ''}|${a.med ?? ''}|${a.nextHop ?? ''}|${a.atomicAggregate ? 1 : 0}|`;
-  for (const s of a.asPath) k += `${s.type}:${s.asns.join(',')};`;
-  if (a.nextHop6 !== undefined) {
-    k += `|6${bytesKey(a.nextHop6.global)}`;
-    if (a.nextHop6.linkLocal !== undefined) k += `/${bytesKey(a.nextHop6.linkLocal)}`;
-  }
-  if (a.aggregator !== undefined) k += `|a${a.aggregator.asn}:${a.aggregator.address}`;
-  if (a.communities !== undefined && a.communities.length > 0) k += `|c${a.communities.join(',')}`;
-  if (a.largeCommunities !== undefined && a.largeCommunities.length > 0) {
-    k += `|l${a.largeCommunities.join(',')}`;
-  }
-  if (a.otc !== undefined) k += `|o${a.otc}`;
-  if (a.unknown !== undefined) {
-    for (const u of a.unknown) k += `|u${u.flags}:${u.code}:${bytesKey(u.value)}`;
-  }
-  return k;
-}
-
 export class AttrStore {
-  #byKey = new Map<string, number>();
+  /** Hash → first id of its chain; chains continue through #next. */
+  #byHash = new Map<number, number>();
+  #next = new Int32Array(0);
+  #hash = new Int32Array(0);
   #attrs: (PathAttributes | undefined)[] = [];
-  #keys: string[] = [];
   #free: number[] = [];
+  #size = 0;
   refs = new Int32Array(0);
   localPref = new Float64Array(0);
   pathLen = new Int32Array(0);
@@ -79,7 +57,7 @@ export class AttrStore {
   flags = new Uint8Array(0);
 
   get size(): number {
-    return this.#byKey.size;
+    return this.#size;
   }
 
   /**
@@ -87,15 +65,20 @@ export class AttrStore {
    * `count` references. `a` may be kept as is, so callers must not mutate it afterwards.
    */
   intern(a: PathAttributes, count: number, localPref?: number): number {
-    if (localPref !== undefined && a.localPref !== localPref) a = { ...a, localPref };
-    const key = attrKey(a);
-    let id = this.#byKey.get(key);
-    if (id === undefined) {
+    const lp = localPref !== undefined && a.localPref !== localPref ? localPref : undefined;
+    const h = hashAttrs(a, lp);
+    const head = this.#byHash.get(h);
+    let id = head ?? -1;
+    while (id !== -1 && !equalAttrs(this.#attrs[id]!, a, lp)) id = this.#next[id]!;
+    if (id === -1) {
+      if (lp !== undefined) a = { ...a, localPref: lp };
       id = this.#free.length > 0 ? this.#free.pop()! : this.#attrs.length;
       this.#grow(id + 1);
-      this.#byKey.set(key, id);
+      this.#size++;
+      this.#next[id] = head ?? -1;
+      this.#hash[id] = h;
+      this.#byHash.set(h, id);
       this.#attrs[id] = a;
-      this.#keys[id] = key;
       this.localPref[id] = a.localPref ?? DEFAULT_LOCAL_PREF;
       this.pathLen[id] = asPathLength(a);
       this.origin[id] = a.origin;
@@ -126,15 +109,26 @@ export class AttrStore {
     const r = (this.refs[id]! -= count);
     if (r > 0) return;
     if (r < 0) throw new Error(`attribute set ${id} refcount below zero`);
-    this.#byKey.delete(this.#keys[id]!);
+    const h = this.#hash[id]!;
+    let p = this.#byHash.get(h)!;
+    if (p === id) {
+      const n = this.#next[id]!;
+      if (n === -1) this.#byHash.delete(h);
+      else this.#byHash.set(h, n);
+    } else {
+      while (this.#next[p] !== id) p = this.#next[p]!;
+      this.#next[p] = this.#next[id]!;
+    }
+    this.#size--;
     this.#attrs[id] = undefined;
-    this.#keys[id] = '';
     this.#free.push(id);
   }
 
   #grow(need: number): void {
     if (need <= this.refs.length) return;
     this.refs = growI32(this.refs, need);
+    this.#next = growI32(this.#next, need);
+    this.#hash = growI32(this.#hash, need);
     this.localPref = growF64(this.localPref, need);
     this.pathLen = growI32(this.pathLen, need);
     this.origin = growU8(this.origin, need);

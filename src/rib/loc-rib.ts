@@ -52,6 +52,21 @@ export class LocRib<K extends number | string> {
     this.decider = new Decider(attrs, peers);
   }
 
+  /** Sizes the per-entry and per-path arrays for `n` prefixes up front (no regrowth copies). */
+  reserve(n: number): void {
+    this.head = growI32(this.head, n, -1);
+    this.best = growI32(this.best, n, -1);
+    this.bestResale = growI32(this.bestResale, n, -1);
+    this.pins = growI32(this.pins, n);
+    this.#flags = growU8(this.#flags, n);
+    this.pNbr = growI32(this.pNbr, n);
+    this.pAttr = growI32(this.pAttr, n);
+    this.pEnt = growI32(this.pEnt, n);
+    this.pNext = growI32(this.pNext, n);
+    this.#pNNext = growI32(this.#pNNext, n);
+    this.#pNPrev = growI32(this.#pNPrev, n);
+  }
+
   get dirtyCount(): number {
     return this.#dirtyLen;
   }
@@ -136,7 +151,6 @@ export class LocRib<K extends number | string> {
   takeDirty(fn: (e: number) => void): void {
     const list = this.#dirty;
     const len = this.#dirtyLen;
-    this.#dirty = new Int32Array(0);
     this.#dirtyLen = 0;
     for (let i = 0; i < len; i++) {
       const e = list[i]!;

@@ -72,6 +72,7 @@ export class KeyIndex4 extends EntryAlloc implements KeyIndex<Prefix4> {
     while (cap < initialCapacity * 1.5) cap *= 2;
     this.#slots = new Int32Array(cap).fill(-1);
     this.#mask = cap - 1;
+    this.#keys = new Float64Array(initialCapacity);
   }
 
   find(key: Prefix4): number {

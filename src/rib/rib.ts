@@ -34,7 +34,7 @@ export interface RibOptions {
   log: Logger;
   /** Encoder for outbound UPDATEs; defaults to src/bgp/wire. */
   codec?: RibCodec;
-  /** Expected IPv4 table size, to size the prefix hash once. */
+  /** Expected IPv4 table size, to size the prefix tables once instead of by doubling. */
   expectedPrefixes?: number;
   /** Entries turned into UPDATEs per step of an Adj-RIB-Out drain. */
   chunk?: number;
@@ -120,6 +120,7 @@ export class Rib {
     this.#sliceMs = opts.sliceMs ?? 20;
     this.t4 = new LocRib(new KeyIndex4(opts.expectedPrefixes ?? 1024), this.attrs, this.#peers);
     this.t6 = new LocRib(new KeyIndex6(), this.attrs, this.#peers);
+    if (opts.expectedPrefixes !== undefined) this.t4.reserve(opts.expectedPrefixes);
   }
 
   addNeighbor(n: NeighborConfig): PeerChannel {
