@@ -110,7 +110,7 @@ export class DecodingSink implements OutboundSink {
   readonly messages: Uint8Array[] = [];
   readonly decoded: UpdateMessage[] = [];
   readonly eor: Family[] = [];
-  /** Messages accepted before returning false; Infinity = never push back. */
+  /** send() calls accepted before one returns false; Infinity = never push back. */
   budget = Number.POSITIVE_INFINITY;
   sendCalls = 0;
   #drain: (() => void) | undefined;
@@ -138,7 +138,7 @@ export class DecodingSink implements OutboundSink {
       for (const p of u.nlri4) this.routes.set(formatPrefix4(p), u.attrs!);
       for (const p of u.nlri6) this.routes.set(formatPrefix6(p), u.attrs!);
     }
-    this.budget -= messages.length;
+    this.budget -= 1;
     return this.budget > 0;
   }
 

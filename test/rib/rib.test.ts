@@ -1,0 +1,167 @@
+// Adj-RIB-In / Loc-RIB behaviour: withdrawals, implicit withdraw, neighbor down, import checks,
+// End-of-RIB noted, best-change batches, and interning refcounts back to zero.
+import t from 'tap';
+import type { BestChange } from '../../src/rib/rib.js';
+import { announce, attrs, harness, LOCAL_AS, neighbor, withdraw } from './helpers.js';
+
+t.test('withdraw removes the route; the next best takes over', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const b = h.up(neighbor('t2', 'transit', 65002, '127.0.0.3'), 2);
+  a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24', '198.51.100.0/24'])]);
+  b.ch.updates([announce(attrs([65002, 64500]), ['192.0.2.0/24'])]);
+  t.equal(h.rib.explain('192.0.2.0/24')!.best, 't1');
+  a.ch.updates([withdraw(['192.0.2.0/24'])]);
+  t.equal(h.rib.explain('192.0.2.0/24')!.best, 't2');
+  t.equal(h.rib.explain('192.0.2.0/24')!.candidates.length, 1);
+  b.ch.updates([withdraw(['192.0.2.0/24', '203.0.113.0/24'])]);
+  t.equal(h.rib.explain('192.0.2.0/24'), undefined);
+  t.equal(h.rib.stats().locRib['ipv4-unicast'], 1);
+});
+
+t.test('re-announcement replaces the previous path of the same neighbor', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  a.ch.updates([announce(attrs([65001, 64500, 64501]), ['192.0.2.0/24'])]);
+  a.ch.updates([announce(attrs([65001], { med: 5 }), ['192.0.2.0/24'])]);
+  const x = h.rib.explain('192.0.2.0/24')!;
+  t.equal(x.candidates.length, 1);
+  t.same(x.candidates[0]!.attrs.asPath, [{ type: 2, asns: [65001] }]);
+  t.equal(x.candidates[0]!.attrs.med, 5);
+  t.equal(h.rib.stats().attributeSets, 1, 'the replaced attribute set was freed');
+});
+
+t.test('IPv6 routes: announce, implicit withdraw, withdraw', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const nh6 = { global: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]) };
+  a.ch.updates([announce(attrs([65001], { nextHop6: nh6 }), [], ['2001:db8:1::/48', '2001:db8:2::/48'])]);
+  t.equal(h.rib.explain('2001:db8:1::/48')!.best, 't1');
+  t.equal(h.rib.stats().locRib['ipv6-unicast'], 2);
+  a.ch.updates([withdraw([], ['2001:db8:1::/48'])]);
+  t.equal(h.rib.explain('2001:db8:1::/48'), undefined);
+  t.same(
+    [...h.rib.routes('ipv6-unicast')].map((r) => r.prefix),
+    ['2001:db8:2::/48'],
+  );
+});
+
+t.test('neighbor down withdraws its routes and the next best takes over', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const b = h.up(neighbor('t2', 'transit', 65002, '127.0.0.3'), 2);
+  const batches: BestChange[][] = [];
+  h.rib.onBestChange((c) => batches.push(c));
+  a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24', '198.51.100.0/24'])]);
+  b.ch.updates([announce(attrs([65002, 64500]), ['192.0.2.0/24'])]);
+  await h.settle();
+  t.equal(batches.length, 1, 'one batch for one flush');
+  t.equal(batches[0]!.length, 2);
+  a.ch.down('hold timer expired');
+  t.equal(h.rib.explain('192.0.2.0/24')!.best, 't2');
+  t.equal(h.rib.explain('198.51.100.0/24'), undefined);
+  await h.settle();
+  const last = batches.at(-1)!;
+  const byPrefix = new Map(last.map((c) => [c.prefix, c]));
+  t.equal(last.length, 2);
+  const moved = [...byPrefix.values()].find((c) => c.full !== undefined)!;
+  t.equal(moved.full!.neighbor, 't2');
+  t.equal(moved.resale!.neighbor, 't2');
+  t.ok(
+    [...byPrefix.values()].some((c) => c.full === undefined && c.resale === undefined),
+    'a deletion',
+  );
+  t.same(h.rib.stats().neighbors.find((n) => n.name === 't1')!.prefixesIn, {
+    'ipv4-unicast': 0,
+    'ipv6-unicast': 0,
+  });
+  // Updates after down are ignored, not applied.
+  a.ch.updates([announce(attrs([65001]), ['203.0.113.0/24'])]);
+  t.equal(h.rib.explain('203.0.113.0/24'), undefined);
+});
+
+t.test('removeNeighbor withdraws and makes the channel inert', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24'])]);
+  h.rib.removeNeighbor('t1');
+  t.equal(h.rib.explain('192.0.2.0/24'), undefined);
+  t.equal(h.rib.stats().neighbors.length, 0);
+  a.ch.up(
+    {
+      peerAs: 65001,
+      peerRouterId: 1,
+      peerAddress: '127.0.0.2',
+      localAddress: '127.0.0.1',
+      ebgp: true,
+      as4: true,
+      extendedMessage: false,
+      families: ['ipv4-unicast'],
+      remoteCapabilities: {
+        multiprotocol: [],
+        routeRefresh: true,
+        extendedMessage: false,
+        enhancedRouteRefresh: false,
+        unknown: [],
+      },
+    },
+    { send: () => true, onDrain: () => {} },
+  );
+  a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24'])]);
+  t.equal(h.rib.explain('192.0.2.0/24'), undefined);
+  h.add(neighbor('t1', 'transit', 65001, '127.0.0.2'));
+  t.equal(h.rib.stats().neighbors.length, 1, 'the name can be reused');
+});
+
+t.test('import checks: AS_PATH loop and first AS are treat-as-withdraw and counted', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const i = h.up(neighbor('i1', 'internal', LOCAL_AS, '127.0.0.4'), 4);
+  a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24'])]);
+  a.ch.updates([announce(attrs([65001, LOCAL_AS, 64500]), ['192.0.2.0/24'])]);
+  t.equal(h.rib.explain('192.0.2.0/24'), undefined, 'the looped re-announcement withdrew the old path');
+  a.ch.updates([announce(attrs([64999, 64500]), ['198.51.100.0/24'])]);
+  a.ch.updates([announce(attrs([]), ['198.51.100.0/24'])]);
+  t.equal(h.rib.explain('198.51.100.0/24'), undefined);
+  i.ch.updates([announce(attrs([]), ['203.0.113.0/24'])]);
+  t.equal(h.rib.explain('203.0.113.0/24')!.best, 'i1', 'an empty AS_PATH is fine from iBGP');
+  i.ch.updates([announce(attrs([65001, LOCAL_AS]), ['203.0.113.0/25'])]);
+  const s = h.rib.stats().neighbors;
+  t.equal(s.find((n) => n.name === 't1')!.loopDropped, 1);
+  t.equal(s.find((n) => n.name === 't1')!.firstAsDropped, 2);
+  t.equal(s.find((n) => n.name === 'i1')!.loopDropped, 1);
+  t.equal(h.rib.stats().attributeSets, 1, 'dropped sets were never interned');
+});
+
+t.test('End-of-RIB received is noted per family', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  a.ch.updates([{ withdrawn4: [], nlri4: [], withdrawn6: [], nlri6: [], endOfRib: 'ipv6-unicast' }]);
+  t.same(h.rib.stats().neighbors[0]!.eorReceived, ['ipv6-unicast']);
+});
+
+t.test('interning refcounts return to zero when everything is withdrawn', async (t) => {
+  const h = harness();
+  const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const b = h.up(neighbor('t2', 'transit', 65002, '127.0.0.3'), 2);
+  const c = h.up(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5);
+  const pfx = Array.from({ length: 300 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+  for (let i = 0; i < pfx.length; i += 10) {
+    a.ch.updates([announce(attrs([65001, 64500 + (i % 7)]), pfx.slice(i, i + 10))]);
+    b.ch.updates([announce(attrs([65002, 64500 + (i % 5)], { med: i }), pfx.slice(i, i + 10))]);
+  }
+  await h.settle();
+  t.equal(c.sink.routes.size, 300);
+  t.ok(h.rib.stats().attributeSets > 10);
+  a.ch.down('gone');
+  b.ch.updates([withdraw(pfx)]);
+  await h.settle();
+  t.equal(c.sink.routes.size, 0, 'the customer got every withdrawal');
+  t.equal(h.rib.stats().attributeSets, 0);
+  t.equal(
+    h.rib.attrs.refs.reduce((s, x) => s + x, 0),
+    0,
+  );
+  t.equal(h.rib.t4.index.size, 0, 'every prefix entry was freed');
+  t.equal(h.rib.t4.paths, 0);
+});
