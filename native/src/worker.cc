@@ -176,8 +176,12 @@ void Worker::flush_sends() {
 }
 
 void Worker::send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t) {
+  // The error enters the kernel through the TUN, as if from the tunnel side; a source that is a
+  // local address of this host would be dropped as a martian. The original destination routes
+  // via the TUN (so reverse-path filters accept it), and PMTUD keys on the quoted header, not on
+  // the ICMP source.
   const int v = pkt[0] >> 4;
-  const uint8_t* src = v == 4 ? (t->has_inner4 ? t->inner4 : pkt + 16) : (t->has_inner6 ? t->inner6 : pkt + 24);
+  const uint8_t* src = v == 4 ? pkt + 16 : pkt + 24;
   size_t len = build_ptb(pkt, n, t->mtu, src, scratch_, sizeof(scratch_));
   if (!len) return;
   tun_write(scratch_, len);

@@ -122,7 +122,9 @@ t.test('LPM edge cases: default route, /32 and /128 hosts, removal restores the 
     q(6, [0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 2]),
   ];
   const flat = new Uint8Array(queries.length * 17);
-  queries.forEach((x, i) => flat.set(x, i * 17));
+  queries.forEach((x, i) => {
+    flat.set(x, i * 17);
+  });
   t.same([...dbg.lpmCheck(pack(routes), new Uint8Array(0), flat)], [3, 4, 2, 1, 6, 5]);
   // Remove the /32 and the /26: 203.0.113.7 falls back to the /24.
   t.same([...dbg.lpmCheck(pack(routes), pack([routes[2]!, routes[3]!]), flat)], [2, 2, 2, 1, 6, 5]);

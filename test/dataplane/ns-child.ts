@@ -1,0 +1,50 @@
+/**
+ * Child process for the namespace tests (run as `ip netns exec NS node ns-child.js MODE JSON`):
+ *   serve: opens a Dataplane from JSON { open, tunnels }, prints {"event":"ready"}, then answers
+ *          JSON-line requests { id, op, args } on stdin; closes on stdin end.
+ *   perm:  tries to open and prints the error code (run with capabilities dropped).
+ */
+import { createInterface } from 'node:readline';
+import { Dataplane } from '../../src/dataplane/index.js';
+
+const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+const [mode, json] = process.argv.slice(2);
+const cfg = JSON.parse(json ?? '{}') as { open: Parameters<typeof Dataplane.open>[0]; tunnels?: unknown[] };
+
+if (mode === 'perm') {
+  try {
+    Dataplane.open(cfg.open).close();
+    out({ ok: true });
+  } catch (e) {
+    out({ ok: false, code: (e as { code?: string }).code, message: (e as Error).message });
+  }
+} else {
+  let dp: Dataplane;
+  try {
+    dp = Dataplane.open(cfg.open);
+    for (const t of cfg.tunnels ?? []) dp.addTunnel(t as never);
+  } catch (e) {
+    out({ event: 'failed', code: (e as { code?: string }).code, message: (e as Error).message });
+    process.exit(1);
+  }
+  dp.on('tunnel-state', (e) => out({ event: 'tunnel-state', ...e }));
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    const req = JSON.parse(line) as { id: number; op: string; args?: unknown[] };
+    try {
+      const fn = (dp as unknown as Record<string, (...a: unknown[]) => unknown>)[req.op];
+      if (typeof fn !== 'function') throw new Error(`no op ${req.op}`);
+      const t0 = process.hrtime.bigint();
+      const result = fn.apply(dp, req.args ?? []);
+      out({ id: req.id, ok: true, result: result ?? null, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+    } catch (e) {
+      out({ id: req.id, ok: false, code: (e as { code?: string }).code, message: (e as Error).message });
+    }
+  });
+  rl.on('close', () => {
+    dp.close();
+    out({ event: 'closed' });
+  });
+  out({ event: 'ready' });
+}
