@@ -93,7 +93,11 @@ export class Child {
           this.#waiters.delete(msg.id);
         } else {
           this.events.push(msg);
-          this.#eventWaiters = this.#eventWaiters.filter((w) => (w.pred(msg) ? (w.res(msg), false) : true));
+          this.#eventWaiters = this.#eventWaiters.filter((w) => {
+            if (!w.pred(msg)) return true;
+            w.res(msg);
+            return false;
+          });
         }
       }
     });
