@@ -1,3 +1,88 @@
 #!/usr/bin/env node
-/** gredged entry point: wiring only (config → modules → signals). */
-process.stderr.write('gredged: starting\n');
+/**
+ * gredged entry point: wiring only (arguments → config → daemon → signals).
+ *   gredged --config FILE [--check] [--log-level LEVEL]
+ * Exit codes: 0 clean stop, 1 start-up failure, 2 bad arguments or bad config.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config/load.js';
+import { printConfig } from './config/print.js';
+import { Daemon } from './daemon/daemon.js';
+import { GredgeError } from './errors.js';
+import { createLogger } from './observe/log.js';
+
+const USAGE = `usage: gredged --config FILE [--check] [--log-level trace|debug|info|warn|error]
+  --config FILE   the YAML config (see config/gredge.example.yaml)
+  --check         validate the config, print its normalized form and exit
+  --log-level L   override log.level from the config`;
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse();
+  } catch (err) {
+    process.stderr.write(`gredged: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const file = args.values.config;
+  if (!file) {
+    process.stderr.write(`gredged: --config FILE is required\n${USAGE}\n`);
+    return 2;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    process.stderr.write(`gredged: invalid config\n${(err as Error).message}\n`);
+    return 2;
+  }
+  if (args.values.check) {
+    process.stdout.write(printConfig(config));
+    return 0;
+  }
+  const level = args.values['log-level'] ?? config.log.level;
+  const log = createLogger(level);
+  const daemon = new Daemon(config, log);
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    daemon.stop().then(
+      () => log.flush(() => process.exit(0)),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () =>
+    log.warn('SIGHUP: config reload is not available yet; restart gredged to apply changes'),
+  );
+  try {
+    await daemon.start();
+  } catch (err) {
+    const code = err instanceof GredgeError ? err.code : 'ERR_START';
+    log.fatal({ code, err }, (err as Error).message);
+    process.stderr.write(`gredged: ${(err as Error).message}\n`);
+    await daemon.stop().catch(() => {});
+    return 1;
+  }
+  return -1; // running: exit happens on a signal
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      config: { type: 'string', short: 'c' },
+      check: { type: 'boolean', default: false },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+}
+
+main().then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

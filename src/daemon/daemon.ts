@@ -1,0 +1,93 @@
+/**
+ * The daemon: wires config → RIB → sessions → listener → data plane at start-up, then stays
+ * out of the route and packet paths. Owns start and orderly shutdown; no protocol logic.
+ */
+import { isIPv6 } from 'node:net';
+import { BgpListener } from '../bgp/session/listener.js';
+import { Peer } from '../bgp/session/peer.js';
+import { parseIpv4 } from '../bgp/wire/index.js';
+import type { Config } from '../config/types.js';
+import type { Dataplane } from '../dataplane/index.js';
+import type { Logger } from '../observe/log.js';
+import { Rib } from '../rib/rib.js';
+
+export class Daemon {
+  readonly config: Config;
+  readonly rib: Rib;
+  readonly peers = new Map<string, Peer>(); // by neighbor name
+  readonly #log: Logger;
+  #byAddress = new Map<string, Peer>();
+  #listener: BgpListener | undefined;
+  #dataplane: Dataplane | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(config: Config, log: Logger) {
+    this.config = config;
+    this.#log = log;
+    const routerId = parseIpv4(config.routerId) ?? 0;
+    this.rib = new Rib({ localAs: config.localAs, routerId, log: log.child({ module: 'rib' }) });
+    for (const n of config.neighbors) {
+      const channel = this.rib.addNeighbor(n);
+      const peer = new Peer({
+        neighbor: n,
+        localAs: config.localAs,
+        routerId,
+        channel,
+        log: log.child({ module: 'bgp', neighbor: n.name }),
+      });
+      this.peers.set(n.name, peer);
+      this.#byAddress.set(normalizeAddress(n.address), peer);
+    }
+  }
+
+  get dataplane(): Dataplane | undefined {
+    return this.#dataplane;
+  }
+
+  /** Data plane first (customer sessions run inside tunnels), then the listener, then sessions. */
+  async start(): Promise<void> {
+    if (this.config.dataplane) {
+      // Loaded only when tunnels are configured: a BGP-only box never loads the native addon.
+      const { startDataplane } = await import('../dataplane/from-config.js');
+      this.#dataplane = await startDataplane(this.config, this.#log.child({ module: 'dataplane' }));
+    }
+    if (this.config.listen && this.peers.size > 0) {
+      this.#listener = new BgpListener({
+        address: this.config.listen.address,
+        port: this.config.listen.port,
+        log: this.#log.child({ module: 'listener' }),
+        lookup: (remote) => this.#byAddress.get(normalizeAddress(remote)),
+      });
+      await this.#listener.listen();
+    }
+    for (const peer of this.peers.values()) peer.start();
+    this.#log.info(
+      {
+        routerId: this.config.routerId,
+        localAs: this.config.localAs,
+        neighbors: this.peers.size,
+        tunnels: this.config.tunnels.length,
+        listen: this.config.listen,
+      },
+      'gredged started',
+    );
+  }
+
+  /** Cease (administrative shutdown, RFC 8203 message) to every neighbor, then close everything. */
+  stop(message = 'gredged shutting down'): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#listener?.close();
+      await Promise.allSettled([...this.peers.values()].map((p) => p.stop(message)));
+      this.#dataplane?.close();
+      this.#log.info('gredged stopped');
+    })();
+    return this.#stopping;
+  }
+}
+
+/** IPv4-mapped IPv6 (::ffff:a.b.c.d) from a dual-stack listener is the IPv4 neighbor. */
+function normalizeAddress(address: string): string {
+  const lower = address.toLowerCase();
+  if (lower.startsWith('::ffff:') && !isIPv6(lower.slice(7))) return lower.slice(7);
+  return lower;
+}
