@@ -180,7 +180,7 @@ async function main(): Promise<number> {
     console.log('BIRD 2 is not installed (apt-get install bird2): measuring gredged alone');
     daemons = daemons.filter((d) => d !== 'bird');
   }
-  const why = daemons.includes('gredged') ? gredgedUnavailable() : undefined;
+  const why = daemons.includes('gredged') ? await gredgedUnavailable() : undefined;
   if (why) {
     console.log(`gredged not measured: ${why}`);
     daemons = daemons.filter((d) => d !== 'gredged');

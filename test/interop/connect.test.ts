@@ -9,7 +9,7 @@ import { gredgedUnavailable } from './harness/gredged.js';
 import { missing } from './harness/proc.js';
 import { BIRD_ROUTES, Topo } from './harness/topo.js';
 
-const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']) ?? gredgedUnavailable();
+const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']) ?? (await gredgedUnavailable());
 if (why) {
   t.plan(0, `skipped: ${why}`);
 } else {

@@ -6,7 +6,7 @@
  * routes in place (`birdc configure`) and reads what it learned from `birdc show route all`.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, until } from './proc.js';
 import { isV6, type Route, type RouteSpec } from './route.js';
@@ -105,7 +105,9 @@ ${perRoute}  }
 ${peers}`;
   }
 
+  /** Starts BIRD; again after a kill, too (a restarted peer keeps its config and routes). */
   async start(): Promise<void> {
+    rmSync(this.ctl, { force: true });
     writeFileSync(this.confPath, this.config());
     this.daemon = new Daemon(
       'bird',

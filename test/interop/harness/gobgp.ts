@@ -5,7 +5,7 @@
  * GoBGP treats a loopback NEXT_HOP as withdraw, hence the documentation-range addresses.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, until } from './proc.js';
 import { isV6, type Route, type RouteSpec } from './route.js';
@@ -57,6 +57,7 @@ export class Gobgp {
     hold-time = ${hold}
     keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}
     connect-retry = 1
+    idle-hold-time-after-reset = 1
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
@@ -75,7 +76,9 @@ export class Gobgp {
 ${peers}`;
   }
 
+  /** Starts gobgpd; again after a kill, too (its RIB starts empty: re-add routes). */
   async start(): Promise<void> {
+    rmSync(this.target.slice('unix://'.length), { force: true });
     writeFileSync(this.confPath, this.config());
     this.daemon = new Daemon(
       'gobgpd',
