@@ -60,9 +60,13 @@ export class LabProcess {
   readonly exited: Promise<number | null>;
   #exitCode: number | null | undefined;
 
-  constructor(name: string, child: ChildProcess) {
+  /** Signals go to the process group this process leads (tools that fork workers, e.g. trafgen). */
+  readonly group: boolean;
+
+  constructor(name: string, child: ChildProcess, group = false) {
     this.name = name;
     this.child = child;
+    this.group = group;
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
     // Keep only the tail: a daemon that logs a lot must not grow the test's memory.
@@ -92,18 +96,22 @@ export class LabProcess {
     return this.#exitCode === undefined;
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; only this PID. */
-  async stop(graceMs = 3000): Promise<number | null> {
+  #target(): number {
+    return this.group ? -this.child.pid! : this.child.pid!;
+  }
+
+  /** `signal` (SIGTERM), then SIGKILL after `graceMs`; only this PID (or the group it leads). */
+  async stop(graceMs = 3000, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (!this.running || this.child.pid === undefined) return this.exited;
     try {
-      process.kill(this.child.pid, 'SIGTERM');
+      process.kill(this.#target(), signal);
     } catch {
       return this.exited;
     }
     const timer = setTimeout(() => {
       if (this.running && this.child.pid !== undefined) {
         try {
-          process.kill(this.child.pid, 'SIGKILL');
+          process.kill(this.#target(), 'SIGKILL');
         } catch {}
       }
     }, graceMs);
@@ -115,7 +123,7 @@ export class LabProcess {
   killSync(): void {
     if (this.running && this.child.pid !== undefined) {
       try {
-        process.kill(this.child.pid, 'SIGKILL');
+        process.kill(this.#target(), 'SIGKILL');
       } catch {}
     }
   }
@@ -129,14 +137,16 @@ export function nsSpawn(
   ns: string | null,
   name: string,
   argv: string[],
-  env?: NodeJS.ProcessEnv,
+  opts: { env?: NodeJS.ProcessEnv; group?: boolean } = {},
 ): LabProcess {
   const full = ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
   const child = spawn(full[0]!, full.slice(1), {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: env ?? process.env,
+    env: opts.env ?? process.env,
+    // A new process group that we lead: its forked workers end with it.
+    detached: opts.group ?? false,
   });
-  return new LabProcess(name, child);
+  return new LabProcess(name, child, opts.group ?? false);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -189,8 +189,8 @@ export class Lab {
   }
 
   /** Start a long-running process inside a namespace; destroy() ends it by PID. */
-  spawn(role: Role, name: string, argv: string[], env?: NodeJS.ProcessEnv): LabProcess {
-    const p = nsSpawn(this.ns[role], name, argv, env);
+  spawn(role: Role, name: string, argv: string[], opts?: Parameters<typeof nsSpawn>[3]): LabProcess {
+    const p = nsSpawn(this.ns[role], name, argv, opts);
     this.#procs.add(p);
     void p.exited.then(() => this.#procs.delete(p));
     return p;

@@ -1,0 +1,174 @@
+/**
+ * bench/dataplane (`npm run bench:dataplane`): in the lab topology cust — cpe — edge — net,
+ * measures through gredge's data plane (GRE between cpe and edge, issue 4) and through plain kernel
+ * routing over the same veths (the limit), with offloads on and off:
+ *   - iperf3 TCP single-stream throughput cust → net;
+ *   - 64-byte UDP packet rate delivered at net (trafgen; iperf3 -u -l 64 when trafgen is absent);
+ *   - packets per CPU second used by the data plane (user+system time of both gredge processes,
+ *     from /proc/PID/stat, over the UDP run).
+ * Prints medians over --runs (default 3) and the ratios gredge/kernel.
+ *
+ *   node dist/bench/dataplane/run.js [--runs 3] [--seconds 5] [--underlay v4|v6] [--json FILE]
+ */
+import { writeFileSync } from 'node:fs';
+import { startGrePath } from '../../test/lab/gre-path.js';
+import { dataplaneAvailable } from '../../test/lab/gredged.js';
+import { haveCommand } from '../../test/lab/netns.js';
+import { isRoot, Lab } from '../../test/lab/topology.js';
+import { iperfTcp, iperfUdp } from '../../test/lab/traffic.js';
+import { trafgenRate } from './trafgen.js';
+
+interface Args {
+  runs: number;
+  seconds: number;
+  underlay: 'v4' | 'v6';
+  json?: string;
+  only?: 'kernel' | 'gredge';
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { runs: 3, seconds: 5, underlay: 'v4' };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    if (k === '--runs') a.runs = Math.max(1, Number(v));
+    else if (k === '--seconds') a.seconds = Math.max(1, Number(v));
+    else if (k === '--underlay' && (v === 'v4' || v === 'v6')) a.underlay = v;
+    else if (k === '--json') a.json = v;
+    else if (k === '--only' && (v === 'kernel' || v === 'gredge')) a.only = v;
+    else continue;
+    i++;
+  }
+  return a;
+}
+
+type Mode = 'kernel' | 'gredge';
+interface Sample {
+  tcpBps: number;
+  tcpRetrans: number;
+  udpPps: number;
+  udpOffered: number;
+  cpuSeconds: number; // gredge only: CPU of both data planes during the UDP run
+  udpPackets: number;
+}
+
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function udpRate(
+  lab: Lab,
+  seconds: number,
+): Promise<{ pps: number; offered: number; packets: number }> {
+  if (haveCommand('trafgen')) {
+    const r = await trafgenRate(lab, seconds);
+    return { pps: r.delivered, offered: r.offered, packets: r.deliveredPackets };
+  }
+  const r = await iperfUdp(lab, { family: 'v4', seconds, udpLen: 64 });
+  return { pps: r.packetsPerSecond, offered: r.sent / r.seconds, packets: r.sent - r.lost };
+}
+
+async function measure(lab: Lab, mode: Mode, args: Args, offloads: boolean): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const path = mode === 'gredge' ? await startGrePath(lab, { underlay: args.underlay }) : null;
+  try {
+    if (path && !offloads) {
+      await lab.setDeviceOffloads('cpe', 'gredge0', false);
+      await lab.setDeviceOffloads('edge', 'gredge0', false);
+    }
+    for (let run = 0; run < args.runs; run++) {
+      const tcp = await iperfTcp(lab, { family: 'v4', seconds: args.seconds });
+      const cpu0 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
+      const udp = await udpRate(lab, args.seconds);
+      const cpu1 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
+      const s: Sample = {
+        tcpBps: tcp.bitsPerSecond,
+        tcpRetrans: tcp.retransmits,
+        udpPps: udp.pps,
+        udpOffered: udp.offered,
+        cpuSeconds: cpu1 - cpu0,
+        udpPackets: udp.packets,
+      };
+      samples.push(s);
+      process.stderr.write(
+        `  ${mode.padEnd(6)} offloads ${offloads ? 'on ' : 'off'} run ${run + 1}: TCP ${(s.tcpBps / 1e9).toFixed(2)} Gbit/s` +
+          ` (${s.tcpRetrans} retr), UDP64 ${(s.udpPps / 1e3).toFixed(0)} kpps delivered` +
+          ` of ${(s.udpOffered / 1e3).toFixed(0)} offered${path ? `, data plane CPU ${s.cpuSeconds.toFixed(2)} s` : ''}\n`,
+      );
+    }
+  } finally {
+    await path?.stop();
+  }
+  return samples;
+}
+
+function fmt(n: number, unit: 'G' | 'k' | 'r' | 'M'): string {
+  if (!Number.isFinite(n)) return '—';
+  if (unit === 'G') return `${(n / 1e9).toFixed(2)} Gbit/s`;
+  if (unit === 'k') return `${(n / 1e3).toFixed(0)} kpps`;
+  if (unit === 'M') return `${(n / 1e6).toFixed(2)} Mpkt/CPU·s`;
+  return `${(n * 100).toFixed(0)} %`;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!isRoot()) throw new Error('bench:dataplane needs root (network namespaces, TUN)');
+  for (const cmd of ['iperf3', 'ethtool']) {
+    if (!haveCommand(cmd)) throw new Error(`${cmd} is not installed (apt-get install ${cmd})`);
+  }
+  const noDp = await dataplaneAvailable();
+  if (noDp && args.only !== 'kernel') throw new Error(noDp);
+  const lab = await Lab.create({ tag: 'bench' });
+  const results: Record<string, Record<Mode, Sample[]>> = {};
+  try {
+    for (const offloads of [true, false]) {
+      await lab.setOffloads(offloads);
+      const key = offloads ? 'on' : 'off';
+      results[key] = { kernel: [], gredge: [] };
+      if (args.only !== 'gredge') {
+        await lab.kernelRouting(true);
+        results[key]!.kernel = await measure(lab, 'kernel', args, offloads);
+        await lab.kernelRouting(false);
+      }
+      if (args.only !== 'kernel') results[key]!.gredge = await measure(lab, 'gredge', args, offloads);
+    }
+  } finally {
+    await lab.destroy();
+  }
+
+  const lines: string[] = [];
+  lines.push(
+    `bench:dataplane — cust → net, ${args.underlay} underlay, medians of ${args.runs} runs × ${args.seconds} s, ` +
+      `UDP by ${haveCommand('trafgen') ? 'trafgen' : 'iperf3 -u'} (64-byte payload)`,
+  );
+  lines.push('| offloads | metric | kernel routing | gredge | gredge/kernel |');
+  lines.push('| --- | --- | --- | --- | --- |');
+  const summary: Record<string, unknown> = { args };
+  for (const [key, r] of Object.entries(results)) {
+    const k = r.kernel;
+    const g = r.gredge;
+    const kt = median(k.map((s) => s.tcpBps));
+    const gt = median(g.map((s) => s.tcpBps));
+    const ku = median(k.map((s) => s.udpPps));
+    const gu = median(g.map((s) => s.udpPps));
+    const ppc = median(g.map((s) => (s.cpuSeconds > 0 ? s.udpPackets / s.cpuSeconds : Number.NaN)));
+    lines.push(`| ${key} | TCP single stream | ${fmt(kt, 'G')} | ${fmt(gt, 'G')} | ${fmt(gt / kt, 'r')} |`);
+    lines.push(`| ${key} | UDP 64 B delivered | ${fmt(ku, 'k')} | ${fmt(gu, 'k')} | ${fmt(gu / ku, 'r')} |`);
+    lines.push(`| ${key} | packets per data-plane CPU second | — | ${fmt(ppc, 'M')} | |`);
+    summary[key] = {
+      kernel: { tcpBps: kt, udpPps: ku, samples: k },
+      gredge: { tcpBps: gt, udpPps: gu, packetsPerCpuSecond: ppc, samples: g },
+      ratio: { tcp: gt / kt, udp: gu / ku },
+    };
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2));
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:dataplane: ${(e as Error).message}\n`);
+  process.exit(1);
+});
