@@ -46,7 +46,10 @@ async function churn(g: Gredge, stop: () => boolean): Promise<{ cycles: number; 
     try {
       await g.request('add-tunnel', spec);
       await g.request('add-routes', otherRoutes(i, spec.name));
-      await g.request('remove-routes', otherRoutes(i, spec.name));
+      await g.request(
+        'remove-routes',
+        otherRoutes(i, spec.name).map((r) => r.prefix),
+      );
       await g.request('remove-tunnel', spec.name);
       cycles++;
     } catch (e) {
