@@ -9,7 +9,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gredgedUnavailable } from '../../test/interop/harness/gredged.js';
@@ -185,6 +185,11 @@ async function main(): Promise<number> {
     console.log(`gredged not measured: ${why}`);
     daemons = daemons.filter((d) => d !== 'gredged');
   }
+  // Two cores shared with anything else running: a busy machine skews both daemons' times.
+  const load = loadavg()[0]!;
+  console.log(
+    `load average ${load.toFixed(2)} on ${availableParallelism()} CPUs${load > 0.5 ? ' (busy: expect noisy times; CPU seconds are steadier)' : ''}`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'gredge-bench-'));
   const results: Record<string, Record<string, Sample[]>> = {};
   const floors: Record<string, number[]> = {};
