@@ -182,15 +182,33 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
       if (this.v6) {
         const x = exportAttributes6(attrs, tg.exportCtx);
         if (x === undefined) return { bytes: null, nextHop6: undefined, keys: [] };
-        return { bytes: codec.encodeAttributes(x.attrs, tg.codecCtx), nextHop6: x.nextHop, keys: [] };
+        return this.#fits({
+          bytes: codec.encodeAttributes(x.attrs, tg.codecCtx),
+          nextHop6: x.nextHop,
+          keys: [],
+        });
       }
       const x = exportAttributes4(attrs, tg.exportCtx);
       if (x === undefined) return { bytes: null, nextHop6: undefined, keys: [] };
-      return { bytes: codec.encodeAttributes(x, tg.codecCtx), nextHop6: undefined, keys: [] };
+      return this.#fits({ bytes: codec.encodeAttributes(x, tg.codecCtx), nextHop6: undefined, keys: [] });
     } catch {
       this.encodeErrors++;
       return { bytes: null, nextHop6: undefined, keys: [] };
     }
+  }
+
+  /**
+   * Attributes too long to leave room for one prefix (RFC 4271 §4.3 size limit) cannot be
+   * sent at all: such routes count as encode errors and are treated as not exportable.
+   */
+  #fits(g: Group<K>): Group<K> {
+    // Header, lengths, one /128 and, for IPv6, MP_REACH_NLRI with two next hops.
+    const overhead = 23 + 17 + (this.v6 ? 4 + 5 + 32 + 1 : 0);
+    if (g.bytes !== null && g.bytes.length + overhead > this.#target.maxLength) {
+      this.encodeErrors++;
+      g.bytes = null;
+    }
+    return g;
   }
 
   isSent(e: number): boolean {

@@ -41,6 +41,7 @@ export class LocRib<K extends number | string> {
   // Dirty entries since the last takeDirty.
   #dirty = new Int32Array(0);
   #dirtyLen = 0;
+  #dirtyHead = 0;
   /** Entries with a best path in the full table. */
   routes = 0;
   paths = 0;
@@ -68,7 +69,7 @@ export class LocRib<K extends number | string> {
   }
 
   get dirtyCount(): number {
-    return this.#dirtyLen;
+    return this.#dirtyLen - this.#dirtyHead;
   }
 
   /**
@@ -147,17 +148,23 @@ export class LocRib<K extends number | string> {
     return -1;
   }
 
-  /** Hands every dirty entry to `fn` once, then forgets them (freeing entries nobody holds). */
-  takeDirty(fn: (e: number) => void): void {
+  /**
+   * Hands up to `max` dirty entries to `fn`, oldest first, then forgets them (freeing entries
+   * nobody holds); returns how many stay dirty. Entries marked dirty meanwhile queue behind.
+   */
+  takeDirty(fn: (e: number) => void, max = Number.POSITIVE_INFINITY): number {
     const list = this.#dirty;
-    const len = this.#dirtyLen;
-    this.#dirtyLen = 0;
-    for (let i = 0; i < len; i++) {
+    const end = Math.min(this.#dirtyLen, this.#dirtyHead + max);
+    let i = this.#dirtyHead;
+    for (; i < end; i++) {
       const e = list[i]!;
       this.#flags[e]! &= ~DIRTY;
       fn(e);
       this.maybeFree(e);
     }
+    this.#dirtyHead = i;
+    if (i === this.#dirtyLen) this.#dirtyHead = this.#dirtyLen = 0;
+    return this.#dirtyLen - this.#dirtyHead;
   }
 
   unpin(e: number): void {
@@ -223,7 +230,14 @@ export class LocRib<K extends number | string> {
   #markDirty(e: number): void {
     if ((this.#flags[e]! & DIRTY) !== 0) return;
     this.#flags[e]! |= DIRTY;
-    if (this.#dirtyLen === this.#dirty.length) this.#dirty = growI32(this.#dirty, this.#dirtyLen + 1);
+    if (this.#dirtyLen === this.#dirty.length) {
+      if (this.#dirtyHead > 0) {
+        this.#dirty.copyWithin(0, this.#dirtyHead, this.#dirtyLen);
+        this.#dirtyLen -= this.#dirtyHead;
+        this.#dirtyHead = 0;
+      }
+      this.#dirty = growI32(this.#dirty, this.#dirtyLen + 1);
+    }
     this.#dirty[this.#dirtyLen++] = e;
   }
 

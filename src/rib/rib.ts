@@ -94,6 +94,9 @@ export interface RibStats {
 
 export type { Explanation } from './explain.js';
 
+/** Dirty entries handed to neighbors between two looks at the clock. */
+const FANOUT_STEP = 8192;
+
 export class Rib {
   readonly localAs: number;
   readonly routerId: number;
@@ -337,8 +340,15 @@ export class Rib {
       if (st.families.has('ipv6-unicast')) up6.push(st);
     }
     const changes: BestChange[] | null = this.#listeners.length > 0 ? [] : null;
-    this.#fanOut(this.t4, 'ipv4-unicast', up4, changes);
-    this.#fanOut(this.t6, 'ipv6-unicast', up6, changes);
+    // Fan-out costs (changed prefixes × neighbors): sliced so the loop keeps serving timers.
+    const t0 = performance.now();
+    let left = 1;
+    while (left > 0 && performance.now() - t0 < this.#sliceMs) {
+      left =
+        this.#fanOut(this.t4, 'ipv4-unicast', up4, changes) +
+        this.#fanOut(this.t6, 'ipv6-unicast', up6, changes);
+    }
+    if (left > 0) this.#schedule();
     if (changes !== null && changes.length > 0) {
       for (const l of [...this.#listeners]) {
         try {
@@ -357,13 +367,13 @@ export class Rib {
     family: Family,
     ups: NeighborState[],
     changes: BestChange[] | null,
-  ): void {
-    if (t.dirtyCount === 0) return;
+  ): number {
+    if (t.dirtyCount === 0) return 0;
     const v6 = family === 'ipv6-unicast';
-    t.takeDirty((e) => {
+    return t.takeDirty((e) => {
       if (changes !== null) changes.push(this.#change(t, family, e));
       for (let i = 0; i < ups.length; i++) (v6 ? ups[i]!.out6 : ups[i]!.out4).consider(e);
-    });
+    }, FANOUT_STEP);
   }
 
   #change<K extends Prefix4 | Prefix6>(t: LocRib<K>, family: Family, e: number): BestChange {

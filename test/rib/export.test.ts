@@ -247,3 +247,15 @@ t.test('changes within one tick coalesce per prefix', async (t) => {
   t.equal(sent.length, 1, 'one UPDATE: nothing for 10.1/16, the last state of 10.2/16');
   t.same(asPathOf(c.sink.routes.get('10.2.0.0/16')!), [LOCAL_AS, 65001, 3]);
 });
+
+t.test('attributes too long for one message are not sent and are counted', async (t) => {
+  const h = harness();
+  const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const c = h.up(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5);
+  const communities = Array.from({ length: 1100 }, (_, i) => 65001 * 65536 + i);
+  feed.ch.updates([announce(attrs([65001], { communities }), ['10.1.0.0/16'])]);
+  feed.ch.updates([announce(attrs([65001]), ['10.2.0.0/16'])]);
+  await h.settle();
+  t.same([...c.sink.routes.keys()], ['10.2.0.0/16']);
+  t.equal(h.rib.stats().neighbors.find((n) => n.name === 'c1')!.encodeErrors, 1);
+});
