@@ -182,6 +182,19 @@ const cases7606: Case7606[] = [
     reason: /underrun/,
   },
   {
+    name: 'AS_PATH with AS 0 (RFC 7607)',
+    attrs: cat(ORIGIN, attr(0x40, 2, [2, 2, ...u32(65001), ...u32(0)]), NH),
+    action: 'treat-as-withdraw',
+    reason: /AS_PATH: AS 0/,
+  },
+  {
+    name: 'AGGREGATOR with AS 0 (RFC 7607)',
+    attrs: base(attr(0xc0, 7, [...u32(0), 192, 0, 2, 1])),
+    action: 'attribute-discard',
+    reason: /AGGREGATOR: AS 0/,
+    check: (t, m) => t.equal(m.attrs?.aggregator, undefined),
+  },
+  {
     name: 'NEXT_HOP length 5',
     attrs: cat(ORIGIN, PATH, attr(0x40, 3, [1, 2, 3, 4, 5])),
     action: 'treat-as-withdraw',

@@ -1,7 +1,8 @@
 /**
  * AS_PATH and AS4_PATH segments (RFC 4271 §4.3 / §5.1.2, RFC 5065 confederation segment types,
  * RFC 6793 §4.2.3 merging of AS4_PATH into a 2-octet AS_PATH), with the malformation rules of
- * RFC 7606 §7.2 (overrun, one-octet underrun, zero-length segment, unknown segment type).
+ * RFC 7606 §7.2 (overrun, one-octet underrun, zero-length segment, unknown segment type) and
+ * RFC 7607 (AS 0).
  */
 import type { ByteWriter } from '../reader.js';
 import { type AsPathSegment, AsPathSegmentType } from '../types.js';
@@ -34,6 +35,8 @@ export function decodeAsPath(
     } else {
       for (let i = 0; i < count; i++, p += 2) asns[i] = (buf[p]! << 8) | buf[p + 1]!;
     }
+    // RFC 7607 §2: AS 0 makes the attribute malformed.
+    if (asns.includes(0)) return 'AS 0 (RFC 7607)';
     // Adjacent sequences are one path: join them, as writeAsPath splits at 255 again.
     const last = segs[segs.length - 1];
     if (type === AsPathSegmentType.AS_SEQUENCE && last !== undefined && last.type === type) {

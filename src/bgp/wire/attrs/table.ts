@@ -192,6 +192,11 @@ const rows: AttrRow[] = [
         if (len !== 6) return `length ${len}`;
         st.attrs.aggregator = { asn: (buf[off]! << 8) | buf[off + 1]!, address: u32(buf, off + 2) };
       }
+      // RFC 7607 §2: AS 0 is malformed; AGGREGATOR's rule is discard.
+      if (st.attrs.aggregator.asn === 0) {
+        st.attrs.aggregator = undefined;
+        return 'AS 0 (RFC 7607)';
+      }
       return undefined;
     },
     encode: (a, ctx, w) => {
@@ -277,6 +282,7 @@ const rows: AttrRow[] = [
         return undefined;
       }
       if (len !== 8) return `length ${len}`;
+      if (u32(buf, off) === 0) return 'AS 0 (RFC 7607)';
       st.as4Aggregator = { asn: u32(buf, off), address: u32(buf, off + 4) };
       return undefined;
     },
