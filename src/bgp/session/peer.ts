@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { NeighborConfig } from '../../config/types.js';
 import type { Logger } from '../../observe/log.js';
-import type { OutboundSink, PeerChannel, SessionInfo } from '../../rib/channel.js';
+import type { PeerChannel, SessionInfo } from '../../rib/channel.js';
 import {
   ceaseNotification,
   decodeNotification,
@@ -32,6 +32,7 @@ import {
   type UpdateMessage,
 } from '../wire/index.js';
 import { Connection } from './connection.js';
+import { MESSAGE_KIND, type PeerCounters, newCounters, socketSink } from './counters.js';
 import { type Action, type FsmContext, type FsmEvent, type State, transition } from './fsm.js';
 import { buildOpen, checkOpen, familyOf, localWinsCollision } from './negotiate.js';
 import { connectRetryDelay, keepaliveInterval, SessionTimer } from './timers.js';
@@ -48,18 +49,7 @@ export interface PeerOptions {
   rng?: () => number;
 }
 
-export type MessageKind = 'open' | 'update' | 'notification' | 'keepalive' | 'routeRefresh';
-
-export interface PeerCounters {
-  messagesIn: Record<MessageKind, number>;
-  messagesOut: Record<MessageKind, number>;
-  updatesReceived: number;
-  updatesTreatedAsWithdraw: number;
-  attributesDiscarded: number;
-  establishedCount: number;
-  connectRetryCounter: number;
-  lastError: string | undefined;
-}
+export type { MessageKind, PeerCounters } from './counters.js';
 
 export interface PeerEvents {
   state: [from: State, to: State];
@@ -67,34 +57,11 @@ export interface PeerEvents {
 
 /** After this many UPDATEs in one batch the session yields the event loop. */
 export const BATCH_YIELD = 2000;
-/** OutboundSink.send reports "full" above this many queued bytes. */
-export const SEND_HIGH_WATER = 4 * 1024 * 1024;
-
-const KIND: Record<number, MessageKind> = {
-  1: 'open',
-  2: 'update',
-  3: 'notification',
-  4: 'keepalive',
-  5: 'routeRefresh',
-};
 const KEEPALIVE = encodeKeepalive();
-
-function zero(): Record<MessageKind, number> {
-  return { open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 };
-}
 
 export class Peer extends EventEmitter<PeerEvents> {
   readonly neighbor: NeighborConfig;
-  readonly counters: PeerCounters = {
-    messagesIn: zero(),
-    messagesOut: zero(),
-    updatesReceived: 0,
-    updatesTreatedAsWithdraw: 0,
-    attributesDiscarded: 0,
-    establishedCount: 0,
-    connectRetryCounter: 0,
-    lastError: undefined,
-  };
+  readonly counters: PeerCounters = newCounters();
   readonly #localAs: number;
   readonly #routerId: number;
   readonly #channel: PeerChannel;
@@ -433,11 +400,8 @@ export class Peer extends EventEmitter<PeerEvents> {
       { peerAs: info.peerAs, families: info.families, holdTime: neg.holdTime, as4: info.as4 },
       'session established',
     );
-    try {
-      this.#channel.up(info, this.#sink(conn));
-    } catch (err) {
-      this.#log.error({ err }, 'channel.up threw');
-    }
+    const sink = socketSink(conn, () => conn === this.#primary, this.counters.messagesOut);
+    this.#rib('up', () => this.#channel.up(info, sink));
   }
 
   #down(reason: string): void {
@@ -446,42 +410,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#stable = undefined;
     this.#info = undefined;
     this.#log.info({ reason }, 'session down');
-    try {
-      this.#channel.down(reason);
-    } catch (err) {
-      this.#log.error({ err }, 'channel.down threw');
-    }
-  }
-
-  /** The RIB's way out: whole messages over this connection, with back-pressure. */
-  #sink(conn: Connection): OutboundSink {
-    const out = this.counters.messagesOut;
-    return {
-      send: (messages) => {
-        if (conn.closing || conn !== this.#primary) return true;
-        for (const m of messages) {
-          const k = KIND[m[18] ?? 0];
-          if (k) out[k]++;
-        }
-        if (messages.length === 1) conn.write(messages[0]!);
-        else if (messages.length > 1) conn.write(Buffer.concat(messages));
-        return conn.socket.writableLength < SEND_HIGH_WATER;
-      },
-      onDrain: (cb) => {
-        conn.socket.once('drain', cb);
-      },
-    };
+    this.#rib('down', () => this.#channel.down(reason));
   }
 
   #flush(): void {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
-    try {
-      this.#channel.updates(batch);
-    } catch (err) {
-      this.#log.error({ err }, 'channel.updates threw');
-    }
+    this.#rib('updates', () => this.#channel.updates(batch));
   }
 
   #routeRefresh(): void {
@@ -497,10 +433,15 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     if (r.subtype !== 0) return;
     this.#flush();
+    this.#rib('routeRefresh', () => this.#channel.routeRefresh(family));
+  }
+
+  /** A bug in the RIB must not take the session's socket handling down with it: log it loudly. */
+  #rib(hook: string, call: () => void): void {
     try {
-      this.#channel.routeRefresh(family);
+      call();
     } catch (err) {
-      this.#log.error({ err }, 'channel.routeRefresh threw');
+      this.#log.error({ err }, `channel.${hook} threw`);
     }
   }
 
@@ -521,7 +462,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         });
         break;
       }
-      const kind = KIND[f.type];
+      const kind = MESSAGE_KIND[f.type];
       if (kind) this.counters.messagesIn[kind]++;
       this.#message(conn, f.type, f.body);
       if (this.#batch.length >= BATCH_YIELD) {
