@@ -51,16 +51,10 @@ async function iperf(lab: Lab, opts: IperfOptions): Promise<IperfResult> {
   const port = nextPort++;
   const srv = await startServer(lab, port);
   try {
-    const argv = [
-      'iperf3',
-      '-c',
-      ADDR.net[opts.family],
-      '-p',
-      String(port),
-      '-t',
-      String(opts.seconds),
-      '-J',
-    ];
+    const argv = ['iperf3', '-c', ADDR.net[opts.family], '-p', String(port), '-J'];
+    // A byte count makes a short flow (captures); otherwise run for `seconds`.
+    if (opts.bytes !== undefined) argv.push('-n', String(opts.bytes));
+    else argv.push('-t', String(opts.seconds));
     if (opts.reverse) argv.push('-R');
     if (opts.udpLen !== undefined)
       argv.push('-u', '-l', String(opts.udpLen), '-b', String(opts.udpRate ?? 0));
