@@ -324,3 +324,43 @@ t.test('listener reports a port in use as ERR_LISTEN naming address:port', async
   const l2 = new BgpListener({ address: US, port: LISTEN_PORT, log, lookup: () => undefined });
   await t.rejects(l2.listen(), { code: 'ERR_LISTEN', message: /127\.0\.0\.31:11179.*in use/ });
 });
+
+t.test('RFC 8654: an UPDATE over 4096 bytes is accepted once extended messages are negotiated', async (t) => {
+  const { peer, channel, fp } = await established(t);
+  const prefixes: [number, number, number][] = [];
+  for (let i = 0; i < 1500; i++) prefixes.push([10, 100 + (i >> 8), i & 0xff]);
+  const big = announce24(65001, prefixes);
+  t.ok(big.length > 4096, `message of ${big.length} bytes`);
+  fp.send(big);
+  await channel.until(() => channel.routes4.size === 1500);
+  t.equal(peer.state, 'Established');
+});
+
+t.test('the OutboundSink writes whole messages to the neighbor and counts them', async (t) => {
+  const { peer, channel, fp } = await established(t);
+  const sink = channel.sink!;
+  const u = announce24(65000, [[203, 0, 113]]);
+  t.equal(sink.send([u, u]), true);
+  await fp.expect(MessageType.UPDATE);
+  await fp.expect(MessageType.UPDATE);
+  t.equal(peer.counters.messagesOut.update, 2);
+});
+
+t.test('an inbound connection before start() is refused', async (t) => {
+  makePeer(t, { passive: true });
+  const fp = await inbound(t);
+  await fp.closed;
+  t.equal(fp.received.length, 0);
+});
+
+t.test('stop() while connecting to an unreachable neighbor resolves at once', async (t) => {
+  const { peer } = makePeer(t, { port: 11181 }); // nothing listens there: connection refused
+  peer.start();
+  await waitState(peer, 'Active'); // refused → Idle → Active, waiting for the backoff
+  t.ok(peer.counters.connectRetryCounter >= 1);
+  t.match(peer.counters.lastError, /ECONNREFUSED/);
+  const start = Date.now();
+  await peer.stop();
+  t.ok(Date.now() - start < 500);
+  t.equal(peer.state, 'Idle');
+});
