@@ -23,6 +23,8 @@ import {
   encodeKeepalive,
   encodeNotification,
   encodeOpen,
+  encodeRouteRefresh,
+  type Family,
   MAX_EXTENDED_MESSAGE_LENGTH,
   MAX_MESSAGE_LENGTH,
   MessageType,
@@ -81,6 +83,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   #restart: NodeJS.Timeout | undefined;
   #stable: NodeJS.Timeout | undefined;
   #info: SessionInfo | undefined;
+  #since = 0;
   #batch: UpdateMessage[] = [];
   #currentUpdate: UpdateMessage | undefined;
   #currentRefresh: RouteRefreshMessage | undefined;
@@ -107,6 +110,25 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** What was negotiated, while Established. */
   get info(): SessionInfo | undefined {
     return this.#info;
+  }
+
+  /** When the session last reached Established (ms since the epoch), while it is Established. */
+  get establishedSince(): number | undefined {
+    return this.#info === undefined ? undefined : this.#since;
+  }
+
+  /**
+   * Asks the neighbor to send its routes again (RFC 2918): false unless Established with the
+   * family negotiated and the neighbor advertised route refresh.
+   */
+  requestRouteRefresh(family: Family): boolean {
+    const conn = this.#primary;
+    if (!conn || this.#state !== 'Established' || !this.#info?.families.includes(family)) return false;
+    if (!this.#info.remoteCapabilities.routeRefresh && !this.#info.remoteCapabilities.enhancedRouteRefresh)
+      return false;
+    conn.write(encodeRouteRefresh({ afi: family === 'ipv4-unicast' ? 1 : 2, subtype: 0, safi: 1 }));
+    this.counters.messagesOut.routeRefresh++;
+    return true;
   }
 
   /** ManualStart (active neighbors) or ManualStart_with_PassiveTcpEstablishment (passive ones). */
@@ -390,6 +412,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       remoteCapabilities: neg.remoteCapabilities,
     };
     this.#info = info;
+    this.#since = Date.now();
     this.#reason = undefined;
     this.counters.establishedCount++;
     this.#stable = setTimeout(() => {

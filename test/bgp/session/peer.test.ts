@@ -364,3 +364,14 @@ t.test('stop() while connecting to an unreachable neighbor resolves at once', as
   t.ok(Date.now() - start < 500);
   t.equal(peer.state, 'Idle');
 });
+
+t.test('requestRouteRefresh sends ROUTE-REFRESH for a negotiated family only', async (t) => {
+  const { peer, fp } = await established(t);
+  t.ok(peer.establishedSince! <= Date.now());
+  t.equal(peer.requestRouteRefresh('ipv6-unicast'), true);
+  const m = await fp.expect(MessageType.ROUTE_REFRESH);
+  t.same([...m.body], [0, 2, 0, 1]);
+  await peer.stop();
+  t.equal(peer.requestRouteRefresh('ipv4-unicast'), false, 'not when down');
+  t.equal(peer.establishedSince, undefined);
+});
