@@ -19,7 +19,8 @@ function mixBytes(h: number, b: Uint8Array): number {
 }
 
 function mixNums(h: number, xs: readonly number[] | undefined): number {
-  if (xs === undefined) return mix(h, -1);
+  // Absent and empty hash alike: both mean no attribute on the wire (see eqNums).
+  if (xs === undefined || xs.length === 0) return mix(h, -1);
   h = mix(h, xs.length);
   for (let i = 0; i < xs.length; i++) h = mix(h, xs[i]!);
   return h;

@@ -62,8 +62,9 @@ function canonical(a: PathAttributes, lp: number | undefined): PathAttributes {
 }
 
 export class AttrStore {
-  /** Hash → first id of its chain; chains continue through #next. */
-  #byHash = new Map<number, number>();
+  /** Bucket (hash & mask) → first id of its chain; chains continue through #next. A typed
+   * table: a Map keyed by numbers was the slowest part of interning. */
+  #buckets = new Int32Array(1024).fill(-1);
   #next = new Int32Array(0);
   #hash = new Int32Array(0);
   #attrs: (PathAttributes | undefined)[] = [];
@@ -88,18 +89,19 @@ export class AttrStore {
   intern(a: PathAttributes, count: number, localPref?: number): number {
     const lp = localPref !== undefined && a.localPref !== localPref ? localPref : undefined;
     const h = hashAttrs(a, lp);
-    const head = this.#byHash.get(h);
-    let id = head ?? -1;
-    while (id !== -1 && !equalAttrs(this.#attrs[id]!, a, lp)) id = this.#next[id]!;
+    const b = h & (this.#buckets.length - 1);
+    let id = this.#buckets[b]!;
+    while (id !== -1 && (this.#hash[id] !== h || !equalAttrs(this.#attrs[id]!, a, lp))) id = this.#next[id]!;
     if (id === -1) {
       a = canonical(a, lp);
       id = this.#free.length > 0 ? this.#free.pop()! : this.#attrs.length;
       this.#grow(id + 1);
       this.#size++;
-      this.#next[id] = head ?? -1;
+      this.#next[id] = this.#buckets[b]!;
       this.#hash[id] = h;
-      this.#byHash.set(h, id);
+      this.#buckets[b] = id;
       this.#attrs[id] = a;
+      if (this.#size > this.#buckets.length) this.#rehash(this.#buckets.length * 4);
       this.localPref[id] = a.localPref ?? DEFAULT_LOCAL_PREF;
       this.pathLen[id] = asPathLength(a);
       this.origin[id] = a.origin;
@@ -130,12 +132,10 @@ export class AttrStore {
     const r = (this.refs[id]! -= count);
     if (r > 0) return;
     if (r < 0) throw new Error(`attribute set ${id} refcount below zero`);
-    const h = this.#hash[id]!;
-    let p = this.#byHash.get(h)!;
+    const b = this.#hash[id]! & (this.#buckets.length - 1);
+    let p = this.#buckets[b]!;
     if (p === id) {
-      const n = this.#next[id]!;
-      if (n === -1) this.#byHash.delete(h);
-      else this.#byHash.set(h, n);
+      this.#buckets[b] = this.#next[id]!;
     } else {
       while (this.#next[p] !== id) p = this.#next[p]!;
       this.#next[p] = this.#next[id]!;
@@ -143,6 +143,18 @@ export class AttrStore {
     this.#size--;
     this.#attrs[id] = undefined;
     this.#free.push(id);
+  }
+
+  #rehash(size: number): void {
+    const buckets = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (let id = 0; id < this.#attrs.length; id++) {
+      if (this.#attrs[id] === undefined) continue;
+      const b = this.#hash[id]! & mask;
+      this.#next[id] = buckets[b]!;
+      buckets[b] = id;
+    }
+    this.#buckets = buckets;
   }
 
   #grow(need: number): void {

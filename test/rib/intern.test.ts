@@ -1,0 +1,61 @@
+// Interning: equal sets share one id whatever their object identity, LOCAL_PREF override is
+// part of the identity, refcounts free sets and ids are reused, across table growth.
+import t from 'tap';
+import type { PathAttributes } from '../../src/bgp/wire/index.js';
+import { AttrStore } from '../../src/rib/intern.js';
+
+function set(i: number, extra: Partial<PathAttributes> = {}): PathAttributes {
+  return {
+    origin: i % 3,
+    asPath: [{ type: 2, asns: [65001, 64500 + (i % 11), i] }],
+    atomicAggregate: false,
+    nextHop: 0xc0000201,
+    ...extra,
+  };
+}
+
+t.test('dedupe across growth, then free everything', async (t) => {
+  const st = new AttrStore();
+  const ids = new Map<number, number>();
+  for (let i = 0; i < 20000; i++) ids.set(i, st.intern(set(i), 2));
+  t.equal(st.size, 20000);
+  let same = 0;
+  for (let i = 0; i < 20000; i++) if (st.intern(set(i), 1) === ids.get(i)) same++;
+  t.equal(same, 20000, 'fresh equal objects find their set after the bucket table grew');
+  t.equal(st.size, 20000);
+  for (let i = 0; i < 20000; i++) st.unref(ids.get(i)!, 3);
+  t.equal(st.size, 0);
+  t.throws(() => st.unref(ids.get(0)!), /below zero/);
+});
+
+t.test('what is part of the identity', async (t) => {
+  const st = new AttrStore();
+  const a = st.intern(set(1), 1);
+  t.not(st.intern(set(1), 1, 200), a, 'LOCAL_PREF override makes another set');
+  t.equal(st.intern(set(1, { localPref: 200 }), 1), st.intern(set(1), 1, 200));
+  t.not(st.intern(set(1, { med: 0 }), 1), a, 'MED 0 differs from no MED on the wire');
+  t.equal(st.intern(set(1, { communities: [] }), 1), a, 'an empty list is no attribute');
+  t.not(st.intern(set(1, { communities: [1] }), 1), st.intern(set(1, { largeCommunities: [1] }), 1));
+  const u1 = st.intern(set(1, { unknown: [{ flags: 0xe0, code: 99, value: new Uint8Array([1]) }] }), 1);
+  const u2 = st.intern(set(1, { unknown: [{ flags: 0xe0, code: 99, value: new Uint8Array([2]) }] }), 1);
+  t.not(u1, u2);
+  const g = new Uint8Array(16).fill(7);
+  t.equal(
+    st.intern(set(1, { nextHop6: { global: g } }), 1),
+    st.intern(set(1, { nextHop6: { global: g.slice() } }), 1),
+  );
+  t.equal(st.localPref[a], 100, 'default LOCAL_PREF for the decision');
+  t.equal(st.pathLen[a], 3);
+});
+
+t.test('well-known community flags', async (t) => {
+  const st = new AttrStore();
+  // Intern first: the typed arrays are replaced when they grow.
+  const ids = [[0xffffff01], [0xffffff03], [5, 0xffffff02]].map((communities) =>
+    st.intern(set(1, { communities }), 1),
+  );
+  t.same(
+    ids.map((id) => st.flags[id]),
+    [1, 1, 2],
+  );
+});
