@@ -5,6 +5,7 @@
       "sources": [
         "native/src/napi_bridge.cc",
         "native/src/gre.cc",
+        "native/src/offload.cc",
         "native/src/lpm.cc",
         "native/src/tables.cc",
         "native/src/tun_linux.cc",

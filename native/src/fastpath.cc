@@ -111,11 +111,6 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
     res->msg = "workers must be 1.." + std::to_string(kMaxWorkers);
     return nullptr;
   }
-  if (cfg.offload) {
-    res->err = NetErr::kArg;
-    res->msg = "offload is not implemented yet";
-    return nullptr;
-  }
   fp->tables_ = std::make_unique<Tables>();
   if (!fp->tables_->lpm4.ok() || !fp->tables_->lpm6.ok()) {
     res->err = NetErr::kOpen;
@@ -128,8 +123,26 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
     fp->close();
     return nullptr;
   };
-  for (int i = 0; i < cfg.workers; i++) {
-    int fd = tun_open_queue(cfg.tun, false, res);
+  // Offloads (IFF_VNET_HDR + TSO/CSUM): when the kernel refuses them the data plane still runs,
+  // one packet per TUN read and write, and says so through offload_active().
+  bool vnet = cfg.offload;
+  if (vnet) {
+    NetResult probe;
+    int fd = tun_open_queue(cfg.tun, true, &probe);
+    if (fd >= 0 && tun_set_offload(fd, kTunFCsum | kTunFTso4 | kTunFTso6 | kTunFTsoEcn).ok()) {
+      fp->tun_fds_.push_back(fd);
+    } else {
+      if (fd >= 0) ::close(fd);
+      if (probe.err == NetErr::kPermission) {
+        *res = probe;
+        return fail_close();
+      }
+      vnet = false;
+    }
+  }
+  fp->offload_active_ = vnet;
+  for (int i = int(fp->tun_fds_.size()); i < cfg.workers; i++) {
+    int fd = tun_open_queue(cfg.tun, vnet, res);
     if (fd < 0) return fail_close();
     fp->tun_fds_.push_back(fd);
   }
@@ -152,7 +165,7 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
       }
     }
     uint64_t* slice = fp->counters_.get() + size_t(i) * kSliceSlots;
-    fp->workers_.push_back(std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6));
+    fp->workers_.push_back(std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6, vnet));
   }
   fp->ka_fd_ = open_raw_gre(4, cfg.has_local4 ? cfg.local4 : nullptr, 0, 1, true, res);
   if (fp->ka_fd_ < 0) return fail_close();

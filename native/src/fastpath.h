@@ -21,7 +21,7 @@ struct FastpathConfig {
   int workers = 2;
   uint32_t mtu = 1500;  // TUN MTU (the largest tunnel MTU is enough)
   bool persistent = false;
-  bool offload = false;  // IFF_VNET_HDR + TSO/GRO (not implemented yet: rejected by open)
+  bool offload = true;  // IFF_VNET_HDR + TSO/CSUM on the TUN, segmentation and GRO in the workers
   bool has_local4 = false, has_local6 = false;
   uint8_t local4[4] = {}, local6[16] = {};
 };
@@ -41,6 +41,7 @@ class Fastpath {
   Tables& tables() { return *tables_; }
   const FastpathConfig& config() const { return cfg_; }
   int ifindex() const { return ifindex_; }
+  bool offload_active() const { return offload_active_; }
   // Counters: (workers + 1) slices of kSliceSlots uint64 each; the last slice belongs to the
   // keepalive thread. Shared with JS; kept alive by the shared_ptr.
   std::shared_ptr<uint64_t> counters() const { return counters_; }
@@ -59,6 +60,7 @@ class Fastpath {
   std::vector<int> tun_fds_;
   int ka_fd_ = -1;
   int ifindex_ = 0;
+  bool offload_active_ = false;
   StateCallback cb_;
   std::thread ka_thread_;
   std::atomic<bool> stop_{false};

@@ -84,6 +84,10 @@ size_t keepalive_request_payload(const uint8_t* ip, size_t n, uint32_t local, ui
 size_t build_keepalive(uint8_t* out, size_t cap, uint32_t local, uint32_t remote, bool key_present,
                        uint32_t key);
 
+// Offset of the TCP header in ip[0..n), or 0 when it is not TCP (or a fragment); skips the IPv6
+// extension headers a SYN may carry.
+size_t tcp_offset(const uint8_t* ip, size_t n);
+
 // IP helpers over raw packets (no alignment assumptions).
 inline int ip_version(const uint8_t* p, size_t n) { return n ? p[0] >> 4 : 0; }
 // Returns false if ip[0..n) is not a well-formed IPv4/IPv6 header of the claimed version.

@@ -11,6 +11,7 @@
 
 #include "fastpath.h"
 #include "gre.h"
+#include "offload.h"
 
 namespace gredge {
 namespace {
@@ -84,6 +85,7 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
                         InstanceMethod("address", &NativeDataplane::Address),
                         InstanceMethod("route", &NativeDataplane::Route),
                         InstanceMethod("routeCount", &NativeDataplane::RouteCount),
+                        InstanceMethod("info", &NativeDataplane::Info),
                         InstanceMethod("close", &NativeDataplane::Close)});
   }
 
@@ -105,7 +107,8 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
     cfg.workers = int(workers);
     cfg.mtu = mtu;
     cfg.persistent = o.Get("persistent").ToBoolean().Value();
-    cfg.offload = o.Get("offload").ToBoolean().Value();
+    Napi::Value off = o.Get("offload");
+    cfg.offload = off.IsUndefined() ? true : off.ToBoolean().Value();
     if (o.Has("local4") && !o.Get("local4").IsUndefined()) {
       if (!get_bytes(o.Get("local4"), 4, cfg.local4)) {
         throw_code(env, "ERR_DATAPLANE_ARG", "local4: 4 bytes");
@@ -305,6 +308,15 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
     return o;
   }
 
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("offload", fp_->offload_active());
+    o.Set("workers", fp_->config().workers);
+    return o;
+  }
+
   Napi::Value Lookup(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Check(env)) return env.Undefined();
@@ -501,6 +513,79 @@ Napi::Value DbgLpm(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Object VnetToJs(Napi::Env env, const VnetHdr& h) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("flags", h.flags);
+  o.Set("gsoType", h.gso_type);
+  o.Set("hdrLen", h.hdr_len);
+  o.Set("gsoSize", h.gso_size);
+  o.Set("csumStart", h.csum_start);
+  o.Set("csumOffset", h.csum_offset);
+  return o;
+}
+
+Napi::Value DbgTsoSegment(const Napi::CallbackInfo& info) {
+  // tsoSegment(packet, { gsoType, gsoSize }) → wire segments, or null when it cannot be cut
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || !info[1].IsObject())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "tsoSegment(packet, hdr)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  Napi::Object o = info[1].As<Napi::Object>();
+  uint32_t gt = 0, gs = 0;
+  if (!get_u32(o, "gsoType", 0, 255, &gt) || !get_u32(o, "gsoSize", 0, 65535, &gs))
+    return throw_code(env, "ERR_DATAPLANE_ARG", "hdr: gsoType, gsoSize"), env.Undefined();
+  VnetHdr h;
+  h.gso_type = uint8_t(gt);
+  h.gso_size = uint16_t(gs);
+  TsoPlan p;
+  if (!tso_plan(a.Data(), a.ByteLength(), h, &p)) return env.Null();
+  Napi::Array out = Napi::Array::New(env, p.nseg);
+  std::vector<uint8_t> seg(p.hl + p.gso);
+  for (uint32_t i = 0; i < p.nseg; i++) out.Set(i, Copy(env, seg.data(), tso_segment(a.Data(), p, i, seg.data())));
+  return out;
+}
+
+Napi::Value DbgGroCoalesce(const Napi::CallbackInfo& info) {
+  // groCoalesce([packets]) → [{ packet, hdr }] in write order, as a decap batch would write them
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) return throw_code(env, "ERR_DATAPLANE_ARG", "groCoalesce(packets[])"), env.Undefined();
+  Napi::Array in = info[0].As<Napi::Array>();
+  if (in.Length() > uint32_t(Gro::kMaxItems))
+    return throw_code(env, "ERR_DATAPLANE_ARG", "groCoalesce: at most 128 packets"), env.Undefined();
+  constexpr size_t kSlot = 65600;
+  std::vector<uint8_t> mem(size_t(in.Length()) * kSlot);
+  Gro gro;
+  for (uint32_t i = 0; i < in.Length(); i++) {
+    Napi::Value v = in.Get(i);
+    if (!v.IsTypedArray()) return throw_code(env, "ERR_DATAPLANE_ARG", "packets: Uint8Array"), env.Undefined();
+    auto a = v.As<Napi::Uint8Array>();
+    if (a.ByteLength() > kSlot) return throw_code(env, "ERR_DATAPLANE_ARG", "packet too long"), env.Undefined();
+    uint8_t* slot = mem.data() + size_t(i) * kSlot;
+    memcpy(slot, a.Data(), a.ByteLength());
+    gro.add(slot, a.ByteLength(), kSlot);
+  }
+  Napi::Array out = Napi::Array::New(env, uint32_t(gro.size()));
+  for (int i = 0; i < gro.size(); i++) {
+    VnetHdr h;
+    gro.finish(i, &h);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("packet", Copy(env, gro.item(i).ip, gro.item(i).len));
+    o.Set("hdr", VnetToJs(env, h));
+    out.Set(uint32_t(i), o);
+  }
+  return out;
+}
+
+Napi::Value DbgCsumComplete(const Napi::CallbackInfo& info) {
+  // csumComplete(packet, csumStart, csumOffset) → boolean; completes the checksum in place
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "csumComplete(packet, start, offset)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  return Napi::Boolean::New(env, csum_complete(a.Data(), a.ByteLength(), info[1].As<Napi::Number>().Uint32Value(),
+                                               info[2].As<Napi::Number>().Uint32Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* addon = new Addon();
   env.SetInstanceData<Addon>(addon);
@@ -517,6 +602,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dbg.Set("keepalive", Napi::Function::New(env, DbgKeepalive));
   dbg.Set("keepaliveReflect", Napi::Function::New(env, DbgKeepaliveReflect));
   dbg.Set("lpmCheck", Napi::Function::New(env, DbgLpm));
+  dbg.Set("tsoSegment", Napi::Function::New(env, DbgTsoSegment));
+  dbg.Set("groCoalesce", Napi::Function::New(env, DbgGroCoalesce));
+  dbg.Set("csumComplete", Napi::Function::New(env, DbgCsumComplete));
   exports.Set("debug", dbg);
   return exports;
 }

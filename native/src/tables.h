@@ -34,6 +34,7 @@ enum Drop : uint32_t {
   kDropTunnelDown,
   kDropTunWrite,
   kDropSend,
+  kDropBadOffload,  // a TUN super-packet or partial checksum we cannot segment/complete
   kDropCount
 };
 // Global counters: drops [0, kDropCount), then these.
@@ -51,6 +52,9 @@ enum GlobalCounter : uint32_t {
   kGTunWrites,
   kGSendCalls,
   kGRecvCalls,
+  kGTsoSegments,  // wire packets cut from TUN super-packets
+  kGGroMerged,    // received segments merged into another before the TUN write
+  kGCsumDone,     // partial checksums completed
   kGlobalSlots = 32
 };
 // Per-tunnel counters: these four, then drops at kTDropBase + reason, then extras.
@@ -67,6 +71,8 @@ enum TunnelCounter : uint32_t {
   kTMssClamped,
   kTunnelSlots = 24
 };
+static_assert(uint32_t(kDropCount) <= uint32_t(kGRxPackets) && kGCsumDone < kGlobalSlots && kTMssClamped < kTunnelSlots,
+              "counter layout overflow");
 // One slice per worker (plus one for the keepalive thread), each written by one thread only.
 constexpr size_t kSliceSlots = kGlobalSlots + size_t(kMaxTunnels) * kTunnelSlots;
 

@@ -6,21 +6,29 @@
 //          sequence check (RFC 2890 §2.2) → keepalive reflection → anti-spoofing → MSS clamp → TUN.
 // IPv4 packets larger than the tunnel MTU without DF are dropped and counted as "too big"
 // rather than fragmented: RFC 4459 §3 discourages tunnel-side fragmentation.
+// With TUN offloads (offload.h) a read may be a TCP super-packet: it is cut into wire segments
+// first and each goes through encap_one like any packet, so LPM, MTU, MSS clamp and counters
+// see wire packets. On decap the inner packets of one recvmmsg batch are coalesced (GRO) and
+// written with one TUN write per merged run.
 #include "worker.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "gre.h"
 
 namespace gredge {
 
-Worker::Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6)
-    : id_(id), tables_(tables), c_{counters}, tun_fd_(tun_fd), raw4_(raw4), raw6_(raw6) {
-  tx_mem_.resize(size_t(kBatch) * kBufSize);
+Worker::Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, bool vnet)
+    : id_(id), tables_(tables), c_{counters}, tun_fd_(tun_fd), raw4_(raw4), raw6_(raw6), vnet_(vnet) {
+  rd_buf_.resize(kVnetHdrLen + 65536);
+  arena_.resize(kArena);
   rx_mem_.resize(size_t(kBatch) * kBufSize);
   stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
@@ -84,14 +92,56 @@ void Worker::run() {
 // ------------------------------------------------------------------------------------ encap
 
 void Worker::encap_batch() {
+  const size_t hdr = vnet_ ? kVnetHdrLen : 0;
   for (int i = 0; i < kBatch; i++) {
-    uint8_t* buf = tx_mem_.data() + size_t(i) * kBufSize + kHeadroom;
-    ssize_t n = read(tun_fd_, buf, kBufSize - kHeadroom);
-    if (n <= 0) break;
+    ssize_t r = read(tun_fd_, rd_buf_.data(), rd_buf_.size());
+    if (r <= 0) break;
     c_.add(kGTunReads, 1);
-    encap_one(buf, size_t(n));
+    if (size_t(r) <= hdr) {
+      c_.drop(kDropNotIp);
+      continue;
+    }
+    uint8_t* pkt = rd_buf_.data() + hdr;
+    size_t n = size_t(r) - hdr;
+    if (vnet_) {
+      VnetHdr h;
+      vnet_decode(rd_buf_.data(), &h);
+      if (h.gso_type != kGsoNone) {
+        TsoPlan plan;
+        if (!tso_plan(pkt, n, h, &plan)) {
+          c_.drop(kDropBadOffload);
+          continue;
+        }
+        for (uint32_t s = 0; s < plan.nseg; s++) {
+          uint8_t* out = tx_slot(plan.hl + plan.gso);
+          encap_one(out, tso_segment(pkt, plan, s, out));
+        }
+        c_.add(kGTsoSegments, plan.nseg);
+        continue;
+      }
+      if (h.flags & kVnetNeedsCsum) {
+        if (!csum_complete(pkt, n, h.csum_start, h.csum_offset)) {
+          c_.drop(kDropBadOffload);
+          continue;
+        }
+        c_.add(kGCsumDone, 1);
+      }
+    }
+    uint8_t* out = tx_slot(n);
+    memcpy(out, pkt, n);
+    encap_one(out, n);
   }
   flush_sends();
+}
+
+uint8_t* Worker::tx_slot(size_t n) {
+  // Every queued message points into the arena, so the arena is reset only by a flush, and a
+  // flush happens before the queue could overflow (queue_send never has to flush itself).
+  const size_t need = (kHeadroom + n + 63) & ~size_t(63);
+  if (arena_used_ + need > arena_.size() || tx_n_[0] == kTxMax || tx_n_[1] == kTxMax) flush_sends();
+  uint8_t* p = arena_.data() + arena_used_ + kHeadroom;
+  arena_used_ += need;
+  return p;
 }
 
 void Worker::encap_one(uint8_t* pkt, size_t n) {
@@ -140,7 +190,6 @@ void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n) {
     c_.tunnel_drop(t->idx, kDropSend);
     return;
   }
-  if (tx_n_[f] == kBatch) flush_sends();
   int i = tx_n_[f]++;
   tx_iov_[f][i] = {data, n};
   msghdr& m = tx_msgs_[f][i].msg_hdr;
@@ -173,6 +222,7 @@ void Worker::flush_sends() {
     }
     tx_n_[f] = 0;
   }
+  arena_used_ = 0;
 }
 
 void Worker::send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t) {
@@ -190,8 +240,29 @@ void Worker::send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t) {
 }
 
 void Worker::tun_write(const uint8_t* p, size_t n) {
+  if (vnet_) return tun_write_hdr(VnetHdr{}, p, n);
   c_.add(kGTunWrites, 1);
   if (write(tun_fd_, p, n) < 0) c_.drop(kDropTunWrite);
+}
+
+void Worker::tun_write_hdr(const VnetHdr& h, const uint8_t* p, size_t n) {
+  uint8_t vh[kVnetHdrLen];
+  vnet_encode(h, vh);
+  iovec iov[2] = {{vh, sizeof(vh)}, {const_cast<uint8_t*>(p), n}};
+  c_.add(kGTunWrites, 1);
+  if (writev(tun_fd_, iov, 2) < 0) c_.drop(kDropTunWrite);
+}
+
+void Worker::flush_gro() {
+  for (int i = 0; i < gro_.size(); i++) {
+    VnetHdr h;
+    gro_.finish(i, &h);
+    tun_write_hdr(h, gro_.item(i).ip, gro_.item(i).len);
+  }
+  gro_.reset();
+  uint64_t m = gro_.merged();
+  c_.add(kGGroMerged, m - gro_merged_seen_);
+  gro_merged_seen_ = m;
 }
 
 // ------------------------------------------------------------------------------------ decap
@@ -228,15 +299,16 @@ void Worker::decap_batch(int fd, int family) {
         c_.drop(kDropShort);
         continue;
       }
-      decap_one(p + ihl, tot - ihl, 4, p + 12);
+      decap_one(p + ihl, tot - ihl, 4, p + 12, kBufSize - ihl);
     } else {
       auto* sa = reinterpret_cast<sockaddr_in6*>(&rx_names_[i]);
-      decap_one(p, len, 6, sa->sin6_addr.s6_addr);
+      decap_one(p, len, 6, sa->sin6_addr.s6_addr, kBufSize);
     }
   }
+  if (vnet_) flush_gro();
 }
 
-void Worker::decap_one(uint8_t* g, size_t n, int family, const uint8_t* src) {
+void Worker::decap_one(uint8_t* g, size_t n, int family, const uint8_t* src, size_t cap) {
   c_.add(kGRxPackets, 1);
   c_.add(kGRxBytes, n);
   GreHeader h;
@@ -314,7 +386,11 @@ void Worker::decap_one(uint8_t* g, size_t n, int family, const uint8_t* src) {
   }
   c_.tunnel(t->idx, kTRxPackets, 1);
   c_.tunnel(t->idx, kTRxBytes, len);
-  tun_write(ip, len);
+  if (!vnet_) return tun_write(ip, len);
+  if (!gro_.add(ip, len, cap - size_t(ip - g))) {
+    flush_gro();
+    gro_.add(ip, len, cap - size_t(ip - g));
+  }
 }
 
 }  // namespace gredge

@@ -7,17 +7,21 @@
 #include <thread>
 #include <vector>
 
+#include "offload.h"
 #include "tables.h"
 
 namespace gredge {
 
 class Worker {
  public:
-  static constexpr int kBatch = 64;
+  static constexpr int kBatch = 64;        // recvmmsg batch and TUN reads per wakeup
+  static constexpr int kTxMax = 256;       // sendmmsg batch (a 64 KiB super-packet is ~45 segments)
   static constexpr size_t kHeadroom = 64;  // room to prepend GRE without copying
   static constexpr size_t kBufSize = 65536 + kHeadroom;
+  static constexpr size_t kArena = 4u << 20;  // encap output: packets waiting for sendmmsg
 
-  Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6);
+  // vnet: the TUN queue was opened with IFF_VNET_HDR and offloads (TSO in, GRO out).
+  Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, bool vnet);
   ~Worker();
   void start();
   void stop();  // signals and joins
@@ -26,27 +30,35 @@ class Worker {
   void run();
   void encap_batch();
   void decap_batch(int fd, int family);
+  uint8_t* tx_slot(size_t n);
   void encap_one(uint8_t* pkt, size_t n);
-  void decap_one(uint8_t* pkt, size_t n, int family, const uint8_t* src);
+  void decap_one(uint8_t* pkt, size_t n, int family, const uint8_t* src, size_t cap);
   void queue_send(const Tunnel* t, uint8_t* data, size_t n);
   void flush_sends();
   void tun_write(const uint8_t* p, size_t n);
+  void tun_write_hdr(const VnetHdr& h, const uint8_t* p, size_t n);
+  void flush_gro();
   void send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t);
 
   int id_;
   Tables* tables_;
   CounterSlice c_;
   int tun_fd_, raw4_, raw6_;
+  bool vnet_;
   int stop_fd_ = -1;
   std::thread thread_;
-  // Encap batch: buffers read from the TUN, then the pending sendmmsg vectors per family.
-  std::vector<uint8_t> tx_mem_, rx_mem_;
-  mmsghdr tx_msgs_[2][kBatch];
-  iovec tx_iov_[2][kBatch];
+  // Encap: one TUN read at a time into rd_buf_ (vnet header + up to 64 KiB), then packets or
+  // segments into the arena, each with headroom for the GRE header, until the sendmmsg flush.
+  std::vector<uint8_t> rd_buf_, arena_, rx_mem_;
+  size_t arena_used_ = 0;
+  mmsghdr tx_msgs_[2][kTxMax];
+  iovec tx_iov_[2][kTxMax];
   int tx_n_[2] = {0, 0};
   mmsghdr rx_msgs_[kBatch];
   iovec rx_iov_[kBatch];
   sockaddr_storage rx_names_[kBatch];
+  Gro gro_;
+  uint64_t gro_merged_seen_ = 0;
   uint8_t scratch_[1400];
 };
 

@@ -20,6 +20,7 @@ export const DROP_REASONS = [
   'tunnelDown',
   'tunWrite',
   'send',
+  'badOffload', // a TUN super-packet or partial checksum that could not be segmented/completed
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export type Drops = Record<DropReason, number>;
@@ -38,6 +39,9 @@ const GLOBAL_NAMES = [
   'tunWrites',
   'sendCalls',
   'recvCalls',
+  'tsoSegments', // wire packets cut from TUN super-packets (TSO)
+  'groMerged', // received segments merged into one TUN write (GRO)
+  'csumCompleted', // partial checksums completed for the wire
 ] as const;
 const GLOBAL_BASE = 16;
 

@@ -19,6 +19,10 @@ export interface DataplaneOptions {
   mtu?: number;
   /** keep the TUN device when the data plane closes */
   persistent?: boolean;
+  /** TUN offloads: read TCP super-packets and segment them, coalesce received segments (GRO)
+   * into one TUN write. Default true; the data plane falls back to plain packets when the
+   * kernel refuses (see `offload`). */
+  offload?: boolean;
   underlay: { local?: string; local6?: string };
 }
 
@@ -76,6 +80,7 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
       workers: opts.workers,
       mtu,
       persistent: opts.persistent ?? false,
+      offload: opts.offload ?? true,
     };
     if (underlay.local !== undefined) {
       const b = parseIp(underlay.local);
@@ -107,6 +112,12 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
 
   get tun(): string {
     return this.#opts.tun;
+  }
+
+  /** Whether TUN offloads (TSO in, GRO out) are in use. */
+  get offload(): boolean {
+    this.#live();
+    return this.#h.info().offload;
   }
 
   tunnelNames(): string[] {

@@ -41,6 +41,8 @@ export interface NativeDataplaneHandle {
   removeRoutes(records: Uint8Array): number;
   lookup(address: Uint8Array): number;
   routeCount(): { v4: number; v6: number };
+  /** offload: IFF_VNET_HDR with TSO/CSUM is in use (false when asked off or refused by the kernel) */
+  info(): { offload: boolean; workers: number };
   counters(): CounterLayout;
   address(add: boolean, family: 4 | 6, address: Uint8Array, plen: number): void;
   route(add: boolean, family: 4 | 6, dst: Uint8Array, plen: number, table?: number): void;
@@ -52,6 +54,7 @@ export interface NativeOpenOptions {
   workers: number;
   mtu: number;
   persistent: boolean;
+  /** TUN offloads (IFF_VNET_HDR, TSO/CSUM in, GRO out); the addon's default is true */
   offload?: boolean;
   local4?: Uint8Array;
   local6?: Uint8Array;
@@ -76,6 +79,22 @@ export interface NativeDebug {
   keepalive(local: number, remote: number, key: number): Buffer;
   keepaliveReflect(innerIp: Uint8Array, local: number, remote: number): number;
   lpmCheck(routes: Uint8Array, removals: Uint8Array, queries: Uint8Array): Int32Array;
+  /** Cuts a TCP super-packet into wire segments (null when it cannot be segmented). */
+  tsoSegment(packet: Uint8Array, hdr: { gsoType: number; gsoSize: number }): Buffer[] | null;
+  /** Coalesces packets as one decap batch would; returns what would be written to the TUN. */
+  groCoalesce(packets: Uint8Array[]): Array<{ packet: Buffer; hdr: VnetHdr }>;
+  /** Completes a partial checksum in place (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
+  csumComplete(packet: Uint8Array, csumStart: number, csumOffset: number): boolean;
+}
+
+/** struct virtio_net_hdr as the addon reports it (flags 1 = NEEDS_CSUM; gsoType 1 TCPv4, 4 TCPv6). */
+export interface VnetHdr {
+  flags: number;
+  gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
 }
 
 export interface NativeAddon {
