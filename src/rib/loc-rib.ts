@@ -1,8 +1,10 @@
 /**
  * One address family's routes: Adj-RIB-In of every neighbor and the Loc-RIB (RFC 4271 §3.2,
  * §9.1) in one struct-of-arrays store. A path is (neighbor, attribute-set id) on a prefix entry;
- * it sits on two lists: its entry's candidates (so a prefix's candidates are found without
- * scanning neighbors) and its neighbor's paths (so a session going down withdraws only its own).
+ * it sits on its entry's candidate list (so a prefix's candidates are found without scanning
+ * neighbors), and its entry id is in its neighbor's entry log (so a session going down visits
+ * only its own prefixes). The log is append-only with lazy deletion and compaction: 4 bytes a
+ * path instead of the 12 of back-pointers and a doubly linked list.
  * Each entry keeps two best paths, one per table: `full`, and `resale` (no candidates from
  * no-resale neighbors), so reselling customers get the best eligible route.
  * Entries whose best changed are queued as dirty; flushing them is the caller's business.
@@ -29,14 +31,13 @@ export class LocRib<K extends number | string> {
   // Per path.
   pNbr = new Int32Array(0);
   pAttr = new Int32Array(0);
-  pEnt = new Int32Array(0);
   pNext = new Int32Array(0);
-  #pNNext = new Int32Array(0);
-  #pNPrev = new Int32Array(0);
   #pFree: number[] = [];
   #pHigh = 0;
   // Per neighbor.
-  #nbrHead = new Int32Array(0);
+  /** Entry ids each neighbor announced (may hold stale and repeated ids; see #compactLog). */
+  #nbrLog: Int32Array<ArrayBuffer>[] = [];
+  #nbrLogLen = new Int32Array(0);
   nbrCount = new Int32Array(0);
   // Dirty entries since the last takeDirty.
   #dirty = new Int32Array(0);
@@ -62,10 +63,7 @@ export class LocRib<K extends number | string> {
     this.#flags = growU8(this.#flags, n);
     this.pNbr = growI32(this.pNbr, n);
     this.pAttr = growI32(this.pAttr, n);
-    this.pEnt = growI32(this.pEnt, n);
     this.pNext = growI32(this.pNext, n);
-    this.#pNNext = growI32(this.#pNNext, n);
-    this.#pNPrev = growI32(this.#pNPrev, n);
   }
 
   get dirtyCount(): number {
@@ -96,16 +94,11 @@ export class LocRib<K extends number | string> {
     const p = this.#allocPath();
     this.pNbr[p] = nbr;
     this.pAttr[p] = attr;
-    this.pEnt[p] = e;
     this.pNext[p] = this.head[e]!;
     this.head[e] = p;
-    if (nbr >= this.#nbrHead.length) this.#growNeighbors(nbr + 1);
-    const h = this.#nbrHead[nbr]!;
-    this.#pNNext[p] = h;
-    this.#pNPrev[p] = -1;
-    if (h !== -1) this.#pNPrev[h] = p;
-    this.#nbrHead[nbr] = p;
+    if (nbr >= this.nbrCount.length) this.#growNeighbors(nbr + 1);
     this.nbrCount[nbr]!++;
+    this.#logEntry(nbr, e);
     this.paths++;
     this.#reselect(e, p);
   }
@@ -126,20 +119,52 @@ export class LocRib<K extends number | string> {
 
   /** Removes every path of `nbr` (session down); returns how many. */
   withdrawNeighbor(nbr: number): number {
-    if (nbr >= this.#nbrHead.length) return 0;
+    if (nbr >= this.nbrCount.length) return 0;
+    const log = this.#nbrLog[nbr]!;
+    const len = this.#nbrLogLen[nbr]!;
+    this.#nbrLog[nbr] = new Int32Array(0);
+    this.#nbrLogLen[nbr] = 0;
     let n = 0;
-    let p = this.#nbrHead[nbr]!;
-    while (p !== -1) {
-      const nextP = this.#pNNext[p]!;
-      const e = this.pEnt[p]!;
+    for (let i = 0; i < len; i++) {
+      const e = log[i]!;
       let prev = -1;
-      for (let q = this.head[e]!; q !== p; q = this.pNext[q]!) prev = q;
+      let p = this.head[e]!;
+      while (p !== -1 && this.pNbr[p] !== nbr) {
+        prev = p;
+        p = this.pNext[p]!;
+      }
+      // Stale (withdrawn, or the id now names another prefix this neighbor lacks) or repeated.
+      if (p === -1) continue;
       this.#removePath(e, p, prev);
       this.#reselect(e, -1);
       n++;
-      p = nextP;
     }
     return n;
+  }
+
+  #logEntry(nbr: number, e: number): void {
+    let log = this.#nbrLog[nbr]!;
+    let len = this.#nbrLogLen[nbr]!;
+    if (len === log.length) {
+      if (len >= 64 && len > 2 * this.nbrCount[nbr]!) len = this.#compactLog(nbr);
+      log = this.#nbrLog[nbr] = growI32(this.#nbrLog[nbr]!, len + 1);
+    }
+    log[len] = e;
+    this.#nbrLogLen[nbr] = len + 1;
+  }
+
+  /** Keeps each entry id where `nbr` still has a path, once; returns the new length. */
+  #compactLog(nbr: number): number {
+    const log = this.#nbrLog[nbr]!;
+    const sorted = log.subarray(0, this.#nbrLogLen[nbr]!).sort();
+    let m = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i]!;
+      if ((m > 0 && log[m - 1] === e) || this.pathOf(e, nbr) === -1) continue;
+      log[m++] = e;
+    }
+    this.#nbrLogLen[nbr] = m;
+    return m;
   }
 
   /** The path of `nbr` for entry `e`, or -1. */
@@ -184,13 +209,7 @@ export class LocRib<K extends number | string> {
   #removePath(e: number, p: number, prev: number): void {
     if (prev === -1) this.head[e] = this.pNext[p]!;
     else this.pNext[prev] = this.pNext[p]!;
-    const nbr = this.pNbr[p]!;
-    const nn = this.#pNNext[p]!;
-    const np = this.#pNPrev[p]!;
-    if (np === -1) this.#nbrHead[nbr] = nn;
-    else this.#pNNext[np] = nn;
-    if (nn !== -1) this.#pNPrev[nn] = np;
-    this.nbrCount[nbr]!--;
+    this.nbrCount[this.pNbr[p]!]!--;
     this.paths--;
     this.attrs.unref(this.pAttr[p]!);
     this.pNbr[p] = -1;
@@ -248,10 +267,7 @@ export class LocRib<K extends number | string> {
       const need = p + 1;
       this.pNbr = growI32(this.pNbr, need);
       this.pAttr = growI32(this.pAttr, need);
-      this.pEnt = growI32(this.pEnt, need);
       this.pNext = growI32(this.pNext, need);
-      this.#pNNext = growI32(this.#pNNext, need);
-      this.#pNPrev = growI32(this.#pNPrev, need);
     }
     return p;
   }
@@ -266,7 +282,8 @@ export class LocRib<K extends number | string> {
   }
 
   #growNeighbors(need: number): void {
-    this.#nbrHead = growI32(this.#nbrHead, need, -1);
     this.nbrCount = growI32(this.nbrCount, need);
+    this.#nbrLogLen = growI32(this.#nbrLogLen, need);
+    while (this.#nbrLog.length < this.nbrCount.length) this.#nbrLog.push(new Int32Array(0));
   }
 }
