@@ -2,8 +2,9 @@
  * RIB load benchmark: N IPv4 prefixes (default 1,000,000; ~10 per attribute set, 4-octet AS
  * paths of 2–6 hops) from a feeder transit, through the Rib, out to a customer monitor whose
  * sink counts the prefixes in the UPDATEs it receives. Prints seconds (import, end to end),
- * CPU seconds, live heap and peak RSS.
- * Usage: node --expose-gc dist/bench/rib-load.js [N] [updates-per-batch]
+ * CPU seconds, live heap and peak RSS. With F feeders (F full tables of the same prefixes,
+ * different paths) the decision process runs over F candidates per prefix.
+ * Usage: node --expose-gc dist/bench/rib-load.js [N] [updates-per-batch] [F]
  */
 import { parseIpv4 } from '../src/bgp/wire/index.js';
 import type { PathAttributes, UpdateMessage } from '../src/bgp/wire/types.js';
@@ -14,6 +15,7 @@ import { Rib } from '../src/rib/rib.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 256);
+const FEEDERS = Number(process.argv[4] ?? 1);
 const PER_SET = 10;
 
 function cfg(name: string, role: Role, remoteAs: number, address: string): NeighborConfig {
@@ -87,21 +89,21 @@ class CountingSink implements OutboundSink {
 }
 
 /** The feed, generated batch by batch so it does not sit in the measured heap. */
-function* makeFeed(): Generator<UpdateMessage[]> {
+function* makeFeed(k: number): Generator<UpdateMessage[]> {
   let feed: UpdateMessage[] = [];
-  const nh = parseIpv4('127.0.0.2')!;
-  let seed = 12345;
+  const nh = parseIpv4(`127.0.1.${k + 1}`)!;
+  let seed = 12345 + k;
   const rnd = (): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed;
   };
   for (let i = 0; i < N; i += PER_SET) {
     const hops = 2 + (rnd() % 5);
-    const asns = [65001];
+    const asns = [65001 + k];
     for (let h = 1; h < hops; h++) asns.push(200000 + (rnd() % 100000));
     const a: PathAttributes = { origin: 0, asPath: [{ type: 2, asns }], atomicAggregate: false, nextHop: nh };
     if (rnd() % 4 === 0) a.med = rnd() % 1000;
-    if (rnd() % 3 === 0) a.communities = [(65001 << 16) | (rnd() % 1000)];
+    if (rnd() % 3 === 0) a.communities = [(65001 + k) * 65536 + (rnd() % 1000)];
     const nlri: number[] = [];
     for (let j = i; j < Math.min(N, i + PER_SET); j++) {
       // /24s from 16.0.0.0 upward: synthetic keys, never routed or sent anywhere.
@@ -125,12 +127,15 @@ async function main(): Promise<void> {
     log: silentLogger(),
     expectedPrefixes: N,
   });
-  const feederCfg = cfg('feeder', 'transit', 65001, '127.0.0.2');
-  const monitorCfg = cfg('monitor', 'customer', 65002, '127.0.0.3');
-  const feeder = rib.addNeighbor(feederCfg);
+  const feeders = Array.from({ length: FEEDERS }, (_, k) => {
+    const c = cfg(`feeder${k}`, 'transit', 65001 + k, `127.0.1.${k + 1}`);
+    const ch = rib.addNeighbor(c);
+    ch.up(info(c, 0x7f000101 + k), new CountingSink());
+    return { ch, feed: makeFeed(k) };
+  });
+  const monitorCfg = cfg('monitor', 'customer', 65100, '127.0.0.3');
   const monitor = rib.addNeighbor(monitorCfg);
   const monSink = new CountingSink();
-  feeder.up(info(feederCfg, 2), new CountingSink());
   monitor.up(info(monitorCfg, 3), monSink);
   const done = new Promise<void>((resolve) => {
     monSink.onAll = resolve;
@@ -138,15 +143,22 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let imported = 0;
-  for (const batch of makeFeed()) {
-    const t1 = performance.now();
-    feeder.updates(batch);
-    imported += performance.now() - t1;
-    // A session hands over one socket read at a time; let the loop turn between them.
-    await new Promise<void>((r) => setImmediate(r));
+  for (let more = true; more; ) {
+    more = false;
+    for (const f of feeders) {
+      const batch = f.feed.next();
+      if (batch.done) continue;
+      more = true;
+      const t1 = performance.now();
+      f.ch.updates(batch.value);
+      imported += performance.now() - t1;
+      // A session hands over one socket read at a time; let the loop turn between them.
+      await new Promise<void>((r) => setImmediate(r));
+    }
   }
   const tFeed = performance.now() - t0;
   await done;
+  await rib.idle();
   const tAll = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const peak = process.resourceUsage().maxRSS / 1024;
@@ -157,6 +169,8 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         prefixes: N,
+        feeders: FEEDERS,
+        paths: s.paths['ipv4-unicast'],
         attributeSets: s.attributeSets,
         locRib: s.locRib['ipv4-unicast'],
         importSeconds: +(imported / 1000).toFixed(3),
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
         endToEndSeconds: +(tAll / 1000).toFixed(3),
         cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
         monitorMessages: monSink.messages,
+        monitorPrefixesReceived: monSink.prefixes,
         monitorBytes: monSink.bytes,
         liveHeapMB: +((mem.heapUsed - base.heapUsed) / 2 ** 20).toFixed(1),
         arrayBuffersMB: +(mem.arrayBuffers / 2 ** 20).toFixed(1),

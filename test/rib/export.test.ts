@@ -259,3 +259,58 @@ t.test('attributes too long for one message are not sent and are counted', async
   t.same([...c.sink.routes.keys()], ['10.2.0.0/16']);
   t.equal(h.rib.stats().neighbors.find((n) => n.name === 'c1')!.encodeErrors, 1);
 });
+
+t.test(
+  'a session that goes down while blocked: the old sink drain is ignored, the new one gets it all',
+  async (t) => {
+    const { DecodingSink, sessionInfo } = await import('./helpers.js');
+    const h = harness();
+    const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+    for (let s = 0; s < 50; s++) feed.ch.updates([announce(attrs([65001, 64500 + s]), [`10.${s}.0.0/16`])]);
+    const cfg = neighbor('c1', 'customer', 65010, '127.0.0.5');
+    const ch = h.add(cfg);
+    const old = new DecodingSink();
+    old.budget = 1;
+    ch.up(sessionInfo(cfg, 5), old);
+    await new Promise((r) => setTimeout(r, 10));
+    t.ok(old.waitingForDrain);
+    ch.down('hold timer expired');
+    const fresh = new DecodingSink();
+    ch.up(sessionInfo(cfg, 5), fresh);
+    old.release();
+    await h.settle();
+    t.equal(old.sendCalls, 1, 'nothing more went to the old session');
+    t.equal(fresh.routes.size, 50);
+    t.same(fresh.eor, ['ipv4-unicast', 'ipv6-unicast']);
+  },
+);
+
+t.test('large changes are delivered in time slices without losing anything', async (t) => {
+  const { Rib } = await import('../../src/rib/rib.js');
+  const { silentLogger } = await import('../../src/observe/log.js');
+  const { DecodingSink, sessionInfo } = await import('./helpers.js');
+  const rib = new Rib({ localAs: LOCAL_AS, routerId: 1, log: silentLogger(), sliceMs: 1, chunk: 64 });
+  const fcfg = neighbor('t1', 'transit', 65001, '127.0.0.2');
+  const ccfg = neighbor('c1', 'customer', 65010, '127.0.0.5');
+  const f = rib.addNeighbor(fcfg);
+  const c = rib.addNeighbor(ccfg);
+  f.up(sessionInfo(fcfg, 1), { send: () => true, onDrain: () => {} });
+  const sink = new DecodingSink();
+  c.up(sessionInfo(ccfg, 5), sink);
+  let turns = 0;
+  const timer = setInterval(() => turns++, 0);
+  t.teardown(() => clearInterval(timer));
+  const batch = [];
+  for (let i = 0; i < 3000; i++) {
+    const nlri = Array.from({ length: 10 }, (_, j) => `1${Math.floor(i / 256)}.${i % 256}.${j}.0/24`);
+    batch.push(announce(attrs([65001, 64500 + (i % 9)]), nlri));
+  }
+  f.updates(batch);
+  await rib.idle();
+  t.equal(sink.routes.size, 30000);
+  t.ok(turns > 0, `timers ran during the export (${turns} turns)`);
+  f.down('gone');
+  await rib.idle();
+  t.equal(sink.routes.size, 0);
+  t.equal(rib.stats().attributeSets, 0);
+});
