@@ -15,10 +15,6 @@ import type { Logger } from '../../observe/log.js';
 import type { PeerChannel, SessionInfo } from '../../rib/channel.js';
 import {
   ceaseNotification,
-  decodeNotification,
-  decodeOpen,
-  decodeRouteRefresh,
-  decodeUpdate,
   describeNotification,
   encodeKeepalive,
   encodeNotification,
@@ -27,7 +23,6 @@ import {
   type Family,
   MAX_EXTENDED_MESSAGE_LENGTH,
   MAX_MESSAGE_LENGTH,
-  MessageType,
   type NotificationMessage,
   type OpenMessage,
   type RouteRefreshMessage,
@@ -36,7 +31,8 @@ import {
 import { Connection } from './connection.js';
 import { MESSAGE_KIND, type PeerCounters, newCounters, socketSink } from './counters.js';
 import { type Action, type FsmContext, type FsmEvent, type State, transition } from './fsm.js';
-import { buildOpen, checkOpen, familyOf, localWinsCollision } from './negotiate.js';
+import { buildOpen, familyOf, localWinsCollision } from './negotiate.js';
+import { classify } from './receive.js';
 import { connectRetryDelay, keepaliveInterval, SessionTimer } from './timers.js';
 
 export interface PeerOptions {
@@ -504,75 +500,52 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   #message(conn: Connection, type: number, body: Uint8Array): void {
-    const state = conn.state;
-    switch (type) {
-      case MessageType.OPEN:
-        this.#open(conn, body);
-        return;
-      case MessageType.UPDATE:
-        this.#update(conn, body);
-        return;
-      case MessageType.NOTIFICATION: {
-        const r = decodeNotification(body);
-        const n = r.ok ? r.value : { code: body[0] ?? 0, subcode: body[1] ?? 0, data: new Uint8Array(0) };
-        const text = describeNotification(n);
-        this.#log.warn({ code: n.code, subcode: n.subcode }, `received NOTIFICATION: ${text}`);
-        this.counters.lastError = `received: ${text}`;
-        this.#flush();
-        if (conn === this.#primary) this.#reason = `received NOTIFICATION: ${text}`;
-        // RFC 4271 §6.2: a version error tells us the peer's version; NotifMsgVerErr (event 24).
-        const verErr = n.code === 2 && n.subcode === 1 && state !== 'Established';
-        this.#dispatch(conn, { type: verErr ? 'NotifMsgVerErr' : 'NotifMsg' });
-        return;
+    const expect = {
+      neighbor: this.neighbor,
+      localAs: this.#localAs,
+      routerId: this.#routerId,
+      ours: this.#ours,
+    };
+    const m = classify(conn.state, type, body, expect, conn === this.#primary ? conn.negotiated : undefined);
+    if (m.event.type !== 'UpdateMsg' && m.event.type !== 'KeepAliveMsg') this.#flush();
+    if (m.notification) {
+      const text = describeNotification(m.notification);
+      this.#log.warn(
+        { code: m.notification.code, subcode: m.notification.subcode },
+        `received NOTIFICATION: ${text}`,
+      );
+      this.counters.lastError = `received: ${text}`;
+      if (conn === this.#primary) this.#reason = `received NOTIFICATION: ${text}`;
+    } else if (m.error) {
+      const level = m.event.type === 'UpdateMsg' ? 'debug' : 'warn';
+      this.#log[level](
+        { err: m.error.message, action: m.error.action },
+        `bad ${MESSAGE_KIND[type] ?? 'message'}`,
+      );
+      if (level === 'debug') this.counters.attributesDiscarded++;
+    } else if (m.open) {
+      conn.remoteOpen = m.open.message;
+      conn.negotiated = m.open.negotiated;
+      if (!this.#resolveCollision(conn)) return;
+      conn.framer.maxLength = conn.negotiated.extendedMessage
+        ? MAX_EXTENDED_MESSAGE_LENGTH
+        : MAX_MESSAGE_LENGTH;
+    } else if (m.update) {
+      const u = m.update;
+      this.counters.updatesReceived++;
+      if (u.treatAsWithdraw !== undefined) {
+        this.counters.updatesTreatedAsWithdraw++;
+        this.#log.debug({ reason: u.treatAsWithdraw }, 'UPDATE treated as withdraw (RFC 7606)');
       }
-      case MessageType.KEEPALIVE:
-        this.#dispatch(conn, { type: 'KeepAliveMsg' });
-        return;
-      case MessageType.ROUTE_REFRESH: {
-        if (state === 'Established') {
-          const r = decodeRouteRefresh(body);
-          if (!r.ok) {
-            this.#flush();
-            const e = r.error;
-            this.#dispatch(conn, { type: 'BGPHeaderErr', code: e.code, subcode: e.subcode, data: e.data });
-            return;
-          }
-          this.#currentRefresh = r.value;
-        }
-        this.#dispatch(conn, { type: 'RouteRefreshMsg' });
-        return;
+      if (u.discarded !== undefined && u.discarded.length > 0) {
+        this.counters.attributesDiscarded += u.discarded.length;
+        this.#log.debug({ discarded: u.discarded }, 'attributes discarded (RFC 7606)');
       }
+      this.#currentUpdate = u;
+    } else if (m.refresh) {
+      this.#currentRefresh = m.refresh;
     }
-  }
-
-  #open(conn: Connection, body: Uint8Array): void {
-    if (conn.state !== 'OpenSent') {
-      this.#flush();
-      this.#dispatch(conn, { type: 'BGPOpen' }); // an unexpected OPEN: RFC 6608 FSM error
-      return;
-    }
-    const d = decodeOpen(body);
-    const c = d.ok
-      ? checkOpen(d.value, {
-          neighbor: this.neighbor,
-          localAs: this.#localAs,
-          routerId: this.#routerId,
-          ours: this.#ours,
-        })
-      : d;
-    if (!c.ok || !d.ok) {
-      const e = c.ok ? undefined : c.error;
-      if (e) {
-        this.#log.warn({ err: e.message }, 'bad OPEN');
-        this.#dispatch(conn, { type: 'BGPOpenMsgErr', code: e.code, subcode: e.subcode, data: e.data });
-      }
-      return;
-    }
-    conn.remoteOpen = d.value;
-    conn.negotiated = c.value;
-    if (!this.#resolveCollision(conn)) return;
-    conn.framer.maxLength = c.value.extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
-    this.#dispatch(conn, { type: 'BGPOpen' });
+    this.#dispatch(conn, m.event);
   }
 
   /**
@@ -611,46 +584,5 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#state = this.#primary!.state;
     if (from !== this.#state) this.#changed(from, this.#state);
     return this.#primary === conn;
-  }
-
-  #update(conn: Connection, body: Uint8Array): void {
-    if (conn.state !== 'Established' || conn !== this.#primary || !conn.negotiated) {
-      this.#dispatch(conn, { type: 'UpdateMsg' }); // RFC 6608: FSM error in OpenSent/OpenConfirm
-      return;
-    }
-    const r = decodeUpdate(body, conn.negotiated.codec);
-    if (!r.ok) {
-      if (r.error.action === 'session-reset') {
-        this.#flush();
-        this.#log.warn({ err: r.error.message }, 'malformed UPDATE');
-        this.#dispatch(conn, {
-          type: 'UpdateMsgErr',
-          code: r.error.code,
-          subcode: r.error.subcode,
-          data: r.error.data,
-        });
-      } else {
-        // The codec reports RFC 7606 outcomes as values; tolerate an error-shaped one too.
-        this.counters.attributesDiscarded++;
-        this.#log.debug(
-          { err: r.error.message, action: r.error.action },
-          'UPDATE error not resetting the session',
-        );
-        this.#dispatch(conn, { type: 'KeepAliveMsg' }); // still restarts the hold timer
-      }
-      return;
-    }
-    const u = r.value;
-    this.counters.updatesReceived++;
-    if (u.treatAsWithdraw !== undefined) {
-      this.counters.updatesTreatedAsWithdraw++;
-      this.#log.debug({ reason: u.treatAsWithdraw }, 'UPDATE treated as withdraw (RFC 7606)');
-    }
-    if (u.discarded !== undefined && u.discarded.length > 0) {
-      this.counters.attributesDiscarded += u.discarded.length;
-      this.#log.debug({ discarded: u.discarded }, 'attributes discarded (RFC 7606)');
-    }
-    this.#currentUpdate = u;
-    this.#dispatch(conn, { type: 'UpdateMsg' });
   }
 }
