@@ -12,10 +12,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { startGrePath } from '../../test/lab/gre-path.js';
-import { dataplaneAvailable } from '../../test/lab/gredged.js';
+import { dataplaneAvailable, labMode } from '../../test/lab/gredged.js';
 import { haveCommand } from '../../test/lab/netns.js';
 import { isRoot, Lab } from '../../test/lab/topology.js';
 import { iperfTcp, iperfUdp } from '../../test/lab/traffic.js';
+import { formatLoss, type LossSnapshot, lossDelta, lossSnapshot } from './losspath.js';
 import { trafgenRate } from './trafgen.js';
 
 interface Args {
@@ -50,6 +51,8 @@ interface Sample {
   udpOffered: number;
   cpuSeconds: number; // gredge only: CPU of both data planes during the UDP run
   udpPackets: number;
+  /** gredge only: hop-by-hop packet counts during the UDP run. */
+  loss?: LossSnapshot;
 }
 
 const median = (xs: number[]) => {
@@ -73,7 +76,8 @@ async function udpRate(
 
 async function measure(lab: Lab, mode: Mode, args: Args, offloads: boolean): Promise<Sample[]> {
   const samples: Sample[] = [];
-  const path = mode === 'gredge' ? await startGrePath(lab, { underlay: args.underlay }) : null;
+  const path =
+    mode === 'gredge' ? await startGrePath(lab, { underlay: args.underlay, mode: labMode() }) : null;
   try {
     if (path && !offloads) {
       await lab.setDeviceOffloads('cpe', 'gredge0', false);
@@ -82,8 +86,10 @@ async function measure(lab: Lab, mode: Mode, args: Args, offloads: boolean): Pro
     for (let run = 0; run < args.runs; run++) {
       const tcp = await iperfTcp(lab, { family: 'v4', seconds: args.seconds });
       const cpu0 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
+      const l0 = path ? await lossSnapshot(lab) : undefined;
       const udp = await udpRate(lab, args.seconds);
       const cpu1 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
+      const loss = l0 ? lossDelta(l0, await lossSnapshot(lab)) : undefined;
       const s: Sample = {
         tcpBps: tcp.bitsPerSecond,
         tcpRetrans: tcp.retransmits,
@@ -92,12 +98,14 @@ async function measure(lab: Lab, mode: Mode, args: Args, offloads: boolean): Pro
         cpuSeconds: cpu1 - cpu0,
         udpPackets: udp.packets,
       };
+      if (loss) s.loss = loss;
       samples.push(s);
       process.stderr.write(
         `  ${mode.padEnd(6)} offloads ${offloads ? 'on ' : 'off'} run ${run + 1}: TCP ${(s.tcpBps / 1e9).toFixed(2)} Gbit/s` +
           ` (${s.tcpRetrans} retr), UDP64 ${(s.udpPps / 1e3).toFixed(0)} kpps delivered` +
           ` of ${(s.udpOffered / 1e3).toFixed(0)} offered${path ? `, data plane CPU ${s.cpuSeconds.toFixed(2)} s` : ''}\n`,
       );
+      if (loss) process.stderr.write(`    UDP packets by hop: ${formatLoss(loss)}\n`);
     }
   } finally {
     await path?.stop();

@@ -7,7 +7,7 @@ import t from 'tap';
 import { Capture } from './capture.js';
 import { innerMtu, KEY } from './configs.js';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable } from './gredged.js';
+import { dataplaneAvailable, labMode } from './gredged.js';
 import { haveCommand } from './netns.js';
 import { ADDR, IF, isRoot, Lab } from './topology.js';
 import { iperfTcp } from './traffic.js';
@@ -44,7 +44,7 @@ if (missing) {
     t.test(`underlay capture dissects as keyed GRE, SYN MSS clamped (${underlay} underlay)`, async (t) => {
       const lab = await Lab.create({ tag: `c${underlay}` });
       t.teardown(() => lab.destroy());
-      const path = await startGrePath(lab, { underlay });
+      const path = await startGrePath(lab, { underlay, mode: labMode() });
       t.teardown(() => path.stop());
       const mss4 = innerMtu(underlay) - 40;
       const mss6 = innerMtu(underlay) - 60;

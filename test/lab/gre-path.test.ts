@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable } from './gredged.js';
+import { dataplaneAvailable, labMode } from './gredged.js';
 import { haveCommand } from './netns.js';
 import { ADDR, isRoot, Lab } from './topology.js';
 import { iperfTcp } from './traffic.js';
@@ -23,7 +23,7 @@ if (missing) {
     t.test(`cust ⇄ net through gredge, ${underlay} underlay`, async (t) => {
       const lab = await Lab.create({ tag: `p${underlay}` });
       t.teardown(() => lab.destroy());
-      const path = await startGrePath(lab, { underlay });
+      const path = await startGrePath(lab, { underlay, mode: labMode() });
       t.teardown(() => path.stop());
 
       for (const fam of ['v4', 'v6'] as const) {

@@ -3,7 +3,7 @@
  * between them over the IPv4 or IPv6 underlay, and waits until cust reaches net through it.
  */
 import { type LabConfigOptions, writeLabConfigs } from './configs.js';
-import { Gredge } from './gredged.js';
+import { Gredge, type GredgeMode } from './gredged.js';
 import { ADDR, type Lab } from './topology.js';
 
 export interface GrePath {
@@ -15,13 +15,14 @@ export interface GrePath {
 
 export async function startGrePath(
   lab: Lab,
-  opts: LabConfigOptions & { edgeOnly?: boolean; settleMs?: number },
+  opts: LabConfigOptions & { edgeOnly?: boolean; settleMs?: number; mode?: GredgeMode },
 ): Promise<GrePath> {
   const configs = writeLabConfigs(lab, opts);
-  const edge = await Gredge.start(lab, 'edge', configs.edge);
+  const mode = opts.mode ?? 'runner';
+  const edge = await Gredge.start(lab, 'edge', configs.edge, mode);
   let cpe: Gredge | null = null;
   try {
-    if (!opts.edgeOnly) cpe = await Gredge.start(lab, 'cpe', configs.cpe);
+    if (!opts.edgeOnly) cpe = await Gredge.start(lab, 'cpe', configs.cpe, mode);
   } catch (e) {
     await edge.stop();
     throw e;

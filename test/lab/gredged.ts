@@ -10,6 +10,14 @@ import type { LabProcess } from './netns.js';
 import type { Lab, Role } from './topology.js';
 
 const RUNNER = fileURLToPath(new URL('./dp-runner.js', import.meta.url));
+const DAEMON = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/**
+ * How the lab runs gredge: `daemon` is the real gredged (`node dist/src/main.js --config FILE`);
+ * `runner` is dp-runner.ts, needed where a test reads counters or changes tunnels while traffic
+ * flows (gredged has no control socket for those yet).
+ */
+export type GredgeMode = 'daemon' | 'runner';
 
 /**
  * Why the lab cannot run gredge's data plane, or null when it can. Only the absence of
@@ -24,15 +32,18 @@ export async function dataplaneAvailable(): Promise<string | null> {
 export class Gredge {
   readonly proc: LabProcess;
   readonly role: Role;
+  readonly mode: GredgeMode;
   #buf = '';
   #nextId = 1;
   readonly #waiters = new Map<number, (v: { ok: boolean; result?: unknown; error?: string }) => void>();
   readonly events: unknown[] = [];
   #ready: Promise<void>;
 
-  private constructor(lab: Lab, role: Role, config: string) {
+  private constructor(lab: Lab, role: Role, config: string, mode: GredgeMode) {
     this.role = role;
-    this.proc = lab.spawn(role, `gredge-${role}`, [process.execPath, RUNNER, '--config', config]);
+    this.mode = mode;
+    const script = mode === 'daemon' ? DAEMON : RUNNER;
+    this.proc = lab.spawn(role, `gredge-${role}`, [process.execPath, script, '--config', config]);
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.#ready = new Promise((res, rej) => {
@@ -46,13 +57,21 @@ export class Gredge {
         const line = this.#buf.slice(0, nl);
         this.#buf = this.#buf.slice(nl + 1);
         nl = this.#buf.indexOf('\n');
-        let msg: { id?: number; event?: string; ok?: boolean; result?: unknown; error?: string };
+        let msg: {
+          id?: number;
+          event?: string;
+          ok?: boolean;
+          result?: unknown;
+          error?: string;
+          msg?: string;
+        };
         try {
           msg = JSON.parse(line);
         } catch {
           continue;
         }
-        if (msg.event === 'ready') readyResolve();
+        // gredged logs JSON lines (pino): it is ready once it says it started.
+        if (msg.event === 'ready' || (mode === 'daemon' && msg.msg === 'gredged started')) readyResolve();
         else if (msg.event === 'failed') readyReject(new Error(`gredge on ${role} failed: ${msg.error}`));
         else if (msg.event) this.events.push(msg);
         else if (msg.id !== undefined) {
@@ -70,8 +89,14 @@ export class Gredge {
     });
   }
 
-  static async start(lab: Lab, role: Role, config: string, timeoutMs = 15_000): Promise<Gredge> {
-    const g = new Gredge(lab, role, config);
+  static async start(
+    lab: Lab,
+    role: Role,
+    config: string,
+    mode: GredgeMode = 'runner',
+    timeoutMs = 15_000,
+  ): Promise<Gredge> {
+    const g = new Gredge(lab, role, config, mode);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       g.#ready,
@@ -84,6 +109,7 @@ export class Gredge {
 
   async request<T = unknown>(op: string, args?: unknown, timeoutMs = 10_000): Promise<T> {
     if (!this.proc.running) throw new Error(`gredge on ${this.role} is not running`);
+    if (this.mode === 'daemon') throw new Error(`gredged has no lab request channel (${op}); use the runner`);
     const id = this.#nextId++;
     const reply = new Promise<{ ok: boolean; result?: unknown; error?: string }>((resolve) => {
       this.#waiters.set(id, resolve);
@@ -150,3 +176,8 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
 
 // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
 const CLK_TCK = 100;
+
+/** The mode for tests that need no requests: the real gredged unless GREDGE_LAB_MODE=runner. */
+export function labMode(): GredgeMode {
+  return process.env.GREDGE_LAB_MODE === 'runner' ? 'runner' : 'daemon';
+}
