@@ -34,8 +34,8 @@ Lpm4::~Lpm4() {
 
 uint32_t Lpm4::covering(uint32_t addr, int len) const {
   for (int l = len - 1; l >= 0; l--) {
-    auto it = routes_.find(rkey(mask4(addr, l), l));
-    if (it != routes_.end()) return leaf(l, it->second);
+    int64_t t = routes_.find(RouteMap4::key(mask4(addr, l), l));
+    if (t >= 0) return leaf(l, uint32_t(t));
   }
   return 0;
 }
@@ -85,7 +85,7 @@ bool Lpm4::insert(uint32_t addr, int len, uint32_t tunnel) {
         tbl24_[s].store(lf, std::memory_order_release);
       }
     }
-    routes_[rkey(addr, len)] = tunnel;
+    routes_.put(RouteMap4::key(addr, len), tunnel);
     return true;
   }
   uint32_t s = addr >> 8;
@@ -106,20 +106,14 @@ bool Lpm4::insert(uint32_t addr, int len, uint32_t tunnel) {
   uint32_t first = addr & 0xff, count = 1u << (32 - len);
   for (uint32_t i = first; i < first + count; i++)
     if (leaf_len(grp[i].load(std::memory_order_relaxed)) <= len) grp[i].store(lf, std::memory_order_release);
-  auto [it, fresh] = routes_.insert({rkey(addr, len), tunnel});
-  if (!fresh)
-    it->second = tunnel;
-  else
-    group_long_routes_[gi]++;
+  if (routes_.put(RouteMap4::key(addr, len), tunnel)) group_long_routes_[gi]++;
   return true;
 }
 
 bool Lpm4::remove(uint32_t addr, int len) {
   if (!tbl24_ || len < 0 || len > 32) return false;
   addr = mask4(addr, len);
-  auto it = routes_.find(rkey(addr, len));
-  if (it == routes_.end()) return false;
-  routes_.erase(it);
+  if (!routes_.erase(RouteMap4::key(addr, len))) return false;
   const uint32_t repl = covering(addr, len);
   if (len <= 24) {
     uint32_t first = addr >> 8, count = 1u << (24 - len);
@@ -153,8 +147,9 @@ bool Lpm4::remove(uint32_t addr, int len) {
 
 void Lpm4::remove_tunnel(uint32_t tunnel) {
   std::vector<uint64_t> keys;
-  for (auto& r : routes_)
-    if (r.second == tunnel) keys.push_back(r.first);
+  routes_.each([&](uint64_t k, uint32_t t) {
+    if (t == tunnel) keys.push_back(k);
+  });
   for (uint64_t k : keys) remove(uint32_t(k >> 8), int(k & 0xff));
 }
 
@@ -174,6 +169,23 @@ Lpm6::~Lpm6() {
 }
 
 int64_t Lpm6::alloc_node() {
+  if (free_nodes_.empty() && !retired_nodes_.empty()) {
+    size_t keep = 0;
+    for (auto& r : retired_nodes_) {
+      if (epoch_->passed(r.first))
+        free_nodes_.push_back(r.second);
+      else
+        retired_nodes_[keep++] = r;
+    }
+    retired_nodes_.resize(keep);
+  }
+  if (!free_nodes_.empty()) {
+    uint32_t n = free_nodes_.back();
+    free_nodes_.pop_back();
+    // Readers that could still see it are gone; it is published by the parent's release store.
+    for (uint32_t i = 0; i < 16; i++) entry(n, i).store(0, std::memory_order_relaxed);
+    return n;
+  }
   uint32_t n = nchunks_ == 0 ? 0 : next_node_;
   if (nchunks_ == 0 || n == nchunks_ * kNodesPerChunk) {
     if (nchunks_ == kMaxChunks) return -1;
@@ -256,8 +268,33 @@ bool Lpm6::remove(const uint8_t* addr, int len) {
   // the reader already remembers them on its way down.
   uint32_t repl = covering(k.a, len, depth == 0 ? 0 : depth * 4 + 1);
   set_range(k.a, len, repl, true);
-  (void)epoch_;  // trie nodes are kept for the table's lifetime (see the report: no node reclaim)
+  prune(k.a, depth);
   return true;
+}
+
+bool Lpm6::node_empty(uint32_t node) const {
+  for (uint32_t i = 0; i < 16; i++)
+    if (entry(node, i).load(std::memory_order_relaxed) != 0) return false;
+  return true;
+}
+
+void Lpm6::prune(const uint8_t* addr, int depth) {
+  // The path of the removed prefix, root first; then unlink empty nodes bottom-up. A reader
+  // already inside an unlinked node sees only empty entries, and the node is reused only after
+  // every reader has passed a quiescent point (epoch).
+  uint32_t path[33];
+  path[0] = 0;
+  int d = 0;
+  for (; d < depth; d++) {
+    uint32_t child = uint32_t(entry(path[d], nibble(addr, d)).load(std::memory_order_relaxed) >> 32);
+    if (!child) break;
+    path[d + 1] = child;
+  }
+  for (; d > 0 && node_empty(path[d]); d--) {
+    auto& pe = entry(path[d - 1], nibble(addr, d - 1));
+    pe.store(pe.load(std::memory_order_relaxed) & 0xffffffffu, std::memory_order_release);
+    retired_nodes_.push_back({epoch_->advance(), path[d]});
+  }
 }
 
 void Lpm6::remove_tunnel(uint32_t tunnel) {

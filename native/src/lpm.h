@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "epoch.h"
+#include "route_map.h"
 
 namespace gredge {
 
@@ -55,7 +56,6 @@ class Lpm4 {
   uint32_t covering(uint32_t addr, int len) const;  // best leaf strictly shorter than len, or 0
   int64_t alloc_group();
   void free_group(uint32_t g);
-  static uint64_t rkey(uint32_t addr, int len) { return (uint64_t(addr) << 8) | uint64_t(len); }
 
   Epoch* epoch_;
   std::atomic<uint32_t>* tbl24_ = nullptr;
@@ -65,7 +65,7 @@ class Lpm4 {
   std::vector<uint32_t> free_groups_;
   std::vector<std::pair<uint64_t, uint32_t>> retired_groups_;  // (epoch, group)
   std::vector<uint16_t> group_long_routes_;                    // per group: routes longer than /24
-  std::unordered_map<uint64_t, uint32_t> routes_;              // (addr, len) → tunnel
+  RouteMap4 routes_;                                           // (addr, len) → tunnel
 };
 
 class Lpm6 {
@@ -93,6 +93,8 @@ class Lpm6 {
   bool remove(const uint8_t* addr, int len);
   void remove_tunnel(uint32_t tunnel);
   size_t size() const { return routes_.size(); }
+  // Trie nodes in use (root included); removal gives empty nodes back.
+  size_t nodes() const { return next_node_ - free_nodes_.size() - retired_nodes_.size(); }
   bool ok() const { return chunks_[0].load() != nullptr; }
 
  private:
@@ -114,6 +116,8 @@ class Lpm6 {
     return chunks_[node / kNodesPerChunk].load(std::memory_order_acquire)[size_t(node % kNodesPerChunk) * 16 + i];
   }
   int64_t alloc_node();
+  bool node_empty(uint32_t node) const;
+  void prune(const uint8_t* addr, int depth);  // frees trie nodes left empty by a removal
   uint32_t covering(const uint8_t* addr, int len, int min_len) const;
   void set_range(const uint8_t* addr, int len, uint32_t new_leaf, bool is_remove);
 
@@ -121,6 +125,8 @@ class Lpm6 {
   std::atomic<std::atomic<uint64_t>*> chunks_[kMaxChunks] = {};
   uint32_t nchunks_ = 0;
   uint32_t next_node_ = 1;  // node 0 is the root
+  std::vector<uint32_t> free_nodes_;
+  std::vector<std::pair<uint64_t, uint32_t>> retired_nodes_;  // (epoch, node)
   std::unordered_map<Key, uint32_t, KeyHash> routes_;
 };
 

@@ -503,7 +503,21 @@ Napi::Value DbgLpm(const Napi::CallbackInfo& info) {
     }
   };
   apply(routes.Data(), routes.ByteLength(), true);
+  const size_t nodes_full = l6.nodes();
   apply(dels.Data(), dels.ByteLength(), false);
+  if (info.Length() > 3 && info[3].IsObject()) {
+    // Optional stats sink: IPv6 trie nodes after the inserts and after the removals.
+    Napi::Object st = info[3].As<Napi::Object>();
+    st.Set("v6NodesAfterInsert", double(nodes_full));
+    st.Set("v6NodesAfterRemove", double(l6.nodes()));
+    st.Set("v4Routes", double(l4.size()));
+    st.Set("v6Routes", double(l6.size()));
+  }
+  if (info.Length() > 4 && info[4].IsTypedArray()) {
+    // Optional third phase: inserts after the removals (exercises reuse of freed nodes/groups).
+    auto re = info[4].As<Napi::Uint8Array>();
+    apply(re.Data(), re.ByteLength(), true);
+  }
   Napi::Int32Array out = Napi::Int32Array::New(env, qs.ByteLength() / 17);
   for (size_t i = 0; i < out.ElementLength(); i++) {
     const uint8_t* q = qs.Data() + i * 17;

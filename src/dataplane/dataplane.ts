@@ -6,10 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { GredgeError } from '../errors.js';
-import { type ParsedPrefix, parseIp, parsePrefix } from './addr.js';
+import { type ParsedPrefix, parseIp } from './addr.js';
 import { CounterReader, type GlobalCounters, type TunnelCounters } from './counters.js';
 import { argError, call } from './errors.js';
 import { loadNative, type NativeDataplaneHandle } from './native.js';
+import { packPrefixList, packRouteEntries } from './route-pack.js';
 import { planTunnel, type TunnelPlan, type TunnelSpec } from './tunnels.js';
 
 export interface DataplaneOptions {
@@ -201,22 +202,16 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
   addRoutes(routes: RouteEntry[]): number {
     this.#live();
     if (!Array.isArray(routes)) throw argError('addRoutes: expected an array of { prefix, tunnel }');
-    const recs: [ParsedPrefix, number][] = new Array(routes.length);
-    for (let i = 0; i < routes.length; i++) {
-      const r = routes[i]!;
-      const e = this.#byName.get(r?.tunnel);
-      if (!e) throw argError(`addRoutes: no tunnel named ${String(r?.tunnel)} (route ${String(r?.prefix)})`);
-      recs[i] = [prefixOrThrow(r.prefix, 'addRoutes'), e.index];
-    }
-    return call('addRoutes', () => this.#h.addRoutes(packRoutes(recs)));
+    const recs = packRouteEntries(routes, (n) => this.#byName.get(n)?.index, 'addRoutes');
+    return call('addRoutes', () => this.#h.addRoutes(recs));
   }
 
   /** Removes routes from the LPM tables; returns how many existed. */
   removeRoutes(prefixes: string[]): number {
     this.#live();
     if (!Array.isArray(prefixes)) throw argError('removeRoutes: expected an array of prefixes');
-    const recs = prefixes.map((p): [ParsedPrefix, number] => [prefixOrThrow(p, 'removeRoutes'), 0]);
-    return call('removeRoutes', () => this.#h.removeRoutes(packRoutes(recs)));
+    const recs = packPrefixList(prefixes, 'removeRoutes');
+    return call('removeRoutes', () => this.#h.removeRoutes(recs));
   }
 
   /** The tunnel the LPM picks for an inner destination, or undefined. */
@@ -262,13 +257,6 @@ function makeHandle(
 ): NativeDataplaneHandle {
   const native = loadNative();
   return call(`open TUN ${opts.tun}`, () => new native.NativeDataplane(opts, onEvent));
-}
-
-function prefixOrThrow(s: unknown, what: string): ParsedPrefix {
-  if (typeof s !== 'string') throw argError(`${what}: prefix must be a string`);
-  const p = parsePrefix(s, true);
-  if (typeof p === 'string') throw argError(`${what}: ${p}`);
-  return p;
 }
 
 function packRoutes(recs: [ParsedPrefix, number][]): Uint8Array {

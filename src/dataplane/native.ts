@@ -78,7 +78,18 @@ export interface NativeDebug {
   buildPtb(packet: Uint8Array, mtu: number, src: Uint8Array): Buffer | null;
   keepalive(local: number, remote: number, key: number): Buffer;
   keepaliveReflect(innerIp: Uint8Array, local: number, remote: number): number;
-  lpmCheck(routes: Uint8Array, removals: Uint8Array, queries: Uint8Array): Int32Array;
+  lpmCheck(
+    routes: Uint8Array,
+    removals: Uint8Array,
+    queries: Uint8Array,
+    stats?: {
+      v6NodesAfterInsert?: number;
+      v6NodesAfterRemove?: number;
+      v4Routes?: number;
+      v6Routes?: number;
+    },
+    reinserts?: Uint8Array,
+  ): Int32Array;
   /** Cuts a TCP super-packet into wire segments (null when it cannot be segmented). */
   tsoSegment(packet: Uint8Array, hdr: { gsoType: number; gsoSize: number }): Buffer[] | null;
   /** Coalesces packets as one decap batch would; returns what would be written to the TUN. */

@@ -129,3 +129,89 @@ t.test('LPM edge cases: default route, /32 and /128 hosts, removal restores the 
   // Remove the /32 and the /26: 203.0.113.7 falls back to the /24.
   t.same([...dbg.lpmCheck(pack(routes), pack([routes[2]!, routes[3]!]), flat)], [2, 2, 2, 1, 6, 5]);
 });
+
+t.test('IPv6 trie nodes are given back on removal and reused (churn vs reference)', async (t) => {
+  const seed = Number(process.env.GREDGE_SEED ?? Date.now() % 1e9);
+  t.comment(`seed ${seed}`);
+  const rand = rng(seed);
+  const mk = (): R => {
+    const a = Uint8Array.from({ length: 16 }, () => Math.floor(rand() * 256));
+    a[0] = 0x20;
+    a[1] = 0x01;
+    const len = 16 + Math.floor(rand() * 113);
+    return { fam: 6, len, addr: mask(a, len), idx: Math.floor(rand() * 500) };
+  };
+  const first = Array.from({ length: 2000 }, mk);
+  const all = new Map(first.map((r) => [key(r), r]));
+  const stats: { v6NodesAfterInsert?: number; v6NodesAfterRemove?: number } = {};
+  dbg.lpmCheck(pack([...all.values()]), pack([...all.values()]), new Uint8Array(0), stats);
+  t.ok(stats.v6NodesAfterInsert! > 2000, `${stats.v6NodesAfterInsert} nodes for 2000 routes`);
+  t.equal(stats.v6NodesAfterRemove, 1, 'removing every route leaves only the root');
+
+  // Remove half, insert new ones into the freed nodes, compare every lookup with the reference.
+  const removed = [...all.values()].filter(() => rand() < 0.5);
+  const table = new Map(all);
+  for (const r of removed) table.delete(key(r));
+  const again = Array.from({ length: 1500 }, mk);
+  for (const r of again) table.set(key(r), r);
+  const queries: Uint8Array[] = [];
+  for (const r of [...all.values(), ...again]) {
+    const a = Uint8Array.from(r.addr);
+    if (rand() < 0.5) a[15] = Math.floor(rand() * 256);
+    queries.push(a);
+  }
+  const q = new Uint8Array(queries.length * 17);
+  queries.forEach((a, i) => {
+    q[i * 17] = 6;
+    q.set(a, i * 17 + 1);
+  });
+  const st2: { v6NodesAfterRemove?: number; v6NodesAfterInsert?: number } = {};
+  const got = dbg.lpmCheck(pack([...all.values()]), pack(removed), q, st2, pack(again));
+  t.ok(st2.v6NodesAfterRemove! < st2.v6NodesAfterInsert!, 'removal freed nodes');
+  let bad = 0;
+  queries.forEach((a, i) => {
+    const want = reference(table, 6, a);
+    if (got[i] !== want && bad++ < 5) t.fail(`query ${a.join('.')}: got ${got[i]}, want ${want}`);
+  });
+  t.equal(bad, 0, `${queries.length} lookups agree after churn (seed ${seed})`);
+});
+
+t.test('IPv4 exact-match map survives heavy churn (backward-shift deletion)', async (t) => {
+  const seed = Number(process.env.GREDGE_SEED ?? Date.now() % 1e9);
+  t.comment(`seed ${seed}`);
+  const rand = rng(seed);
+  const mk = (): R => {
+    const a = new Uint8Array(16);
+    for (let i = 0; i < 4; i++) a[i] = Math.floor(rand() * 256);
+    a[0] = 10 + Math.floor(rand() * 4); // dense: many collisions in probe runs
+    const len = 8 + Math.floor(rand() * 25);
+    return { fam: 4, len, addr: mask(a, len), idx: Math.floor(rand() * 500) };
+  };
+  const first = Array.from({ length: 20000 }, mk);
+  const all = new Map(first.map((r) => [key(r), r]));
+  const removed = [...all.values()].filter(() => rand() < 0.7);
+  const table = new Map(all);
+  for (const r of removed) table.delete(key(r));
+  const again = Array.from({ length: 5000 }, mk);
+  for (const r of again) table.set(key(r), r);
+  const survivors = [...table.values()];
+  // After re-inserts, removing each survivor must uncover exactly its reference cover.
+  const queries = survivors.slice(0, 3000).map((r) => {
+    const a = Uint8Array.from(r.addr.subarray(0, 4));
+    return a;
+  });
+  const q = new Uint8Array(queries.length * 17);
+  queries.forEach((a, i) => {
+    q[i * 17] = 4;
+    q.set(a, i * 17 + 1);
+  });
+  const st: { v4Routes?: number } = {};
+  const got = dbg.lpmCheck(pack([...all.values()]), pack(removed), q, st, pack(again));
+  t.equal(st.v4Routes, all.size - removed.length, 'route count after removals');
+  let bad = 0;
+  queries.forEach((a, i) => {
+    const want = reference(table, 4, Uint8Array.from([...a, ...new Array(12).fill(0)]));
+    if (got[i] !== want && bad++ < 5) t.fail(`query ${a.join('.')}: got ${got[i]}, want ${want}`);
+  });
+  t.equal(bad, 0, `${queries.length} lookups agree (seed ${seed})`);
+});
