@@ -44,6 +44,8 @@ export interface FsmEvent {
   code?: number;
   subcode?: number;
   data?: Uint8Array;
+  /** The type of the message that raised the event (RFC 6608 puts it in FSM error data). */
+  messageType?: number;
 }
 
 export type TimerName = 'connectRetry' | 'hold' | 'keepalive';
@@ -114,6 +116,11 @@ const EMPTY = new Uint8Array(0);
 
 function notify(code: number, subcode: number, data: Uint8Array = EMPTY): Action {
   return { type: 'sendNotification', code, subcode, data };
+}
+
+/** RFC 6608 §4: the data of an FSM error is the type of the unexpected message, if one caused it. */
+function fsmErrorData(e: FsmEvent): Uint8Array {
+  return e.messageType === undefined ? EMPTY : Uint8Array.of(e.messageType & 0xff);
 }
 
 const stop = (timer: TimerName): Action => ({ type: 'stopTimer', timer });
@@ -253,7 +260,7 @@ function openSent(e: FsmEvent, ctx: FsmContext): Transition {
     case 'NotifMsgVerErr':
       return toIdle(teardown('keep'));
     default:
-      return toIdle([notify(ErrorCode.FSM, FsmSubcode.OpenSent!), ...teardown('increment')]);
+      return toIdle([notify(ErrorCode.FSM, FsmSubcode.OpenSent!, fsmErrorData(e)), ...teardown('increment')]);
   }
 }
 
@@ -300,7 +307,10 @@ function openConfirm(e: FsmEvent, ctx: FsmContext): Transition {
       };
     default:
       // ConnectRetryTimer_Expires, a second OPEN, UPDATE, ROUTE-REFRESH, UpdateMsgErr: RFC 6608 5/2.
-      return toIdle([notify(ErrorCode.FSM, FsmSubcode.OpenConfirm!), ...teardown('increment')]);
+      return toIdle([
+        notify(ErrorCode.FSM, FsmSubcode.OpenConfirm!, fsmErrorData(e)),
+        ...teardown('increment'),
+      ]);
   }
 }
 
@@ -380,7 +390,7 @@ function established(e: FsmEvent, ctx: FsmContext): Transition {
     default:
       // ConnectRetryTimer_Expires, BGPOpen, BGPOpenMsgErr in Established: RFC 6608 5/3.
       return toIdle([
-        notify(ErrorCode.FSM, FsmSubcode.Established!),
+        notify(ErrorCode.FSM, FsmSubcode.Established!, fsmErrorData(e)),
         ...teardown('increment'),
         down('finite state machine error'),
       ]);

@@ -545,6 +545,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     } else if (m.refresh) {
       this.#currentRefresh = m.refresh;
     }
+    m.event.messageType = type;
     this.#dispatch(conn, m.event);
   }
 

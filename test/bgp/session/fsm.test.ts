@@ -47,6 +47,7 @@ interface R {
   code?: number;
   subcode?: number;
   data?: number[];
+  messageType?: number;
 }
 
 const rows: R[] = [
@@ -196,6 +197,21 @@ rows.push(
   { from: 'OpenSent', ev: 'NotifMsg', to: 'Idle', actions: ['notify 5/1', ...TEAR_INC] },
   { from: 'OpenSent', ev: 'KeepAliveMsg', to: 'Idle', actions: ['notify 5/1', ...TEAR_INC] },
   { from: 'OpenSent', ev: 'UpdateMsg', to: 'Idle', actions: ['notify 5/1', ...TEAR_INC] },
+  { from: 'OpenSent', ev: 'UpdateMsg', to: 'Idle', actions: ['notify 5/1 [2]', ...TEAR_INC], messageType: 2 },
+  {
+    from: 'OpenConfirm',
+    ev: 'RouteRefreshMsg',
+    to: 'Idle',
+    actions: ['notify 5/2 [5]', ...TEAR_INC],
+    messageType: 5,
+  },
+  {
+    from: 'Established',
+    ev: 'BGPOpen',
+    to: 'Idle',
+    actions: ['notify 5/3 [1]', ...TEAR_INC, 'down'],
+    messageType: 1,
+  },
   { from: 'OpenSent', ev: 'UpdateMsgErr', to: 'Idle', actions: ['notify 5/1', ...TEAR_INC] },
   { from: 'OpenSent', ev: 'RouteRefreshMsg', to: 'Idle', actions: ['notify 5/1', ...TEAR_INC] },
 );
@@ -309,6 +325,7 @@ rows.push(
 t.test('RFC 4271 §8.2.2 transitions', async (t) => {
   for (const r of rows) {
     const ev = {
+      messageType: r.messageType,
       type: r.ev,
       code: r.code,
       subcode: r.subcode,

@@ -292,7 +292,7 @@ t.test('unexpected messages before Established: RFC 6608 FSM errors', async (t) 
     await fp.expectOpen();
     fp.send(announce24(65001, [[198, 51, 100]]));
     const n = await fp.expectNotification();
-    t.same([n.code, n.subcode], [5, 1]);
+    t.same([n.code, n.subcode, [...n.data]], [5, 1, [2]], 'RFC 6608: data is the unexpected message type');
   });
   await t.test('UPDATE in OpenConfirm → 5/2', async (t) => {
     const { peer } = makePeer(t, { passive: true });
