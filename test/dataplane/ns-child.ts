@@ -32,6 +32,26 @@ if (mode === 'perm') {
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     const req = JSON.parse(line) as { id: number; op: string; args?: unknown[] };
+    if (req.op === 'bulkRoutes') {
+      // Scale check: a full-table-sized batch generated here (not sent over the pipe), then one
+      // timed addRoutes; RSS before and after from process.memoryUsage().
+      const [count, tunnel] = (req.args ?? []) as [number, string];
+      const routes = new Array<{ prefix: string; tunnel: string }>(count);
+      for (let i = 0; i < count; i++) {
+        const a = 16 * 2 ** 24 + i * 256; // 1.0.0.0/24, 1.0.1.0/24, ...
+        routes[i] = { prefix: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`, tunnel };
+      }
+      const rss0 = process.memoryUsage().rss;
+      const t0 = process.hrtime.bigint();
+      const n = dp.addRoutes(routes);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const rss1 = process.memoryUsage().rss;
+      const t1 = process.hrtime.bigint();
+      const removed = dp.removeRoutes(routes.map((r) => r.prefix));
+      const removeMs = Number(process.hrtime.bigint() - t1) / 1e6;
+      out({ id: req.id, ok: true, result: { n, ms, rss0, rss1, removed, removeMs } });
+      return;
+    }
     try {
       const fn = (dp as unknown as Record<string, (...a: unknown[]) => unknown>)[req.op];
       if (typeof fn !== 'function') throw new Error(`no op ${req.op}`);
