@@ -29,11 +29,28 @@ export interface OutTarget {
   exportCtx: ExportContext;
   codecCtx: CodecContext;
   maxLength: number;
+  /**
+   * Neighbors with equal profiles get byte-identical attributes for a set (same next hop,
+   * eBGP-ness, AS size, message size), so they share one encoding per flush.
+   */
+  profile: string;
 }
 
-interface Group<K> {
+/** A set's attributes as sent to one profile; bytes null when it cannot be sent. */
+export interface Encoded {
   bytes: Uint8Array | null;
   nextHop6: NextHop6 | undefined;
+  error: boolean;
+}
+
+/**
+ * Encodings by attribute-set id for one profile and family. Valid only while no set is freed,
+ * i.e. within one synchronous flush: ids are reused after a free.
+ */
+export type EncodeCache = Map<number, Encoded>;
+
+interface Group<K> {
+  enc: Encoded;
   keys: K[];
 }
 
@@ -119,7 +136,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
   }
 
   /** Builds the UPDATEs for up to `limit` queued entries. */
-  takeChunk(codec: RibCodec, limit: number): Uint8Array[] {
+  takeChunk(codec: RibCodec, limit: number, cache: EncodeCache = new Map()): Uint8Array[] {
     const t = this.table;
     const { pAttr } = t;
     const groups = new Map<number, Group<K>>();
@@ -135,11 +152,17 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
         const a = pAttr[p]!;
         g = groups.get(a);
         if (g === undefined) {
-          g = this.#group(a, codec);
+          let enc = cache.get(a);
+          if (enc === undefined) {
+            enc = this.#encode(a, codec);
+            cache.set(a, enc);
+          }
+          if (enc.error) this.encodeErrors++;
+          g = { enc, keys: [] };
           groups.set(a, g);
         }
       }
-      if (g !== undefined && g.bytes !== null) {
+      if (g !== undefined && g.enc.bytes !== null) {
         g.keys.push(key);
         if (!this.#sent.has(e)) {
           this.#sent.set(e);
@@ -165,35 +188,31 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
       for (const m of w) out.push(m);
     }
     for (const g of groups.values()) {
-      if (g.bytes === null || g.keys.length === 0) continue;
+      const b = g.enc.bytes;
+      if (b === null || g.keys.length === 0) continue;
       const u = this.v6
-        ? codec.packUpdates6(g.bytes, g.nextHop6!, g.keys as Prefix6[], 0, g.keys.length, max)
-        : codec.packUpdates4(g.bytes, g.keys as Prefix4[], 0, g.keys.length, max);
+        ? codec.packUpdates6(b, g.enc.nextHop6!, g.keys as Prefix6[], 0, g.keys.length, max)
+        : codec.packUpdates4(b, g.keys as Prefix4[], 0, g.keys.length, max);
       for (const m of u) out.push(m);
     }
     return out;
   }
 
-  /** Encodes attribute set `a` for this neighbor; bytes null when it cannot be sent. */
-  #group(a: number, codec: RibCodec): Group<K> {
+  /** Encodes attribute set `a` for this neighbor's profile. */
+  #encode(a: number, codec: RibCodec): Encoded {
     const attrs = this.table.attrs.get(a);
     const tg = this.#target;
     try {
       if (this.v6) {
         const x = exportAttributes6(attrs, tg.exportCtx);
-        if (x === undefined) return { bytes: null, nextHop6: undefined, keys: [] };
-        return this.#fits({
-          bytes: codec.encodeAttributes(x.attrs, tg.codecCtx),
-          nextHop6: x.nextHop,
-          keys: [],
-        });
+        if (x === undefined) return { bytes: null, nextHop6: undefined, error: false };
+        return this.#fits(codec.encodeAttributes(x.attrs, tg.codecCtx), x.nextHop);
       }
       const x = exportAttributes4(attrs, tg.exportCtx);
-      if (x === undefined) return { bytes: null, nextHop6: undefined, keys: [] };
-      return this.#fits({ bytes: codec.encodeAttributes(x, tg.codecCtx), nextHop6: undefined, keys: [] });
+      if (x === undefined) return { bytes: null, nextHop6: undefined, error: false };
+      return this.#fits(codec.encodeAttributes(x, tg.codecCtx), undefined);
     } catch {
-      this.encodeErrors++;
-      return { bytes: null, nextHop6: undefined, keys: [] };
+      return { bytes: null, nextHop6: undefined, error: true };
     }
   }
 
@@ -201,14 +220,11 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
    * Attributes too long to leave room for one prefix (RFC 4271 §4.3 size limit) cannot be
    * sent at all: such routes count as encode errors and are treated as not exportable.
    */
-  #fits(g: Group<K>): Group<K> {
+  #fits(bytes: Uint8Array, nextHop6: NextHop6 | undefined): Encoded {
     // Header, lengths, one /128 and, for IPv6, MP_REACH_NLRI with two next hops.
     const overhead = 23 + 17 + (this.v6 ? 4 + 5 + 32 + 1 : 0);
-    if (g.bytes !== null && g.bytes.length + overhead > this.#target.maxLength) {
-      this.encodeErrors++;
-      g.bytes = null;
-    }
-    return g;
+    if (bytes.length + overhead > this.#target.maxLength) return { bytes: null, nextHop6, error: true };
+    return { bytes, nextHop6, error: false };
   }
 
   isSent(e: number): boolean {

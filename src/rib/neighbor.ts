@@ -58,6 +58,7 @@ export class NeighborState implements ExportPeer, OutTarget {
   exportCtx: ExportContext;
   codecCtx: CodecContext;
   maxLength = MAX_MESSAGE_LENGTH;
+  profile = '';
   // Session
   up = false;
   removed = false;
@@ -133,6 +134,8 @@ export class NeighborState implements ExportPeer, OutTarget {
     this.exportCtx = { localAs, ebgp: info.ebgp, nextHopSelf: this.config.nextHopSelf };
     if (v4 !== undefined) this.exportCtx.nextHop4 = v4;
     if (nh6 !== undefined) this.exportCtx.nextHop6 = nh6;
+    const hex6 = nh6 !== undefined ? Buffer.from(nh6.global).toString('hex') : '';
+    this.profile = `${info.as4 ? 4 : 2}|${info.ebgp ? 'e' : 'i'}|${this.config.nextHopSelf ? 's' : ''}|${v4 ?? ''}|${hex6}|${this.maxLength}`;
   }
 
   /** Leaves Established; the caller withdraws the Adj-RIB-In. */

@@ -20,6 +20,7 @@ import type { NeighborConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import type { TableName } from '../policy/export.js';
 import type { OutboundSink, PeerChannel, SessionInfo } from './channel.js';
+import type { EncodeCache } from './adj-out.js';
 import { type RibCodec, wireCodec } from './codec.js';
 import { STEP_NAMES } from './decide.js';
 import { AttrStore, asPathContains, DEFAULT_LOCAL_PREF } from './intern.js';
@@ -358,7 +359,9 @@ export class Rib {
         }
       }
     }
-    for (const st of this.#byName.values()) if (st.up) this.#drain(st);
+    // One encoding per (attribute set, profile) for every neighbor drained in this tick.
+    const caches = new Map<string, EncodeCache>();
+    for (const st of this.#byName.values()) if (st.up) this.#drain(st, caches);
     this.#checkIdle();
   }
 
@@ -388,14 +391,17 @@ export class Rib {
   }
 
   /** Sends queued changes to one neighbor until done, blocked by its sink, or out of time. */
-  #drain(st: NeighborState): void {
+  #drain(st: NeighborState, caches = new Map<string, EncodeCache>()): void {
     if (!st.up || st.blocked || st.drainScheduled) return;
     const sink = st.sink!;
     const codec = this.#codec;
     const t0 = performance.now();
     for (const out of [st.out4, st.out6]) {
+      const ck = `${out.v6 ? 6 : 4}${st.profile}`;
+      let cache = caches.get(ck);
+      if (cache === undefined) caches.set(ck, (cache = new Map()));
       while (out.pending > 0) {
-        const msgs = out.takeChunk(codec, this.#chunk);
+        const msgs = out.takeChunk(codec, this.#chunk, cache);
         if (msgs.length > 0 && !sink.send(msgs)) {
           this.#block(st);
           return;

@@ -12,6 +12,8 @@ import {
   harness,
   LOCAL_AS,
   neighbor,
+  turns,
+  until,
   withdraw,
 } from './helpers.js';
 
@@ -197,13 +199,14 @@ t.test('back-pressure: a sink that returns false gets nothing more until drain',
   }
   const c2 = rib.addNeighbor(neighbor('c1', 'customer', 65010, '127.0.0.5'));
   c2.up(sessionInfo(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5), sink);
-  await new Promise((r) => setTimeout(r, 50));
+  t.ok(await until(() => sink.waitingForDrain), 'the sink pushed back');
+  await turns(50);
   t.equal(sink.sendCalls, 1, 'one send, then it waited');
-  t.ok(sink.waitingForDrain);
   t.ok(sink.routes.size > 0 && sink.routes.size < 400);
   t.same(sink.eor, [], 'no End-of-RIB before the table is out');
   sink.release(2);
-  await new Promise((r) => setTimeout(r, 20));
+  t.ok(await until(() => sink.waitingForDrain));
+  await turns(50);
   t.equal(sink.sendCalls, 3, 'two more sends after the drain');
   sink.release();
   await rib.idle();
@@ -272,8 +275,7 @@ t.test(
     const old = new DecodingSink();
     old.budget = 1;
     ch.up(sessionInfo(cfg, 5), old);
-    await new Promise((r) => setTimeout(r, 10));
-    t.ok(old.waitingForDrain);
+    t.ok(await until(() => old.waitingForDrain));
     ch.down('hold timer expired');
     const fresh = new DecodingSink();
     ch.up(sessionInfo(cfg, 5), fresh);
@@ -313,4 +315,23 @@ t.test('large changes are delivered in time slices without losing anything', asy
   await rib.idle();
   t.equal(sink.routes.size, 0);
   t.equal(rib.stats().attributeSets, 0);
+});
+
+t.test('shared encodings: neighbors of one profile share, different next hops do not', async (t) => {
+  const h = harness();
+  const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const a = h.up(neighbor('ca', 'customer', 65010, '127.0.0.5'), 5, { localAddress: '127.0.0.1' });
+  const b = h.up(neighbor('cb', 'customer', 65011, '127.0.0.6'), 6, { localAddress: '127.0.0.1' });
+  const c = h.up(neighbor('cc', 'customer', 65012, '127.0.0.7'), 7, { localAddress: '127.0.0.100' });
+  const i = h.up(neighbor('in', 'internal', LOCAL_AS, '127.0.0.8'), 8, { localAddress: '127.0.0.1' });
+  feed.ch.updates([announce(attrs([65001], { med: 1 }), ['10.1.0.0/16'])]);
+  await h.settle();
+  t.equal(formatIpv4(a.sink.routes.get('10.1.0.0/16')!.nextHop!), '127.0.0.1');
+  t.equal(formatIpv4(b.sink.routes.get('10.1.0.0/16')!.nextHop!), '127.0.0.1');
+  t.equal(formatIpv4(c.sink.routes.get('10.1.0.0/16')!.nextHop!), '127.0.0.100');
+  t.equal(i.sink.routes.get('10.1.0.0/16')!.nextHop, NH, 'iBGP: next hop unchanged');
+  t.equal(i.sink.routes.get('10.1.0.0/16')!.localPref, 100);
+  t.equal(a.sink.routes.get('10.1.0.0/16')!.localPref, undefined);
+  const last = (x: { sink: { messages: Uint8Array[] } }) => x.sink.messages.find((m) => m.length > 23)!;
+  t.same([...last(a)], [...last(b)], 'same profile: same bytes');
 });

@@ -192,3 +192,14 @@ export function asPathOf(a: PathAttributes): number[] {
 }
 
 export { formatIpv4, formatIpv6 };
+
+/** Turns the event loop until `cond` holds (deterministic where a timeout would be flaky). */
+export async function until(cond: () => boolean, turns = 10000): Promise<boolean> {
+  for (let i = 0; i < turns && !cond(); i++) await new Promise((r) => setImmediate(r));
+  return cond();
+}
+
+/** Turns the event loop `n` times. */
+export async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
