@@ -48,7 +48,7 @@ export async function startGrePath(
       ]);
       await path.stop();
       throw new Error(
-        `cust cannot reach net through gredge (${opts.underlay} underlay)\n${diag.join('\n')}\n` +
+        `cust cannot reach net through gredge (${opts.underlay} underlay; ${mode} on edge ${edge.running ? 'running' : 'exited'}, on cpe ${cpe?.running ? 'running' : 'exited'})\n${diag.join('\n')}\n` +
           `edge stderr: ${edge.proc.stderr.slice(-1500)}\ncpe stderr: ${cpe?.proc.stderr.slice(-1500)}`,
       );
     }

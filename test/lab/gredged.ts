@@ -177,7 +177,11 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
 // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
 const CLK_TCK = 100;
 
-/** The mode for tests that need no requests: the real gredged unless GREDGE_LAB_MODE=runner. */
+/**
+ * The mode for tests that need no requests. The runner by default: gredged with tunnels and no
+ * neighbors exits right after start-up (nothing holds its event loop; see daemon.test.ts).
+ * GREDGE_LAB_MODE=daemon runs the path tests and the bench on the real gredged.
+ */
 export function labMode(): GredgeMode {
-  return process.env.GREDGE_LAB_MODE === 'runner' ? 'runner' : 'daemon';
+  return process.env.GREDGE_LAB_MODE === 'daemon' ? 'daemon' : 'runner';
 }
