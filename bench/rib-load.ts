@@ -4,7 +4,8 @@
  * sink counts the prefixes in the UPDATEs it receives. Prints seconds (import, end to end),
  * CPU seconds, live heap and peak RSS. With F feeders (F full tables of the same prefixes,
  * different paths) the decision process runs over F candidates per prefix.
- * Usage: node --expose-gc dist/bench/rib-load.js [N] [updates-per-batch] [F]
+ * With L=1 a best-change listener (what the FIB will be) counts the changes.
+ * Usage: node --expose-gc dist/bench/rib-load.js [N] [updates-per-batch] [F] [L]
  */
 import { parseIpv4 } from '../src/bgp/wire/index.js';
 import type { PathAttributes, UpdateMessage } from '../src/bgp/wire/types.js';
@@ -16,6 +17,7 @@ import { Rib } from '../src/rib/rib.js';
 const N = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 256);
 const FEEDERS = Number(process.argv[4] ?? 1);
+const LISTEN = process.argv[5] === '1';
 const PER_SET = 10;
 
 function cfg(name: string, role: Role, remoteAs: number, address: string): NeighborConfig {
@@ -133,6 +135,8 @@ async function main(): Promise<void> {
     ch.up(info(c, 0x7f000101 + k), new CountingSink());
     return { ch, feed: makeFeed(k) };
   });
+  let bestChanges = 0;
+  if (LISTEN) rib.onBestChange((batch) => (bestChanges += batch.length));
   const monitorCfg = cfg('monitor', 'customer', 65100, '127.0.0.3');
   const monitor = rib.addNeighbor(monitorCfg);
   const monSink = new CountingSink();
@@ -177,6 +181,7 @@ async function main(): Promise<void> {
         feedSeconds: +(tFeed / 1000).toFixed(3),
         endToEndSeconds: +(tAll / 1000).toFixed(3),
         cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
+        bestChanges,
         monitorMessages: monSink.messages,
         monitorPrefixesReceived: monSink.prefixes,
         monitorBytes: monSink.bytes,
