@@ -69,6 +69,8 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
   /** End-of-RIB still to be sent after the initial export (RFC 4724 §2). */
   eorPending = false;
   eorSent = false;
+  /** A route refresh is being re-sent; tell the sink when it is out (RFC 7313 EoRR). */
+  refreshPending = false;
 
   constructor(table: LocRib<K>, v6: boolean, peers: (ExportPeer | undefined)[], target: OutTarget) {
     this.table = table;
@@ -131,6 +133,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.sentCount = 0;
     this.eorPending = false;
     this.eorSent = false;
+    this.refreshPending = false;
     q.drain((e) => t.unpin(e));
     s.drain((e) => t.unpin(e));
   }

@@ -25,6 +25,11 @@ export interface OutboundSink {
   send(messages: Uint8Array[]): boolean;
   /** Called once when the sink can take more after `send` returned false. */
   onDrain(cb: () => void): void;
+  /**
+   * Optional: called when everything re-sent for `routeRefresh(family)` has been handed to
+   * `send`, so the session can follow with the RFC 7313 End-of-RIB-Refresh (EoRR) marker.
+   */
+  refreshed?(family: Family): void;
 }
 
 /** Implemented by the RIB for each neighbor; called by the session. */

@@ -252,7 +252,9 @@ export class Rib {
 
   #refresh(st: NeighborState, family: Family): void {
     if (!st.up || !st.families.has(family)) return;
-    (family === 'ipv4-unicast' ? st.out4 : st.out6).considerAll();
+    const out = family === 'ipv4-unicast' ? st.out4 : st.out6;
+    out.considerAll();
+    out.refreshPending = true;
     this.#schedule();
   }
 
@@ -321,6 +323,7 @@ export class Rib {
       if (st.up && !st.blocked && (st.drainScheduled || st.out4.pending > 0 || st.out6.pending > 0))
         return true;
       if (st.up && !st.blocked && (st.out4.eorPending || st.out6.eorPending)) return true;
+      if (st.up && !st.blocked && (st.out4.refreshPending || st.out6.refreshPending)) return true;
     }
     return false;
   }
@@ -421,6 +424,10 @@ export class Rib {
       [st.out4, 'ipv4-unicast'],
       [st.out6, 'ipv6-unicast'],
     ] as const) {
+      if (out.refreshPending) {
+        out.refreshPending = false;
+        sink.refreshed?.(family);
+      }
       if (!out.eorPending) continue;
       out.eorPending = false;
       out.eorSent = true;

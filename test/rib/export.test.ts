@@ -227,8 +227,10 @@ t.test('End-of-RIB follows the initial export; route refresh re-sends the family
   );
   t.same(kinds, ['n2', 'eor:ipv4-unicast', 'eor:ipv6-unicast']);
   t.same(h.rib.stats().neighbors.find((n) => n.name === 'c1')!.eorSent, ['ipv4-unicast', 'ipv6-unicast']);
+  t.same(c.sink.refreshedFamilies, []);
   c.ch.routeRefresh('ipv4-unicast');
   await h.settle();
+  t.same(c.sink.refreshedFamilies, ['ipv4-unicast'], 'the session is told when the refresh is out');
   t.equal(c.sink.decoded.length, 4);
   t.equal(c.sink.decoded[3]!.nlri4.length, 2);
   t.equal(h.rib.stats().neighbors.find((n) => n.name === 'c1')!.prefixesOut['ipv4-unicast'], 2);

@@ -113,6 +113,7 @@ export class DecodingSink implements OutboundSink {
   /** send() calls accepted before one returns false; Infinity = never push back. */
   budget = Number.POSITIVE_INFINITY;
   sendCalls = 0;
+  readonly refreshedFamilies: Family[] = [];
   #drain: (() => void) | undefined;
   readonly #ctx: CodecContext;
 
@@ -144,6 +145,10 @@ export class DecodingSink implements OutboundSink {
 
   onDrain(cb: () => void): void {
     this.#drain = cb;
+  }
+
+  refreshed(family: Family): void {
+    this.refreshedFamilies.push(family);
   }
 
   /** Lets the RIB send again. */
