@@ -4,7 +4,7 @@
  * and its counters. Next-hop-self addresses follow RFC 4271 §5.1.3 and RFC 2545 §3 (IPv6 next
  * hop over an IPv4 session: configured next-hop6, else the IPv4-mapped local address).
  */
-import { formatIpv4, parseIpv4, parseIpv6 } from '../bgp/wire/index.js';
+import { parseIpv4, parseIpv6 } from '../bgp/wire/index.js';
 import type { CodecContext, Family, NextHop6, Prefix4, Prefix6 } from '../bgp/wire/types.js';
 import { MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH } from '../bgp/wire/types.js';
 import type { NeighborConfig } from '../config/types.js';
@@ -147,9 +147,5 @@ export class NeighborState implements ExportPeer, OutTarget {
     this.blocked = false;
     this.out4.reset();
     this.out6.reset();
-  }
-
-  describeNextHop4(): string | undefined {
-    return this.exportCtx.nextHop4 !== undefined ? formatIpv4(this.exportCtx.nextHop4) : undefined;
   }
 }
