@@ -117,7 +117,7 @@ function fmt(n: number, unit: 'G' | 'k' | 'r' | 'M'): string {
   if (!Number.isFinite(n)) return '—';
   if (unit === 'G') return `${(n / 1e9).toFixed(2)} Gbit/s`;
   if (unit === 'k') return `${(n / 1e3).toFixed(0)} kpps`;
-  if (unit === 'M') return `${(n / 1e6).toFixed(2)} Mpkt/CPU·s`;
+  if (unit === 'M') return `${(n / 1e3).toFixed(0)} kpkt/CPU·s`;
   return `${(n * 100).toFixed(0)} %`;
 }
 
@@ -165,7 +165,9 @@ async function main(): Promise<void> {
     const ppc = median(g.map((s) => (s.cpuSeconds > 0 ? s.udpPackets / s.cpuSeconds : Number.NaN)));
     lines.push(`| ${key} | TCP single stream | ${fmt(kt, 'G')} | ${fmt(gt, 'G')} | ${fmt(gt / kt, 'r')} |`);
     lines.push(`| ${key} | UDP 64 B delivered | ${fmt(ku, 'k')} | ${fmt(gu, 'k')} | ${fmt(gu / ku, 'r')} |`);
-    lines.push(`| ${key} | packets per data-plane CPU second | — | ${fmt(ppc, 'M')} | |`);
+    lines.push(
+      `| ${key} | delivered packets per data-plane CPU second (cpe + edge) | — | ${fmt(ppc, 'M')} | |`,
+    );
     summary[key] = {
       kernel: { tcpBps: kt, udpPps: ku, samples: k },
       gredge: { tcpBps: gt, udpPps: gu, packetsPerCpuSecond: ppc, samples: g },
