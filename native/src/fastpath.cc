@@ -26,6 +26,111 @@ static void set_bufs(int fd) {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 }
 
+// Which worker takes a GRE packet. A packet with only the K bit set (no sequence number, no
+// checksum) carrying IPv4 or IPv6 is split by a hash of its inner addresses and ports, so that
+// one busy tunnel uses every worker while each inner flow stays on one worker (in order, and
+// coalescable). Anything else (sequenced tunnels, whose in-order check is per tunnel;
+// keepalives; short or odd packets) is split by the outer source (IPv4: raw sockets see the
+// outer header) or by the key (IPv6: they do not), so a tunnel's sequence check stays on one
+// worker. Every load is bounds-checked first: an out-of-range load would silently drop.
+std::vector<sock_filter> split_filter(int family, uint32_t worker, uint32_t nworkers) {
+  struct Ins {
+    sock_filter f;
+    int jt = -1, jf = -1;  // label targets (resolved below), -1: fall through
+  };
+  enum { kV4, kV6, kMix, kFallback, kKey8, kZero, kFold, kAccept, kReject, kLabels };
+  std::vector<Ins> code;
+  int label[kLabels] = {};
+  auto op = [&](uint16_t c, uint32_t k) { code.push_back({BPF_STMT(c, k)}); };
+  auto jmp = [&](uint16_t c, uint32_t k, int jt, int jf) { code.push_back({BPF_JUMP(c, k, 0, 0), jt, jf}); };
+  auto here = [&](int l) { label[l] = int(code.size()); };
+  if (family == 4)
+    op(BPF_LDX | BPF_B | BPF_MSH, 0);  // X = outer IHL * 4
+  else
+    op(BPF_LDX | BPF_IMM, 0);
+  op(BPF_STX, 0);  // M[0] = offset of the GRE header
+  // GRE header + 4 bytes: flags/version then protocol.
+  op(BPF_LD | BPF_W | BPF_LEN, 0);
+  op(BPF_ST, 1);
+  op(BPF_LD | BPF_MEM, 0);
+  op(BPF_ALU | BPF_ADD | BPF_K, 8);
+  op(BPF_MISC | BPF_TAX, 0);
+  op(BPF_LD | BPF_MEM, 1);
+  jmp(BPF_JMP | BPF_JGE | BPF_X, 0, -1, kFallback);
+  op(BPF_LDX | BPF_MEM, 0);
+  op(BPF_LD | BPF_H | BPF_IND, 0);
+  jmp(BPF_JMP | BPF_JEQ | BPF_K, 0x2000, -1, kFallback);
+  op(BPF_LD | BPF_H | BPF_IND, 2);
+  jmp(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, kV4, -1);
+  jmp(BPF_JMP | BPF_JEQ | BPF_K, 0x86DD, kV6, kFallback);
+  // Inner header at X + 8 (the 8-byte keyed GRE header).
+  auto inner = [&](uint32_t need, uint32_t src, uint32_t dst, uint32_t ports) {
+    op(BPF_LD | BPF_MEM, 0);
+    op(BPF_ALU | BPF_ADD | BPF_K, need);
+    op(BPF_MISC | BPF_TAX, 0);
+    op(BPF_LD | BPF_MEM, 1);
+    jmp(BPF_JMP | BPF_JGE | BPF_X, 0, -1, kFallback);
+    op(BPF_LDX | BPF_MEM, 0);
+    op(BPF_LD | BPF_W | BPF_IND, src);
+    op(BPF_ST, 2);
+    op(BPF_LD | BPF_W | BPF_IND, dst);
+    op(BPF_ST, 3);
+    op(BPF_LD | BPF_W | BPF_IND, ports);
+    jmp(BPF_JMP | BPF_JA, 0, kMix, kMix);
+  };
+  here(kV4);
+  inner(8 + 24, 8 + 12, 8 + 16, 8 + 20);  // ports assume no IPv4 options: still per-flow stable
+  here(kV6);
+  inner(8 + 44, 8 + 20, 8 + 36, 8 + 40);  // low words of the addresses
+  here(kMix);
+  op(BPF_LDX | BPF_MEM, 2);
+  op(BPF_ALU | BPF_XOR | BPF_X, 0);
+  op(BPF_LDX | BPF_MEM, 3);
+  op(BPF_ALU | BPF_XOR | BPF_X, 0);
+  op(BPF_MISC | BPF_TAX, 0);
+  op(BPF_ALU | BPF_RSH | BPF_K, 16);
+  op(BPF_ALU | BPF_XOR | BPF_X, 0);
+  op(BPF_ALU | BPF_MOD | BPF_K, nworkers);
+  jmp(BPF_JMP | BPF_JEQ | BPF_K, worker, kAccept, kReject);
+  here(kFallback);
+  if (family == 4) {
+    op(BPF_LD | BPF_W | BPF_ABS, 12);  // outer source
+  } else {
+    // The key follows the optional checksum word (C bit, 0x80 of the first byte).
+    op(BPF_LD | BPF_W | BPF_LEN, 0);
+    jmp(BPF_JMP | BPF_JGE | BPF_K, 12, -1, kZero);  // runts go to worker 0, which counts them
+    op(BPF_LD | BPF_B | BPF_ABS, 0);
+    jmp(BPF_JMP | BPF_JSET | BPF_K, 0x80, kKey8, -1);
+    op(BPF_LD | BPF_W | BPF_ABS, 4);
+    jmp(BPF_JMP | BPF_JA, 0, kFold, kFold);
+    here(kKey8);
+    op(BPF_LD | BPF_W | BPF_ABS, 8);
+    jmp(BPF_JMP | BPF_JA, 0, kFold, kFold);
+    here(kZero);
+    op(BPF_LD | BPF_IMM, 0);
+  }
+  here(kFold);
+  op(BPF_ALU | BPF_MOD | BPF_K, nworkers);
+  jmp(BPF_JMP | BPF_JEQ | BPF_K, worker, kAccept, kReject);
+  here(kAccept);
+  op(BPF_RET | BPF_K, 0x40000);
+  here(kReject);
+  op(BPF_RET | BPF_K, 0);
+  std::vector<sock_filter> out;
+  for (size_t i = 0; i < code.size(); i++) {
+    sock_filter f = code[i].f;
+    auto rel = [&](int target) { return uint8_t(target - int(i) - 1); };
+    if (BPF_CLASS(f.code) == BPF_JMP && BPF_OP(f.code) == BPF_JA) {
+      f.k = uint32_t(label[code[i].jt] - int(i) - 1);
+    } else if (BPF_CLASS(f.code) == BPF_JMP) {
+      f.jt = code[i].jt < 0 ? 0 : rel(label[code[i].jt]);
+      f.jf = code[i].jf < 0 ? 0 : rel(label[code[i].jf]);
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
 int open_raw_gre(int family, const uint8_t* local, int worker, int nworkers, bool drop_all, NetResult* res) {
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kProtoGre);
   if (fd < 0) {
@@ -60,33 +165,12 @@ int open_raw_gre(int family, const uint8_t* local, int worker, int nworkers, boo
     }
   }
   // Every raw GRE socket gets a copy of every GRE packet (LAB-FACTS): a classic BPF filter
-  // gives each worker its share. IPv4 filters see the outer header and split on the outer
-  // source; IPv6 filters see the GRE header and split on the key. A tunnel thus always lands on
-  // one worker, which keeps its packets in order and its sequence check single-threaded.
+  // gives each worker its share (split_filter).
   std::vector<sock_filter> prog;
-  if (drop_all) {
+  if (drop_all)
     prog = {BPF_STMT(BPF_RET | BPF_K, 0)};
-  } else if (nworkers > 1 && family == 4) {
-    prog = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
-        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, uint32_t(nworkers)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, uint32_t(worker), 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, 0x40000),
-        BPF_STMT(BPF_RET | BPF_K, 0),
-    };
-  } else if (nworkers > 1) {
-    prog = {
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x80, 0, 2),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
-        BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
-        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, uint32_t(nworkers)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, uint32_t(worker), 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, 0x40000),
-        BPF_STMT(BPF_RET | BPF_K, 0),
-    };
-  }
+  else if (nworkers > 1)
+    prog = split_filter(family, uint32_t(worker), uint32_t(nworkers));
   if (!prog.empty()) {
     sock_fprog fp{uint16_t(prog.size()), prog.data()};
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0) {

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <linux/filter.h>
+
 #include "tables.h"
 #include "tun_linux.h"
 
@@ -69,5 +71,7 @@ class Fastpath {
 
 // Raw GRE socket helpers shared by workers and the keepalive thread.
 int open_raw_gre(int family, const uint8_t* local, int worker, int nworkers, bool drop_all, NetResult* res);
+// The classic BPF program that makes raw GRE socket `worker` of `nworkers` take its share.
+std::vector<sock_filter> split_filter(int family, uint32_t worker, uint32_t nworkers);
 
 }  // namespace gredge

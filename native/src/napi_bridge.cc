@@ -600,6 +600,23 @@ Napi::Value DbgCsumComplete(const Napi::CallbackInfo& info) {
                                                info[2].As<Napi::Number>().Uint32Value()));
 }
 
+Napi::Value DbgSplitFilter(const Napi::CallbackInfo& info) {
+  // splitFilter(family, worker, nworkers) → the classic BPF program as [code, jt, jf, k] rows
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "splitFilter(family, worker, nworkers)"), env.Undefined();
+  auto prog = split_filter(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Uint32Value(),
+                           info[2].As<Napi::Number>().Uint32Value());
+  Napi::Uint32Array out = Napi::Uint32Array::New(env, prog.size() * 4);
+  for (size_t i = 0; i < prog.size(); i++) {
+    out[i * 4] = prog[i].code;
+    out[i * 4 + 1] = prog[i].jt;
+    out[i * 4 + 2] = prog[i].jf;
+    out[i * 4 + 3] = prog[i].k;
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* addon = new Addon();
   env.SetInstanceData<Addon>(addon);
@@ -619,6 +636,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dbg.Set("tsoSegment", Napi::Function::New(env, DbgTsoSegment));
   dbg.Set("groCoalesce", Napi::Function::New(env, DbgGroCoalesce));
   dbg.Set("csumComplete", Napi::Function::New(env, DbgCsumComplete));
+  dbg.Set("splitFilter", Napi::Function::New(env, DbgSplitFilter));
   exports.Set("debug", dbg);
   return exports;
 }

@@ -94,6 +94,8 @@ export interface NativeDebug {
   tsoSegment(packet: Uint8Array, hdr: { gsoType: number; gsoSize: number }): Buffer[] | null;
   /** Coalesces packets as one decap batch would; returns what would be written to the TUN. */
   groCoalesce(packets: Uint8Array[]): Array<{ packet: Buffer; hdr: VnetHdr }>;
+  /** The worker-split socket filter as [code, jt, jf, k] rows (classic BPF). */
+  splitFilter(family: 4 | 6, worker: number, nworkers: number): Uint32Array;
   /** Completes a partial checksum in place (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
   csumComplete(packet: Uint8Array, csumStart: number, csumOffset: number): boolean;
 }
