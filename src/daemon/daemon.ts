@@ -25,7 +25,12 @@ export class Daemon {
     this.config = config;
     this.#log = log;
     const routerId = parseIpv4(config.routerId) ?? 0;
-    this.rib = new Rib({ localAs: config.localAs, routerId, log: log.child({ module: 'rib' }) });
+    this.rib = new Rib({
+      localAs: config.localAs,
+      routerId,
+      log: log.child({ module: 'rib' }),
+      expectedPrefixes: expectedPrefixes(config),
+    });
     for (const n of config.neighbors) {
       const channel = this.rib.addNeighbor(n);
       const peer = new Peer({
@@ -83,6 +88,20 @@ export class Daemon {
     })();
     return this.#stopping;
   }
+}
+
+/** A full IPv4 table today is ~1M prefixes; transits and peers may send one each. */
+const FULL_TABLE4 = 1 << 20;
+
+/**
+ * Sizes the RIB's IPv4 tables once when a neighbor may send a full table: growing them by
+ * doubling to 1M rehashes and copies every array ~20 times during the initial load.
+ */
+function expectedPrefixes(config: Config): number | undefined {
+  const full = config.neighbors.some(
+    (n) => n.families.includes('ipv4-unicast') && (n.role === 'transit' || n.role === 'peer'),
+  );
+  return full ? FULL_TABLE4 : undefined;
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d) from a dual-stack listener is the IPv4 neighbor. */
