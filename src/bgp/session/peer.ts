@@ -31,7 +31,7 @@ import {
 import { Connection } from './connection.js';
 import { MESSAGE_KIND, type PeerCounters, newCounters, socketSink } from './counters.js';
 import { type Action, type FsmContext, type FsmEvent, type State, transition } from './fsm.js';
-import { buildOpen, familyOf, localWinsCollision } from './negotiate.js';
+import { buildOpen, familyOf, localWinsCollision, type OpenExpectations } from './negotiate.js';
 import { classify } from './receive.js';
 import { connectRetryDelay, keepaliveInterval, SessionTimer } from './timers.js';
 
@@ -68,6 +68,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #rng: () => number;
   readonly #ours: OpenMessage;
   readonly #oursBytes: Uint8Array;
+  readonly #expect: OpenExpectations;
   #state: State = 'Idle';
   #started = false;
   #primary: Connection | undefined;
@@ -97,6 +98,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#rng = o.rng ?? Math.random;
     this.#ours = buildOpen(o.neighbor, o.localAs, this.#routerId);
     this.#oursBytes = encodeOpen(this.#ours);
+    this.#expect = { neighbor: o.neighbor, localAs: o.localAs, routerId: this.#routerId, ours: this.#ours };
   }
 
   get state(): State {
@@ -500,13 +502,13 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   #message(conn: Connection, type: number, body: Uint8Array): void {
-    const expect = {
-      neighbor: this.neighbor,
-      localAs: this.#localAs,
-      routerId: this.#routerId,
-      ours: this.#ours,
-    };
-    const m = classify(conn.state, type, body, expect, conn === this.#primary ? conn.negotiated : undefined);
+    const m = classify(
+      conn.state,
+      type,
+      body,
+      this.#expect,
+      conn === this.#primary ? conn.negotiated : undefined,
+    );
     if (m.event.type !== 'UpdateMsg' && m.event.type !== 'KeepAliveMsg') this.#flush();
     if (m.notification) {
       const text = describeNotification(m.notification);
