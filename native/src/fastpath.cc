@@ -19,7 +19,7 @@ namespace gredge {
 
 static void set_bufs(int fd) {
   // The default ~208 KiB overflows under TCP bursts (LAB-FACTS); FORCE needs CAP_NET_ADMIN.
-  int sz = 8 << 20;
+  int sz = 16 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
@@ -240,6 +240,9 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
   for (int i = 0; i < cfg.workers; i++) {
     int r4 = open_raw_gre(4, cfg.has_local4 ? cfg.local4 : nullptr, i, cfg.workers, false, res);
     if (r4 < 0) return fail_close();
+    // Keepalives leave through worker 0's socket: a socket of their own would receive (and
+    // filter away) a copy of every GRE packet, which costs a clone per packet.
+    if (i == 0) fp->ka_fd_ = r4;
     int r6 = -1;
     if (cfg.has_local6) {
       r6 = open_raw_gre(6, cfg.local6, i, cfg.workers, false, res);
@@ -251,8 +254,6 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
     uint64_t* slice = fp->counters_.get() + size_t(i) * kSliceSlots;
     fp->workers_.push_back(std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6, vnet));
   }
-  fp->ka_fd_ = open_raw_gre(4, cfg.has_local4 ? cfg.local4 : nullptr, 0, 1, true, res);
-  if (fp->ka_fd_ < 0) return fail_close();
   for (auto& w : fp->workers_) w->start();
   fp->ka_thread_ = std::thread([f = fp.get()] { f->keepalive_loop(); });
   *res = NetResult{};
@@ -270,8 +271,7 @@ void Fastpath::close() {
   workers_.clear();  // each worker closes its raw sockets
   for (int fd : tun_fds_) ::close(fd);
   tun_fds_.clear();
-  if (ka_fd_ >= 0) ::close(ka_fd_);
-  ka_fd_ = -1;
+  ka_fd_ = -1;  // worker 0's socket, closed with the worker
 }
 
 void Fastpath::keepalive_loop() {

@@ -60,7 +60,7 @@ class Fastpath {
   std::shared_ptr<uint64_t> counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> tun_fds_;
-  int ka_fd_ = -1;
+  int ka_fd_ = -1;  // not owned: worker 0's raw IPv4 socket
   int ifindex_ = 0;
   bool offload_active_ = false;
   StateCallback cb_;

@@ -81,6 +81,10 @@ NetResult link_set_mtu_up(const std::string& name, uint32_t mtu) {
   memset(&ifr, 0, sizeof(ifr));
   memcpy(ifr.ifr_name, name.data(), name.size() < IFNAMSIZ - 1 ? name.size() : IFNAMSIZ - 1);
   NetResult r;
+  // A deeper TUN queue than the default 500 rides out a worker that the scheduler keeps off
+  // the CPU for a few milliseconds under a packet flood (best effort: not all kernels allow it).
+  ifr.ifr_qlen = 4096;
+  (void)ioctl(s, SIOCSIFTXQLEN, &ifr);
   ifr.ifr_mtu = int(mtu);
   if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
     r = fail(NetErr::kOpen, errno, "SIOCSIFMTU " + name);
