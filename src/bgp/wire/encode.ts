@@ -6,6 +6,7 @@
  */
 import { ENCODE_ROWS, writeAttrHeader } from './attrs/table.js';
 import { ByteWriter } from './reader.js';
+import { copyOut } from './slab.js';
 import type { CodecContext, PathAttributes, UnknownAttribute } from './types.js';
 
 function writeUnknown(w: ByteWriter, u: UnknownAttribute): void {
@@ -13,12 +14,18 @@ function writeUnknown(w: ByteWriter, u: UnknownAttribute): void {
   w.bytes(u.value);
 }
 
+// One writer reused by every call (encoding is synchronous and never nests): a fresh writer and
+// its exact-size copy per attribute set were two ArrayBuffers per set on the export hot path.
+const scratch = new ByteWriter(4096);
+
+/** The encoded attributes, in a slab-backed buffer (see slab.ts) the caller may keep. */
 export function encodeAttributes(attrs: PathAttributes, ctx: CodecContext): Uint8Array {
-  const w = new ByteWriter(128);
+  const w = scratch;
+  w.pos = 0;
   const unknown = attrs.unknown;
   if (unknown === undefined || unknown.length === 0) {
     for (const row of ENCODE_ROWS) row.encode!(attrs, ctx, w);
-    return w.finish();
+    return copyOut(w.buf, w.pos);
   }
   const known = new Set(ENCODE_ROWS.map((r) => r.code));
   const extra = unknown.filter((u) => !known.has(u.code) && u.code !== 14 && u.code !== 15);
@@ -29,5 +36,5 @@ export function encodeAttributes(attrs: PathAttributes, ctx: CodecContext): Uint
     row.encode!(attrs, ctx, w);
   }
   while (k < extra.length) writeUnknown(w, extra[k++]!);
-  return w.finish();
+  return copyOut(w.buf, w.pos);
 }

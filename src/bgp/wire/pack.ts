@@ -7,6 +7,7 @@
  */
 import { writeHeader } from './header.js';
 import { prefix4WireSize, writePrefix4, writePrefix6 } from './nlri.js';
+import { allocate } from './slab.js';
 import {
   AFI_IPV6,
   type Family,
@@ -18,23 +19,6 @@ import {
 } from './types.js';
 
 const UPDATE_FIXED = 23; // header + withdrawn length + total attribute length
-
-// Messages are carved from a shared slab (as Node's Buffer pool does): one small allocation per
-// message costs more than writing it. A slab lives as long as any message cut from it.
-const SLAB_SIZE = 256 * 1024;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabUsed = 0;
-
-function allocate(total: number): Uint8Array {
-  if (total > SLAB_SIZE / 4) return new Uint8Array(total);
-  if (slabUsed + total > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const b = new Uint8Array(slab, slabUsed, total);
-  slabUsed += (total + 7) & ~7;
-  return b;
-}
 
 function startUpdate(total: number, wlen: number, alen: number): Uint8Array {
   const b = allocate(total);
