@@ -47,8 +47,12 @@ async function main(): Promise<number> {
   const level = args.values['log-level'] ?? config.log.level;
   const log = createLogger(level);
   const daemon = new Daemon(config, log);
+  // The data plane runs in native threads that hold no handle on the event loop, and a
+  // tunnel-only CPE has no sockets either: this timer keeps gredged up until a signal.
+  const alive = setInterval(() => {}, 1 << 30);
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
+    clearInterval(alive);
     daemon.stop().then(
       () => log.flush(() => process.exit(0)),
       () => process.exit(1),
@@ -65,6 +69,7 @@ async function main(): Promise<number> {
     const code = err instanceof GredgeError ? err.code : 'ERR_START';
     log.fatal({ code, err }, (err as Error).message);
     process.stderr.write(`gredged: ${(err as Error).message}\n`);
+    clearInterval(alive);
     await daemon.stop().catch(() => {});
     return 1;
   }
