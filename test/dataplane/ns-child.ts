@@ -43,13 +43,16 @@ if (mode === 'perm') {
       }
       const rss0 = process.memoryUsage().rss;
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       const n = dp.addRoutes(routes);
+      const c1 = process.cpuUsage(c0);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const cpuMs = (c1.user + c1.system) / 1000;
       const rss1 = process.memoryUsage().rss;
       const t1 = process.hrtime.bigint();
       const removed = dp.removeRoutes(routes.map((r) => r.prefix));
       const removeMs = Number(process.hrtime.bigint() - t1) / 1e6;
-      out({ id: req.id, ok: true, result: { n, ms, rss0, rss1, removed, removeMs } });
+      out({ id: req.id, ok: true, result: { n, ms, cpuMs, rss0, rss1, removed, removeMs } });
       return;
     }
     try {

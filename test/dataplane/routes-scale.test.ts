@@ -24,17 +24,19 @@ t.test('1M IPv4 routes in one batch', { skip, timeout: 120_000 }, async (t) => {
   const r = (await a.ok('bulkRoutes', 1_000_000, 'to-b')) as {
     n: number;
     ms: number;
+    cpuMs: number;
     rss0: number;
     rss1: number;
     removed: number;
     removeMs: number;
   };
   t.comment(
-    `addRoutes(1M /24): ${r.ms.toFixed(0)} ms, RSS +${((r.rss1 - r.rss0) / 2 ** 20).toFixed(0)} MiB ` +
+    `addRoutes(1M /24): ${r.ms.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms CPU, RSS +${((r.rss1 - r.rss0) / 2 ** 20).toFixed(0)} MiB ` +
       `(${(r.rss1 / 2 ** 20).toFixed(0)} MiB total); removeRoutes: ${r.removeMs.toFixed(0)} ms`,
   );
   t.equal(r.n, 1_000_000, 'all added');
-  t.ok(r.ms < 4000, `added in ${r.ms.toFixed(0)} ms (target ≲ 1–2 s; the bound leaves room for slow CI)`);
+  // CPU time, not wall time: a loaded CI box must not fail this (target ≲ 1–2 s; room for slow CPUs).
+  t.ok(r.cpuMs < 4000, `added with ${r.cpuMs.toFixed(0)} ms of CPU`);
   t.ok(r.rss1 - r.rss0 < 200 * 2 ** 20, 'less than 200 MiB for the table and the batch');
   t.equal(r.removed, 1_000_000, 'all removed');
   t.same(await a.ok('routeCount'), { v4: 1, v6: 0 }, 'only the tunnel subnet is left');
