@@ -178,10 +178,9 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
 const CLK_TCK = 100;
 
 /**
- * The mode for tests that need no requests. The runner by default: gredged with tunnels and no
- * neighbors exits right after start-up (nothing holds its event loop; see daemon.test.ts).
- * GREDGE_LAB_MODE=daemon runs the path tests and the bench on the real gredged.
+ * The mode for tests that need no requests: the real gredged by default;
+ * GREDGE_LAB_MODE=runner runs them on the JS-API runner instead (dp-runner.ts).
  */
 export function labMode(): GredgeMode {
-  return process.env.GREDGE_LAB_MODE === 'daemon' ? 'daemon' : 'runner';
+  return process.env.GREDGE_LAB_MODE === 'runner' ? 'runner' : 'daemon';
 }
