@@ -1,13 +1,14 @@
 /**
  * Interned (hash-consed) path-attribute sets, refcounted by the paths that use them and freed
  * when unused. A full table of ~1M prefixes carries ~100k distinct sets, so every per-prefix
- * structure holds a small integer id; the decision-process inputs of each set are precomputed
+ * structure holds a small integer id. Sets are stored as flat word records (attr-words.ts), not
+ * objects, so keeping them costs the GC nothing; the decision-process inputs are precomputed
  * into typed arrays (RFC 4271 §9.1.2.2 inputs: LOCAL_PREF, AS_PATH length, ORIGIN, MED and the
  * neighbor AS for MED comparison; RFC 1997 well-known communities as flags).
  */
 import { AsPathSegmentType, type PathAttributes } from '../bgp/wire/types.js';
 import { growF64, growI32, growU8 } from './arrays.js';
-import { equalAttrs, hashAttrs } from './attr-hash.js';
+import { deserialize, equalWords, hashWords, serialize, WordBuf } from './attr-words.js';
 
 export const COMMUNITY_NO_EXPORT = 0xffffff01;
 export const COMMUNITY_NO_ADVERTISE = 0xffffff02;
@@ -40,26 +41,8 @@ export function asPathContains(attrs: PathAttributes, asn: number): boolean {
   return false;
 }
 
-/**
- * The stored copy: every field present in one fixed order, so ~100k interned sets share one
- * hidden class instead of one each (V8 gives spread/patched objects their own maps).
- */
-function canonical(a: PathAttributes, lp: number | undefined): PathAttributes {
-  return {
-    origin: a.origin,
-    asPath: a.asPath,
-    nextHop: a.nextHop,
-    nextHop6: a.nextHop6,
-    med: a.med,
-    localPref: lp ?? a.localPref,
-    atomicAggregate: a.atomicAggregate,
-    aggregator: a.aggregator,
-    communities: a.communities,
-    largeCommunities: a.largeCommunities,
-    otc: a.otc,
-    unknown: a.unknown,
-  };
-}
+/** Sets whose decoded objects are kept for repeated `get` (direct-mapped by id). */
+const OBJ_CACHE = 1024;
 
 export class AttrStore {
   /** Bucket (hash & mask) → first id of its chain; chains continue through #next. A typed
@@ -67,7 +50,17 @@ export class AttrStore {
   #buckets = new Int32Array(1024).fill(-1);
   #next = new Int32Array(0);
   #hash = new Int32Array(0);
-  #attrs: (PathAttributes | undefined)[] = [];
+  /** Each set's record in #arena (attr-words.ts); #len 0 marks a free id. */
+  #off = new Int32Array(0);
+  #len = new Int32Array(0);
+  #arena = new Uint32Array(4096);
+  #top = 0;
+  /** Words of #arena held by freed records, reclaimed by #compact. */
+  #garbage = 0;
+  #high = 0;
+  readonly #scratch = new WordBuf();
+  readonly #objs: (PathAttributes | undefined)[] = new Array(OBJ_CACHE).fill(undefined);
+  readonly #objIds = new Int32Array(OBJ_CACHE).fill(-1);
   #free: number[] = [];
   #size = 0;
   refs = new Int32Array(0);
@@ -84,25 +77,33 @@ export class AttrStore {
 
   /**
    * Id of the set equal to `a` (with LOCAL_PREF replaced by `localPref` when given), taking
-   * `count` references. The arrays inside `a` are shared, so callers must not mutate them.
+   * `count` references. `a` is copied, never kept.
    */
   intern(a: PathAttributes, count: number, localPref?: number): number {
     const lp = localPref !== undefined && a.localPref !== localPref ? localPref : undefined;
-    const h = hashAttrs(a, lp);
+    const sc = this.#scratch;
+    serialize(a, lp, sc);
+    const words = sc.w;
+    const n = sc.n;
+    const h = hashWords(words, 0, n);
     const b = h & (this.#buckets.length - 1);
     let id = this.#buckets[b]!;
-    while (id !== -1 && (this.#hash[id] !== h || !equalAttrs(this.#attrs[id]!, a, lp))) id = this.#next[id]!;
+    while (
+      id !== -1 &&
+      (this.#hash[id] !== h || this.#len[id] !== n || !equalWords(this.#arena, this.#off[id]!, words, 0, n))
+    )
+      id = this.#next[id]!;
     if (id === -1) {
-      a = canonical(a, lp);
-      id = this.#free.length > 0 ? this.#free.pop()! : this.#attrs.length;
+      id = this.#free.length > 0 ? this.#free.pop()! : this.#high++;
       this.#grow(id + 1);
       this.#size++;
       this.#next[id] = this.#buckets[b]!;
       this.#hash[id] = h;
       this.#buckets[b] = id;
-      this.#attrs[id] = a;
+      this.#store(id, words, n);
       if (this.#size > this.#buckets.length) this.#rehash(this.#buckets.length * 4);
-      this.localPref[id] = a.localPref ?? DEFAULT_LOCAL_PREF;
+      const l = lp ?? a.localPref;
+      this.localPref[id] = l ?? DEFAULT_LOCAL_PREF;
       this.pathLen[id] = asPathLength(a);
       this.origin[id] = a.origin;
       this.med[id] = a.med ?? 0;
@@ -119,8 +120,18 @@ export class AttrStore {
     return id;
   }
 
+  /**
+   * The set as an object (shared with other callers until evicted: read-only). Recently used
+   * sets are cached; others are decoded from their record.
+   */
   get(id: number): PathAttributes {
-    return this.#attrs[id]!;
+    const slot = id & (OBJ_CACHE - 1);
+    if (this.#objIds[slot] === id) return this.#objs[slot]!;
+    if (this.#len[id] === 0 || id >= this.#high) return undefined as unknown as PathAttributes;
+    const o = deserialize(this.#arena, this.#off[id]!);
+    this.#objIds[slot] = id;
+    this.#objs[slot] = o;
+    return o;
   }
 
   ref(id: number, count = 1): void {
@@ -141,15 +152,53 @@ export class AttrStore {
       this.#next[p] = this.#next[id]!;
     }
     this.#size--;
-    this.#attrs[id] = undefined;
+    this.#garbage += this.#len[id]!;
+    this.#len[id] = 0;
+    const slot = id & (OBJ_CACHE - 1);
+    if (this.#objIds[slot] === id) {
+      this.#objIds[slot] = -1;
+      this.#objs[slot] = undefined;
+    }
     this.#free.push(id);
+  }
+
+  #store(id: number, words: Uint32Array, n: number): void {
+    if (this.#top + n > this.#arena.length) this.#makeRoom(n);
+    this.#arena.set(words.subarray(0, n), this.#top);
+    this.#off[id] = this.#top;
+    this.#len[id] = n;
+    this.#top += n;
+  }
+
+  /** Compacts the arena when freed records fill half of it, else doubles it. */
+  #makeRoom(n: number): void {
+    const live = this.#top - this.#garbage;
+    let size = this.#arena.length;
+    while (live + n > size / 2) size *= 2;
+    const next = new Uint32Array(size);
+    if (this.#garbage === 0) {
+      next.set(this.#arena.subarray(0, this.#top));
+    } else {
+      let top = 0;
+      for (let id = 0; id < this.#high; id++) {
+        const len = this.#len[id]!;
+        if (len === 0) continue;
+        const off = this.#off[id]!;
+        next.set(this.#arena.subarray(off, off + len), top);
+        this.#off[id] = top;
+        top += len;
+      }
+      this.#top = top;
+      this.#garbage = 0;
+    }
+    this.#arena = next;
   }
 
   #rehash(size: number): void {
     const buckets = new Int32Array(size).fill(-1);
     const mask = size - 1;
-    for (let id = 0; id < this.#attrs.length; id++) {
-      if (this.#attrs[id] === undefined) continue;
+    for (let id = 0; id < this.#high; id++) {
+      if (this.#len[id] === 0) continue;
       const b = this.#hash[id]! & mask;
       this.#next[id] = buckets[b]!;
       buckets[b] = id;
@@ -162,6 +211,8 @@ export class AttrStore {
     this.refs = growI32(this.refs, need);
     this.#next = growI32(this.#next, need);
     this.#hash = growI32(this.#hash, need);
+    this.#off = growI32(this.#off, need);
+    this.#len = growI32(this.#len, need);
     this.localPref = growF64(this.localPref, need);
     this.pathLen = growI32(this.pathLen, need);
     this.origin = growU8(this.origin, need);

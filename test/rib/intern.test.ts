@@ -59,3 +59,46 @@ t.test('well-known community flags', async (t) => {
     [1, 1, 2],
   );
 });
+
+t.test('get returns what was interned, every field, after the arena compacts', async (t) => {
+  const st = new AttrStore();
+  const full = (i: number): PathAttributes => ({
+    origin: 2,
+    asPath: [
+      { type: 2, asns: [65001, 4200000000 + i] },
+      { type: 1, asns: [64500, 64501] },
+    ],
+    nextHop: 0xc0000201,
+    nextHop6: { global: new Uint8Array(16).fill(0x20), linkLocal: new Uint8Array(16).fill(0xfe) },
+    med: 0,
+    localPref: 4294967295,
+    atomicAggregate: true,
+    aggregator: { asn: 4200000001, address: 0xc6336401 },
+    communities: [0xffffff01, i],
+    largeCommunities: [65000, 1, i],
+    otc: 65001,
+    unknown: [{ flags: 0xe0, code: 99, value: Uint8Array.of(1, 2, 3, 4, 5) }],
+  });
+  const strip = (a: PathAttributes) =>
+    Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as PathAttributes;
+  // Churn: intern and free many sets so that the arena is compacted several times.
+  const keep = new Map<number, number>();
+  for (let i = 0; i < 5000; i++) {
+    const id = st.intern(full(i), 1);
+    if (i % 10 === 0) keep.set(i, id);
+    else st.unref(id);
+  }
+  t.equal(st.size, 500);
+  let ok = 0;
+  for (const [i, id] of keep) {
+    if (t.same(strip(st.get(id)), full(i), `set ${i}`, { diagnostic: false })) ok++;
+    if (st.intern(full(i), 1) === id) ok++;
+  }
+  t.equal(ok, 1000, 'every kept set decodes intact and is found again');
+  t.equal(st.get(keep.get(0)!).unknown![0]!.value.length, 5, 'odd-length unknown value kept exactly');
+  const bare = st.intern(set(3), 1);
+  const g = st.get(bare);
+  t.equal(g.communities, undefined);
+  t.equal(g.med, undefined);
+  t.equal(g.nextHop6, undefined);
+});
