@@ -53,7 +53,7 @@ export class AttrStore {
   /** Each set's record in #arena (attr-words.ts); #len 0 marks a free id. */
   #off = new Int32Array(0);
   #len = new Int32Array(0);
-  #arena = new Uint32Array(4096);
+  #arena = new Uint32Array(1 << 16);
   #top = 0;
   /** Words of #arena held by freed records, reclaimed by #compact. */
   #garbage = 0;
@@ -164,7 +164,10 @@ export class AttrStore {
 
   #store(id: number, words: Uint32Array, n: number): void {
     if (this.#top + n > this.#arena.length) this.#makeRoom(n);
-    this.#arena.set(words.subarray(0, n), this.#top);
+    const arena = this.#arena;
+    const top = this.#top;
+    // A loop, not set(subarray): a view per set was a typed-array allocation per set.
+    for (let i = 0; i < n; i++) arena[top + i] = words[i]!;
     this.#off[id] = this.#top;
     this.#len[id] = n;
     this.#top += n;
