@@ -112,10 +112,13 @@ void Worker::encap_batch() {
           c_.drop(kDropBadOffload);
           continue;
         }
+        // Segments too big for the tunnel all fail alike: one Packet Too Big per super-packet.
+        gso_ptb_left_ = 1;
         for (uint32_t s = 0; s < plan.nseg; s++) {
           uint8_t* out = tx_slot(plan.hl + plan.gso);
           encap_one(out, tso_segment(pkt, plan, s, out));
         }
+        gso_ptb_left_ = -1;
         c_.add(kGTsoSegments, plan.nseg);
         continue;
       }
@@ -167,7 +170,10 @@ void Worker::encap_one(uint8_t* pkt, size_t n) {
   }
   if (n > t->mtu) {
     bool df = v == 6 || (rd16(pkt + 6) & 0x4000);
-    if (df) send_ptb(pkt, n, t);
+    if (df && gso_ptb_left_ != 0) {
+      send_ptb(pkt, n, t);
+      if (gso_ptb_left_ > 0) gso_ptb_left_--;
+    }
     c_.tunnel_drop(t->idx, kDropTooBig);
     return;
   }

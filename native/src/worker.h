@@ -57,6 +57,7 @@ class Worker {
   mmsghdr rx_msgs_[kBatch];
   iovec rx_iov_[kBatch];
   sockaddr_storage rx_names_[kBatch];
+  int gso_ptb_left_ = -1;  // PTBs still allowed for the super-packet being cut; -1: no limit
   Gro gro_;
   uint64_t gro_merged_seen_ = 0;
   uint8_t scratch_[1400];
