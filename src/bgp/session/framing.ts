@@ -9,7 +9,7 @@ import type { BgpMessageError } from '../wire/errors.js';
 import { HEADER_LENGTH, MAX_MESSAGE_LENGTH } from '../wire/types.js';
 
 export type Frame =
-  | { kind: 'message'; type: number; body: Uint8Array; raw: Uint8Array }
+  | { kind: 'message'; type: number; body: Uint8Array }
   | { kind: 'error'; error: BgpMessageError };
 
 export class Framer {
@@ -55,7 +55,6 @@ export class Framer {
       kind: 'message',
       type: h.value.type,
       body: buf.subarray(pos + HEADER_LENGTH, end),
-      raw: buf.subarray(pos, end),
     };
   }
 }
