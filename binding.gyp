@@ -4,6 +4,7 @@
       "target_name": "gredge_native",
       "sources": [
         "native/src/napi_bridge.cc",
+        "native/src/napi_debug.cc",
         "native/src/gre.cc",
         "native/src/offload.cc",
         "native/src/lpm.cc",
