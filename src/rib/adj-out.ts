@@ -145,6 +145,9 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     const groups = new Map<number, Group<K>>();
     const withdrawn: K[] = [];
     const end = Math.min(this.#qLen, this.#qHead + limit);
+    // Entries of one set arrive together (one UPDATE), so the previous group usually matches.
+    let lastA = -1;
+    let lastG: Group<K> | undefined;
     for (let i = this.#qHead; i < end; i++) {
       const e = this.#queue[i]!;
       this.#queued.clear(e);
@@ -153,7 +156,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
       let g: Group<K> | undefined;
       if (p !== -1) {
         const a = pAttr[p]!;
-        g = groups.get(a);
+        g = a === lastA ? lastG : groups.get(a);
         if (g === undefined) {
           let enc = cache.get(a);
           if (enc === undefined) {
@@ -164,6 +167,8 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
           g = { enc, keys: [] };
           groups.set(a, g);
         }
+        lastA = a;
+        lastG = g;
       }
       if (g !== undefined && g.enc.bytes !== null) {
         g.keys.push(key);

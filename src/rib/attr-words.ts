@@ -28,12 +28,14 @@ export class WordBuf {
   n = 0;
 
   push(v: number): void {
-    if (this.n === this.w.length) {
-      const b = new Uint32Array(this.w.length * 2);
-      b.set(this.w);
-      this.w = b;
-    }
+    if (this.n === this.w.length) this.#grow();
     this.w[this.n++] = v;
+  }
+
+  #grow(): void {
+    const b = new Uint32Array(this.w.length * 2);
+    b.set(this.w);
+    this.w = b;
   }
 }
 

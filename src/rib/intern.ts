@@ -109,9 +109,13 @@ export class AttrStore {
       this.med[id] = a.med ?? 0;
       this.nbrAs[id] = firstAs(a);
       let f = 0;
-      for (const c of a.communities ?? []) {
-        if (c === COMMUNITY_NO_EXPORT || c === COMMUNITY_NO_EXPORT_SUBCONFED) f |= ATTR_NO_EXPORT;
-        else if (c === COMMUNITY_NO_ADVERTISE) f |= ATTR_NO_ADVERTISE;
+      const cs = a.communities;
+      if (cs !== undefined) {
+        for (let i = 0; i < cs.length; i++) {
+          const c = cs[i];
+          if (c === COMMUNITY_NO_EXPORT || c === COMMUNITY_NO_EXPORT_SUBCONFED) f |= ATTR_NO_EXPORT;
+          else if (c === COMMUNITY_NO_ADVERTISE) f |= ATTR_NO_ADVERTISE;
+        }
       }
       this.flags[id] = f;
       this.refs[id] = 0;
