@@ -18,6 +18,7 @@ export function printConfig(cfg: Config): string {
       tun: cfg.dataplane.tun,
       workers: cfg.dataplane.workers,
       persistent: cfg.dataplane.persistent,
+      offload: cfg.dataplane.offload,
     };
   }
   if (cfg.underlay) out.underlay = { ...cfg.underlay };

@@ -48,6 +48,7 @@ export interface DataplaneConfig {
   tun: string; // default gredge0
   workers: number; // default 2
   persistent: boolean; // keep the TUN on exit, default false
+  offload: boolean; // TUN offloads (vnet header, TSO/GRO in the workers), default true
 }
 
 export interface Config {
