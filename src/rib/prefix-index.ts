@@ -54,11 +54,21 @@ abstract class EntryAlloc {
   }
 }
 
+/**
+ * Slot hash of an IPv4 key (address × 64 + length). The /20, last octet and length are mixed; the four
+ * address bits of a /21–/32 within its /20 stay as the low bits, so the prefixes of one /20 (an
+ * UPDATE usually carries neighbours) share one or two cache lines of the slot table instead of
+ * costing a random miss each. Prefixes of different /20s or lengths still scatter.
+ */
 function hash4(key: number): number {
-  let h = Math.imul((key / 64) | 0, 0x9e3779b1) ^ Math.imul((key & 63) + 1, 0x85ebca6b);
+  const addr = (key / 64) | 0;
+  // The last octet goes with the length into the mixed part: /25–/32 inside one /24 scatter.
+  let h = Math.imul(addr >>> 12, 0x9e3779b1) ^ Math.imul(((addr & 0xff) << 6) + (key & 63) + 1, 0x85ebca6b);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
-  return h ^ (h >>> 12);
+  h ^= h >>> 12;
+  // Up to /20 those four bits are zero: take them from the mix, or short prefixes pile up.
+  return (h & ~15) | ((key & 63) > 20 ? (addr >>> 8) & 15 : h & 15);
 }
 
 export class KeyIndex4 extends EntryAlloc implements KeyIndex<Prefix4> {
