@@ -36,6 +36,12 @@ export interface LabConfigOptions {
   edgeExtra?: ExtraTunnel[];
   sequence?: boolean;
   checksum?: boolean;
+  /**
+   * A BGP session inside the tunnel (ARCHITECTURE data flow 3): edge (AS 65000) sees cpe as a
+   * customer (AS 65001) at cpe's inner address; `mtu` overrides the edge tunnel's MTU and
+   * `mssClamp` its clamp, to check the session socket's own MSS.
+   */
+  bgp?: { mtu?: number; mssClamp?: boolean };
 }
 
 function mtuFor(u: Underlay): number {
@@ -56,6 +62,7 @@ function tunnelYaml(t: {
   routes: string[];
   sequence?: boolean;
   checksum?: boolean;
+  mssClamp?: boolean;
 }): string {
   const lines = [
     `  - name: ${t.name}`,
@@ -65,7 +72,7 @@ function tunnelYaml(t: {
     ...(t.inner ? [`    inner: { local: ${q(t.inner.local)}, local6: ${q(t.inner.local6)} }`] : []),
     `    allowed-sources: ${list(t.allowedSources)}`,
     `    routes: ${list(t.routes)}`,
-    '    mss-clamp: true',
+    `    mss-clamp: ${t.mssClamp ?? true}`,
     ...(t.sequence ? ['    sequence: true'] : []),
     ...(t.checksum ? ['    checksum: true'] : []),
   ];
@@ -79,12 +86,13 @@ export function edgeYaml(o: LabConfigOptions): string {
       name: 'cust-a',
       remote: ADDR.cpeUnder[u],
       key: o.key ?? KEY,
-      mtu: mtuFor(u),
+      mtu: o.bgp?.mtu ?? mtuFor(u),
       inner: { local: `${INNER.edge.v4}/30`, local6: `${INNER.edge.v6}/127` },
       allowedSources: [ADDR.custNet.v4, ADDR.custNet.v6, '192.0.2.128/30', '2001:db8:ff::/127'],
       routes: [ADDR.custNet.v4, ADDR.custNet.v6],
       sequence: o.sequence ?? false,
       checksum: o.checksum ?? false,
+      mssClamp: o.bgp?.mssClamp ?? true,
     }),
     ...(o.edgeExtra ?? []).map((x) =>
       tunnelYaml({
@@ -107,6 +115,13 @@ export function edgeYaml(o: LabConfigOptions): string {
     'log: { level: info }',
     'tunnels:',
     ...tunnels,
+    ...(o.bgp
+      ? [
+          `listen: { address: ${q(INNER.edge.v4)}, port: 179 }`,
+          'neighbors:',
+          `  - { name: cust-a, address: ${q(INNER.cpe.v4)}, remote-as: 65001, role: customer, passive: true, tunnel: cust-a, hold-time: 30 }`,
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -132,7 +147,15 @@ export function cpeYaml(o: LabConfigOptions): string {
       routes: [ADDR.netNet.v4, ADDR.netNet.v6],
       sequence: o.sequence ?? false,
       checksum: o.checksum ?? false,
+      mssClamp: o.bgp?.mssClamp ?? true,
     }),
+    ...(o.bgp
+      ? [
+          `listen: { address: ${q(INNER.cpe.v4)}, port: 179 }`,
+          'neighbors:',
+          `  - { name: edge, address: ${q(INNER.edge.v4)}, remote-as: 65000, role: transit, tunnel: to-edge, hold-time: 30, connect-retry: 1 }`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -1,0 +1,43 @@
+/**
+ * A customer's BGP session inside its GRE tunnel (ARCHITECTURE data flow 3; issue 4): the CPE's
+ * gredged connects to the edge's inner address through the tunnel, the session comes up, and the
+ * session socket's MSS fits the tunnel MTU, so a full-table transfer never needs fragmentation.
+ * The tunnel MTU is below the TUN's 1500: what keeps the MSS down is the data planes' clamp of
+ * both SYNs (TCP_MAXSEG set after connect() does not change a negotiated MSS on Linux).
+ */
+import t from 'tap';
+import { INNER } from './configs.js';
+import { startGrePath } from './gre-path.js';
+import { dataplaneAvailable } from './gredged.js';
+import { isRoot, Lab } from './topology.js';
+
+const missing = !isRoot()
+  ? 'the lab needs root to create network namespaces and TUN devices'
+  : await dataplaneAvailable();
+
+if (missing) {
+  t.plan(0, `skipped: ${missing}`);
+} else {
+  t.test('BGP session inside the tunnel: Established, MSS fits the tunnel MTU', async (t) => {
+    const lab = await Lab.create({ tag: 'bgptun' });
+    t.teardown(() => lab.destroy());
+    const mtu = 1400; // below the TUN's 1500, so only the clamp keeps the MSS down
+    const path = await startGrePath(lab, { underlay: 'v4', mode: 'daemon', bgp: { mtu } });
+    t.teardown(() => path.stop());
+    const established = (role: 'edge' | 'cpe') =>
+      /"to":"Established"/.test(role === 'edge' ? path.edge.proc.stdout : (path.cpe?.proc.stdout ?? ''));
+    const deadline = Date.now() + 20_000;
+    while (!(established('edge') && established('cpe')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.ok(established('edge'), 'edge: session with the customer Established');
+    t.ok(established('cpe'), 'cpe: session with the edge Established');
+    // ss prints the socket's send MSS ("mss:N") for the BGP connection on the edge side.
+    const ss = (
+      await lab.exec('edge', ['ss', '-tin', 'state', 'established', `( sport = :179 or dport = :179 )`])
+    ).stdout;
+    t.match(ss, INNER.cpe.v4, 'the session runs between the inner addresses');
+    const mss = Number(/\bmss:(\d+)/.exec(ss)?.[1]);
+    t.ok(mss > 0 && mss <= mtu - 40, `edge socket MSS ${mss} ≤ ${mtu - 40} (tunnel MTU ${mtu} − 40)`);
+  });
+}
