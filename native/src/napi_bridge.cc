@@ -340,8 +340,17 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
     int plen = info[3].As<Napi::Number>().Int32Value();
     if ((fam != 4 && fam != 6) || !get_bytes(info[2], fam == 4 ? 4 : 16, a) || plen < 0 || plen > (fam == 4 ? 32 : 128))
       return throw_code(env, "ERR_DATAPLANE_ARG", "bad address or prefix length"), env.Undefined();
+    // route: (add, family, address, plen[, table[, mtu[, prefsrc]]]);
+    // address: (add, family, address, plen[, noPrefixRoute])
     uint32_t table = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 254;
-    NetResult r = route ? nl_route(add, fp_->ifindex(), fam, a, plen, table) : nl_address(add, fp_->ifindex(), fam, a, plen);
+    uint32_t mtu = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
+    uint8_t src[16];
+    bool has_src = route && info.Length() > 6 && !info[6].IsUndefined();
+    if (has_src && !get_bytes(info[6], fam == 4 ? 4 : 16, src))
+      return throw_code(env, "ERR_DATAPLANE_ARG", "bad preferred source address"), env.Undefined();
+    bool no_prefix_route = !route && info.Length() > 4 && info[4].ToBoolean().Value();
+    NetResult r = route ? nl_route(add, fp_->ifindex(), fam, a, plen, table, mtu, has_src ? src : nullptr)
+                        : nl_address(add, fp_->ifindex(), fam, a, plen, no_prefix_route);
     if (!r.ok()) throw_code(env, code_of(r.err), r.msg);
     return env.Undefined();
   }

@@ -155,7 +155,7 @@ int nl_transact(nlmsghdr* h) {
 }
 }  // namespace
 
-NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int plen) {
+NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int plen, bool no_prefix_route) {
   NlReq req;
   memset(&req, 0, sizeof(req));
   req.h()->nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
@@ -170,12 +170,18 @@ NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int
   size_t alen = family == 4 ? 4 : 16;
   add_attr(req.h(), IFA_LOCAL, addr, alen);
   add_attr(req.h(), IFA_ADDRESS, addr, alen);
+  if (no_prefix_route) {
+    // IFA_F_NOPREFIXROUTE does not fit the 8-bit ifa_flags: it travels in IFA_FLAGS.
+    uint32_t flags = uint32_t(ifa->ifa_flags) | IFA_F_NOPREFIXROUTE;
+    add_attr(req.h(), IFA_FLAGS, &flags, 4);
+  }
   int rc = nl_transact(req.h());
   if (rc && !(add == false && rc == EADDRNOTAVAIL)) return fail(NetErr::kNetlink, rc, add ? "RTM_NEWADDR" : "RTM_DELADDR");
   return {};
 }
 
-NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int plen, uint32_t table) {
+NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int plen, uint32_t table, uint32_t mtu,
+                   const uint8_t* prefsrc) {
   NlReq req;
   memset(&req, 0, sizeof(req));
   req.h()->nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
@@ -192,6 +198,16 @@ NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int pl
   add_attr(req.h(), RTA_DST, dst, family == 4 ? 4 : 16);
   uint32_t oif = uint32_t(ifindex);
   add_attr(req.h(), RTA_OIF, &oif, 4);
+  if (add && prefsrc) add_attr(req.h(), RTA_PREFSRC, prefsrc, family == 4 ? 4 : 16);
+  if (add && mtu > 0) {
+    // RTA_METRICS nests rtattrs: { RTAX_MTU: u32 }.
+    alignas(rtattr) char nested[RTA_SPACE(sizeof(uint32_t))];
+    auto* m = reinterpret_cast<rtattr*>(nested);
+    m->rta_type = RTAX_MTU;
+    m->rta_len = uint16_t(RTA_LENGTH(sizeof(uint32_t)));
+    memcpy(RTA_DATA(m), &mtu, sizeof(mtu));
+    add_attr(req.h(), RTA_METRICS, nested, m->rta_len);
+  }
   int rc = nl_transact(req.h());
   if (rc && !(add == false && rc == ESRCH)) return fail(NetErr::kNetlink, rc, add ? "RTM_NEWROUTE" : "RTM_DELROUTE");
   return {};

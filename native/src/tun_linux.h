@@ -24,8 +24,14 @@ NetResult tun_set_offload(int fd, unsigned flags);
 NetResult link_set_mtu_up(const std::string& name, uint32_t mtu);
 int link_index(const std::string& name);
 // family 4 or 6; addr is 4 or 16 bytes.
-NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int plen);
-NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int plen, uint32_t table);
+// no_prefix_route: the kernel adds no subnet route for the address (IFA_F_NOPREFIXROUTE); the
+// caller adds its own, e.g. with the tunnel MTU.
+NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int plen, bool no_prefix_route = false);
+// mtu > 0: the route carries RTAX_MTU, so the kernel's own TCP over it (a customer's BGP session
+// inside its tunnel) negotiates an MSS that fits the tunnel, in both directions. prefsrc: the
+// source address the kernel picks for it (what a connected route would have had).
+NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int plen, uint32_t table, uint32_t mtu = 0,
+                   const uint8_t* prefsrc = nullptr);
 NetResult set_tcp_maxseg(int fd, int mss);
 
 }  // namespace gredge

@@ -327,7 +327,7 @@ function readTunnel(
     r.error(f('remote'), p('remote'), `an IPv${v4 ? 4 : 6} remote needs underlay.${v4 ? 'local' : 'local6'}`);
   }
   const key = m.has('key') ? r.int(f('key'), p('key'), 0, 4294967295) : undefined;
-  const mtu = m.has('mtu') ? r.int(f('mtu'), p('mtu'), 576, 9000) : v4 ? 1472 : 1452;
+  const mtu = m.has('mtu') ? r.int(f('mtu'), p('mtu'), 1280, 9000) : v4 ? 1472 : 1452;
   const bool = (k: string, dflt: boolean) => (m.has(k) ? (r.bool(f(k), p(k)) ?? dflt) : dflt);
   const prefixes = (k: string): string[] => {
     if (!m.has(k)) return [];

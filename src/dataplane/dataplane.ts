@@ -51,6 +51,9 @@ interface TunnelEntry {
 
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
+/** The kernel's main routing table (RT_TABLE_MAIN). */
+const MAIN_TABLE = 254;
+
 export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent] }> {
   readonly #h: NativeDataplaneHandle;
   readonly #opts: DataplaneOptions;
@@ -174,8 +177,16 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     if (lpm.length) call('tunnel routes', () => this.#h.addRoutes(packRoutes(lpm.map((p) => [p, index]))));
     if (old) this.#undoKernel(old, plan);
     const oldAddr = new Set((old?.addresses ?? []).map(key));
-    for (const a of plan.addresses)
-      if (!oldAddr.has(key(a))) call('TUN address', () => this.#h.address(true, a.family, a.bytes, a.len));
+    plan.addresses.forEach((a, i) => {
+      if (!oldAddr.has(key(a)))
+        call('TUN address', () => this.#h.address(true, a.family, a.bytes, a.len, true));
+      // The inner subnet's kernel route carries the tunnel MTU (instead of the TUN's), so TCP to
+      // the far end — the customer's BGP session — negotiates an MSS that fits the tunnel.
+      const s = plan.subnets[i]!;
+      call('kernel route', () =>
+        this.#h.route(true, s.family, s.bytes, s.len, MAIN_TABLE, plan.native.mtu, a.bytes),
+      );
+    });
     const oldRoutes = new Set((old?.routes ?? []).map(key));
     for (const r of plan.routes)
       if (!oldRoutes.has(key(r))) call('kernel route', () => this.#h.route(true, r.family, r.bytes, r.len));
@@ -193,8 +204,12 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     }
     for (const r of plan.routes)
       if (!keepRoutes.has(key(r))) call('kernel route', () => this.#h.route(false, r.family, r.bytes, r.len));
-    for (const a of plan.addresses)
-      if (!keepAddr.has(key(a))) call('TUN address', () => this.#h.address(false, a.family, a.bytes, a.len));
+    plan.addresses.forEach((a, i) => {
+      if (keepAddr.has(key(a))) return;
+      const s = plan.subnets[i]!;
+      call('kernel route', () => this.#h.route(false, s.family, s.bytes, s.len));
+      call('TUN address', () => this.#h.address(false, a.family, a.bytes, a.len));
+    });
   }
 
   /** Adds (or moves) routes into tunnels' LPM tables in one batch; returns how many. Does not

@@ -44,8 +44,18 @@ export interface NativeDataplaneHandle {
   /** offload: IFF_VNET_HDR with TSO/CSUM is in use (false when asked off or refused by the kernel) */
   info(): { offload: boolean; workers: number };
   counters(): CounterLayout;
-  address(add: boolean, family: 4 | 6, address: Uint8Array, plen: number): void;
-  route(add: boolean, family: 4 | 6, dst: Uint8Array, plen: number, table?: number): void;
+  /** noPrefixRoute: the kernel adds no subnet route (we add one carrying the tunnel MTU). */
+  address(add: boolean, family: 4 | 6, address: Uint8Array, plen: number, noPrefixRoute?: boolean): void;
+  /** mtu > 0: the route carries RTAX_MTU; prefsrc: the source address the kernel picks for it. */
+  route(
+    add: boolean,
+    family: 4 | 6,
+    dst: Uint8Array,
+    plen: number,
+    table?: number,
+    mtu?: number,
+    prefsrc?: Uint8Array,
+  ): void;
   close(): void;
 }
 

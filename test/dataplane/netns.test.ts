@@ -88,6 +88,10 @@ t.test('data plane in namespaces', { skip }, async (t) => {
     t.match(addrs, /inet6 2001:db8:ff::1\/127/);
     t.match(nsx(pair.a, ['ip', 'route', 'show', 'dev', 'gdp0']), /203\.0\.113\.0\/25/);
     t.match(nsx(pair.a, ['ip', 'link', 'show', 'gdp0']), /mtu 1500.*UP|UP.*mtu 1500/);
+    // The inner subnets' routes carry the tunnel MTU and the inner source address, so the
+    // kernel's own TCP to the far end (a BGP session inside the tunnel) fits the tunnel.
+    t.match(nsx(pair.a, ['ip', 'route', 'show', '192.0.2.0/30']), /dev gdp0 .*src 192\.0\.2\.1 .*mtu 1472/);
+    t.match(nsx(pair.a, ['ip', '-6', 'route', 'show', '2001:db8:ff::/127']), /dev gdp0 .*mtu 1472/);
   });
 
   await t.test('argument errors on a live data plane', async (t) => {
@@ -146,7 +150,11 @@ t.test('data plane in namespaces', { skip }, async (t) => {
   });
 
   await t.test('too big with DF: ICMP Fragmentation Needed back through the TUN', async (t) => {
-    const out = nsx(pair.a, ['ping', '-c', '1', '-W', '1', '-M', 'do', '-s', '1472', '192.0.2.2'], true);
+    // The inner subnet's own route knows the tunnel MTU (the kernel refuses locally), so go
+    // through a static route into the tunnel: that packet reaches the data plane's MTU check.
+    const local = nsx(pair.a, ['ping', '-c', '1', '-W', '1', '-M', 'do', '-s', '1472', '192.0.2.2'], true);
+    t.match(local, /(\+1 errors|message too long|mtu = 1472)/i, 'the kernel knows the inner subnet MTU');
+    const out = nsx(pair.a, ['ping', '-c', '1', '-W', '1', '-M', 'do', '-s', '1472', '203.0.113.1'], true);
     t.match(out, /(Frag needed|message too long|mtu = 1472)/i);
     const c = (await a.ok('tunnelCounters', 'to-b')) as Record<string, unknown> & {
       drops: Record<string, number>;

@@ -2,8 +2,9 @@
  * A customer's BGP session inside its GRE tunnel (ARCHITECTURE data flow 3; issue 4): the CPE's
  * gredged connects to the edge's inner address through the tunnel, the session comes up, and the
  * session socket's MSS fits the tunnel MTU, so a full-table transfer never needs fragmentation.
- * The tunnel MTU is below the TUN's 1500: what keeps the MSS down is the data planes' clamp of
- * both SYNs (TCP_MAXSEG set after connect() does not change a negotiated MSS on Linux).
+ * The tunnel MTU is below the TUN's 1500 and the data planes' MSS clamp is off: what keeps the
+ * MSS down is the inner subnet's kernel route, which gredged installs with the tunnel MTU
+ * (TCP_MAXSEG set after connect() would not change a negotiated MSS on Linux).
  */
 import t from 'tap';
 import { INNER } from './configs.js';
@@ -21,8 +22,8 @@ if (missing) {
   t.test('BGP session inside the tunnel: Established, MSS fits the tunnel MTU', async (t) => {
     const lab = await Lab.create({ tag: 'bgptun' });
     t.teardown(() => lab.destroy());
-    const mtu = 1400; // below the TUN's 1500, so only the clamp keeps the MSS down
-    const path = await startGrePath(lab, { underlay: 'v4', mode: 'daemon', bgp: { mtu } });
+    const mtu = 1400; // below the TUN's 1500, so only the route's MTU keeps the MSS down
+    const path = await startGrePath(lab, { underlay: 'v4', mode: 'daemon', bgp: { mtu, mssClamp: false } });
     t.teardown(() => path.stop());
     const established = (role: 'edge' | 'cpe') =>
       /"to":"Established"/.test(role === 'edge' ? path.edge.proc.stdout : (path.cpe?.proc.stdout ?? ''));
