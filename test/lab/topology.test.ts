@@ -16,6 +16,9 @@ if (!isRoot()) {
     t.teardown(() => lab.destroy());
     await lab.kernelRouting();
     for (const fam of ['v4', 'v6'] as const) {
+      // IPv6 neighbour discovery on four fresh links can outlast one ping's 1 s wait on a busy
+      // machine: let the path settle, then count.
+      t.ok(await lab.waitReachable('cust', ADDR.net[fam]), `cust reaches net ${fam}`);
       const there = await lab.ping('cust', ADDR.net[fam], { count: 3, interval: 0.05 });
       t.equal(there.rx, 3, `ping cust → net ${fam}: ${there.out.trim().split('\n').pop()}`);
       const back = await lab.ping('net', ADDR.cust[fam], { count: 3, interval: 0.05 });
