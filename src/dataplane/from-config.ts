@@ -28,8 +28,8 @@ export function tunnelSpecFromConfig(t: TunnelConfig): TunnelSpec {
 
 /** Opens the data plane and adds every configured tunnel; undefined when the config has no
  * data plane. On any failure the data plane is closed again and the typed error rethrown.
- * TUN offloads are on unless the environment says GREDGE_DATAPLANE_OFFLOAD=0 (the config
- * schema has no knob for it yet; benchmarks use the variable to compare). */
+ * TUN offloads follow `dataplane.offload` (default on); GREDGE_DATAPLANE_OFFLOAD=0 in the
+ * environment turns them off too (benchmarks use it to compare). */
 export async function startDataplane(cfg: Config, log: Logger): Promise<Dataplane | undefined> {
   if (!cfg.dataplane) return undefined;
   const mtu = Math.max(1500, ...cfg.tunnels.map((t) => t.mtu));
@@ -37,7 +37,7 @@ export async function startDataplane(cfg: Config, log: Logger): Promise<Dataplan
     tun: cfg.dataplane.tun,
     workers: cfg.dataplane.workers,
     persistent: cfg.dataplane.persistent,
-    offload: process.env.GREDGE_DATAPLANE_OFFLOAD !== '0',
+    offload: cfg.dataplane.offload && process.env.GREDGE_DATAPLANE_OFFLOAD !== '0',
     mtu,
     underlay: { ...(cfg.underlay ?? {}) },
   });
