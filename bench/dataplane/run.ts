@@ -77,7 +77,14 @@ async function udpRate(
 async function measure(lab: Lab, mode: Mode, args: Args, offloads: boolean): Promise<Sample[]> {
   const samples: Sample[] = [];
   const path =
-    mode === 'gredge' ? await startGrePath(lab, { underlay: args.underlay, mode: labMode() }) : null;
+    mode === 'gredge'
+      ? await startGrePath(lab, {
+          underlay: args.underlay,
+          mode: labMode(),
+          // Offloads off means gredge's own TSO/GRO too, not just the TUN's ethtool features.
+          env: offloads ? {} : { GREDGE_DATAPLANE_OFFLOAD: '0' },
+        })
+      : null;
   try {
     if (path && !offloads) {
       await lab.setDeviceOffloads('cpe', 'gredge0', false);

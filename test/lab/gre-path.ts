@@ -15,14 +15,20 @@ export interface GrePath {
 
 export async function startGrePath(
   lab: Lab,
-  opts: LabConfigOptions & { edgeOnly?: boolean; settleMs?: number; mode?: GredgeMode },
+  opts: LabConfigOptions & {
+    edgeOnly?: boolean;
+    settleMs?: number;
+    mode?: GredgeMode;
+    /** Extra environment for both gredge processes (e.g. GREDGE_DATAPLANE_OFFLOAD=0). */
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<GrePath> {
   const configs = writeLabConfigs(lab, opts);
   const mode = opts.mode ?? 'runner';
-  const edge = await Gredge.start(lab, 'edge', configs.edge, mode);
+  const edge = await Gredge.start(lab, 'edge', configs.edge, mode, undefined, opts.env);
   let cpe: Gredge | null = null;
   try {
-    if (!opts.edgeOnly) cpe = await Gredge.start(lab, 'cpe', configs.cpe, mode);
+    if (!opts.edgeOnly) cpe = await Gredge.start(lab, 'cpe', configs.cpe, mode, undefined, opts.env);
   } catch (e) {
     await edge.stop();
     throw e;

@@ -39,11 +39,13 @@ export class Gredge {
   readonly events: unknown[] = [];
   #ready: Promise<void>;
 
-  private constructor(lab: Lab, role: Role, config: string, mode: GredgeMode) {
+  private constructor(lab: Lab, role: Role, config: string, mode: GredgeMode, env?: NodeJS.ProcessEnv) {
     this.role = role;
     this.mode = mode;
     const script = mode === 'daemon' ? DAEMON : RUNNER;
-    this.proc = lab.spawn(role, `gredge-${role}`, [process.execPath, script, '--config', config]);
+    this.proc = lab.spawn(role, `gredge-${role}`, [process.execPath, script, '--config', config], {
+      env: env ? { ...process.env, ...env } : process.env,
+    });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.#ready = new Promise((res, rej) => {
@@ -95,8 +97,9 @@ export class Gredge {
     config: string,
     mode: GredgeMode = 'runner',
     timeoutMs = 15_000,
+    env?: NodeJS.ProcessEnv,
   ): Promise<Gredge> {
-    const g = new Gredge(lab, role, config, mode);
+    const g = new Gredge(lab, role, config, mode, env);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       g.#ready,
