@@ -11,6 +11,7 @@
         "native/src/tables.cc",
         "native/src/tun_linux.cc",
         "native/src/worker.cc",
+        "native/src/uring.cc",
         "native/src/fastpath.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -13,17 +13,21 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <linux/fs.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "gre.h"
 
 namespace gredge {
+
+static const VnetHdr kNoOffload{};
 
 Worker::Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, bool vnet)
     : id_(id), tables_(tables), c_{counters}, tun_fd_(tun_fd), raw4_(raw4), raw6_(raw6), vnet_(vnet) {
@@ -62,6 +66,12 @@ void Worker::run() {
   add(raw4_, 4);
   add(raw6_, 6);
   add(stop_fd_, 99);
+  // Created here: the ring is single-issuer, and this thread is its only submitter.
+  const char* u = getenv("GREDGE_DATAPLANE_URING");
+  if (!(u && u[0] == '0') && uring_.init(kBatch + kWrMax)) {
+    rd_bufs_.resize(size_t(kBatch) * rd_buf_.size());
+    uring_wr_ = true;
+  }
   Epoch& epoch = tables_->epoch;
   bool running = true;
   while (running) {
@@ -92,49 +102,98 @@ void Worker::run() {
 // ------------------------------------------------------------------------------------ encap
 
 void Worker::encap_batch() {
-  const size_t hdr = vnet_ ? kVnetHdrLen : 0;
+  if (!rd_bufs_.empty()) return encap_batch_uring();
   for (int i = 0; i < kBatch; i++) {
     ssize_t r = read(tun_fd_, rd_buf_.data(), rd_buf_.size());
     if (r <= 0) break;
-    c_.add(kGTunReads, 1);
-    if (size_t(r) <= hdr) {
-      c_.drop(kDropNotIp);
-      continue;
-    }
-    uint8_t* pkt = rd_buf_.data() + hdr;
-    size_t n = size_t(r) - hdr;
-    if (vnet_) {
-      VnetHdr h;
-      vnet_decode(rd_buf_.data(), &h);
-      if (h.gso_type != kGsoNone) {
-        TsoPlan plan;
-        if (!tso_plan(pkt, n, h, &plan)) {
-          c_.drop(kDropBadOffload);
-          continue;
-        }
-        // Segments too big for the tunnel all fail alike: one Packet Too Big per super-packet.
-        gso_ptb_left_ = 1;
-        for (uint32_t s = 0; s < plan.nseg; s++) {
-          uint8_t* out = tx_slot(plan.hl + plan.gso);
-          encap_one(out, tso_segment(pkt, plan, s, out));
-        }
-        gso_ptb_left_ = -1;
-        c_.add(kGTsoSegments, plan.nseg);
-        continue;
-      }
-      if (h.flags & kVnetNeedsCsum) {
-        if (!csum_complete(pkt, n, h.csum_start, h.csum_offset)) {
-          c_.drop(kDropBadOffload);
-          continue;
-        }
-        c_.add(kGCsumDone, 1);
-      }
-    }
-    uint8_t* out = tx_slot(n);
-    memcpy(out, pkt, n);
-    encap_one(out, n);
+    encap_read(rd_buf_.data(), size_t(r));
   }
   flush_sends();
+}
+
+void Worker::encap_batch_uring() {
+  const size_t bsz = rd_buf_.size();
+  // A few rounds at most, so that the raw sockets get their turn under a TUN flood.
+  for (int round = 0; round < 4; round++) {
+    unsigned k = 0;
+    for (unsigned i = 0; i < ring_k_; i++, k++) {
+      io_uring_sqe* e = uring_.get_sqe();
+      if (!e) break;  // only after a failed submission: the next one retries it
+      e->opcode = IORING_OP_READ;
+      e->fd = tun_fd_;
+      e->addr = reinterpret_cast<uint64_t>(rd_bufs_.data() + i * bsz);
+      e->len = uint32_t(bsz);
+      e->user_data = i;
+      // Without RWF_NOWAIT io_uring would park a read on an empty queue until a packet comes
+      // (and complete reads out of order); with it, each read ends inside this call.
+      e->rw_flags = RWF_NOWAIT;
+    }
+    if (uring_.submit_and_wait(k) < 0) {
+      uring_.reap([](uint64_t, int) {});
+      break;
+    }
+    unsigned got = 0;
+    bool broken = false;
+    uring_.reap([&](uint64_t ud, int res) {
+      if (res < 0 && res != -EAGAIN) broken = true;
+      if (res <= 0 || ud >= kBatch) return;
+      got++;
+      encap_read(rd_bufs_.data() + ud * bsz, size_t(res));
+    });
+    if (broken && !got) {
+      // The kernel refuses these reads (no RWF_NOWAIT for TUN, say): plain read() from now on.
+      rd_bufs_.clear();
+      rd_bufs_.shrink_to_fit();
+      break;
+    }
+    if (got < k) {
+      ring_k_ = got * 2 < 8 ? 8 : got * 2 > unsigned(kBatch) ? unsigned(kBatch) : got * 2;
+      break;
+    }
+    ring_k_ = kBatch;
+  }
+  flush_sends();
+}
+
+void Worker::encap_read(uint8_t* buf, size_t r) {
+  const size_t hdr = vnet_ ? kVnetHdrLen : 0;
+  c_.add(kGTunReads, 1);
+  if (r <= hdr) {
+    c_.drop(kDropNotIp);
+    return;
+  }
+  uint8_t* pkt = buf + hdr;
+  size_t n = r - hdr;
+  if (vnet_) {
+    VnetHdr h;
+    vnet_decode(buf, &h);
+    if (h.gso_type != kGsoNone) {
+      TsoPlan plan;
+      if (!tso_plan(pkt, n, h, &plan)) {
+        c_.drop(kDropBadOffload);
+        return;
+      }
+      // Segments too big for the tunnel all fail alike: one Packet Too Big per super-packet.
+      gso_ptb_left_ = 1;
+      for (uint32_t s = 0; s < plan.nseg; s++) {
+        uint8_t* out = tx_slot(plan.hl + plan.gso);
+        encap_one(out, tso_segment(pkt, plan, s, out));
+      }
+      gso_ptb_left_ = -1;
+      c_.add(kGTsoSegments, plan.nseg);
+      return;
+    }
+    if (h.flags & kVnetNeedsCsum) {
+      if (!csum_complete(pkt, n, h.csum_start, h.csum_offset)) {
+        c_.drop(kDropBadOffload);
+        return;
+      }
+      c_.add(kGCsumDone, 1);
+    }
+  }
+  uint8_t* out = tx_slot(n);
+  memcpy(out, pkt, n);
+  encap_one(out, n);
 }
 
 uint8_t* Worker::tx_slot(size_t n) {
@@ -240,23 +299,67 @@ void Worker::send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t) {
   const uint8_t* src = v == 4 ? pkt + 16 : pkt + 24;
   size_t len = build_ptb(pkt, n, t->mtu, src, scratch_, sizeof(scratch_));
   if (!len) return;
-  tun_write(scratch_, len);
+  tun_write_now(vnet_ ? &kNoOffload : nullptr, scratch_, len);  // scratch_ is reused: not queued
   c_.add(kGPtbSent, 1);
   c_.tunnel(t->idx, kTPtbSent, 1);
 }
 
 void Worker::tun_write(const uint8_t* p, size_t n) {
   if (vnet_) return tun_write_hdr(VnetHdr{}, p, n);
-  c_.add(kGTunWrites, 1);
-  if (write(tun_fd_, p, n) < 0) c_.drop(kDropTunWrite);
+  if (!uring_wr_) return tun_write_now(nullptr, p, n);
+  if (wr_n_ == kWrMax) flush_tun_writes();
+  WrSlot& w = wr_[wr_n_++];
+  w.iov[0] = {const_cast<uint8_t*>(p), n};
 }
 
 void Worker::tun_write_hdr(const VnetHdr& h, const uint8_t* p, size_t n) {
-  uint8_t vh[kVnetHdrLen];
-  vnet_encode(h, vh);
-  iovec iov[2] = {{vh, sizeof(vh)}, {const_cast<uint8_t*>(p), n}};
+  if (!uring_wr_) return tun_write_now(&h, p, n);
+  if (wr_n_ == kWrMax) flush_tun_writes();
+  WrSlot& w = wr_[wr_n_++];
+  vnet_encode(h, w.vh);
+  w.iov[0] = {w.vh, sizeof(w.vh)};
+  w.iov[1] = {const_cast<uint8_t*>(p), n};
+}
+
+void Worker::tun_write_now(const VnetHdr* h, const uint8_t* p, size_t n) {
   c_.add(kGTunWrites, 1);
+  if (!h) {
+    if (write(tun_fd_, p, n) < 0) c_.drop(kDropTunWrite);
+    return;
+  }
+  uint8_t vh[kVnetHdrLen];
+  vnet_encode(*h, vh);
+  iovec iov[2] = {{vh, sizeof(vh)}, {const_cast<uint8_t*>(p), n}};
   if (writev(tun_fd_, iov, 2) < 0) c_.drop(kDropTunWrite);
+}
+
+void Worker::flush_tun_writes() {
+  if (!wr_n_) return;
+  int n = wr_n_;
+  wr_n_ = 0;
+  c_.add(kGTunWrites, uint64_t(n));
+  for (int i = 0; i < n; i++) {
+    io_uring_sqe* e = uring_.get_sqe();
+    if (!e) {
+      // Only after a failed submission: write the rest directly rather than lose them.
+      for (int j = i; j < n; j++)
+        if (writev(tun_fd_, wr_[j].iov, vnet_ ? 2 : 1) < 0) c_.drop(kDropTunWrite);
+      n = i;
+      break;
+    }
+    e->opcode = IORING_OP_WRITEV;
+    e->fd = tun_fd_;
+    e->addr = reinterpret_cast<uint64_t>(wr_[i].iov);
+    e->len = vnet_ ? 2 : 1;
+    e->user_data = uint64_t(kBatch + i);
+  }
+  // A TUN write never waits for room (a full backlog drops), so all complete in this call.
+  if (n && uring_.submit_and_wait(unsigned(n)) < 0) {
+    for (int i = 0; i < n; i++) c_.drop(kDropTunWrite);
+  }
+  uring_.reap([&](uint64_t, int res) {
+    if (res < 0) c_.drop(kDropTunWrite);
+  });
 }
 
 void Worker::flush_gro() {
@@ -312,6 +415,7 @@ void Worker::decap_batch(int fd, int family) {
     }
   }
   if (vnet_) flush_gro();
+  flush_tun_writes();
 }
 
 void Worker::decap_one(uint8_t* g, size_t n, int family, const uint8_t* src, size_t cap) {

@@ -1,6 +1,7 @@
 // One packet worker thread: owns a TUN queue fd and its raw GRE socket(s); see worker.cc.
 #pragma once
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "offload.h"
 #include "tables.h"
+#include "uring.h"
 
 namespace gredge {
 
@@ -29,6 +31,8 @@ class Worker {
  private:
   void run();
   void encap_batch();
+  void encap_batch_uring();
+  void encap_read(uint8_t* buf, size_t r);
   void decap_batch(int fd, int family);
   uint8_t* tx_slot(size_t n);
   void encap_one(uint8_t* pkt, size_t n);
@@ -36,6 +40,8 @@ class Worker {
   void queue_send(const Tunnel* t, uint8_t* data, size_t n);
   void flush_sends();
   void tun_write(const uint8_t* p, size_t n);
+  void tun_write_now(const VnetHdr* h, const uint8_t* p, size_t n);
+  void flush_tun_writes();
   void tun_write_hdr(const VnetHdr& h, const uint8_t* p, size_t n);
   void flush_gro();
   void send_ptb(const uint8_t* pkt, size_t n, const Tunnel* t);
@@ -50,6 +56,22 @@ class Worker {
   // Encap: one TUN read at a time into rd_buf_ (vnet header + up to 64 KiB), then packets or
   // segments into the arena, each with headroom for the GRE header, until the sendmmsg flush.
   std::vector<uint8_t> rd_buf_, arena_, rx_mem_;
+  // TUN reads through io_uring (when the kernel allows it): up to kBatch reads per system call,
+  // each into its own slot of rd_bufs_; ring_k_ adapts the number submitted to what the queue
+  // held last time, so a lone packet does not cost kBatch failed reads.
+  Uring uring_;
+  std::vector<uint8_t> rd_bufs_;
+  unsigned ring_k_ = kBatch;
+  // Decap: TUN writes queued as io_uring writev requests and submitted once per batch. They
+  // point into rx_mem_ (or the GRO buffers within it), valid until the next recvmmsg.
+  static constexpr int kWrMax = 64;
+  struct WrSlot {
+    uint8_t vh[kVnetHdrLen];
+    iovec iov[2];
+  };
+  WrSlot wr_[kWrMax];
+  int wr_n_ = 0;
+  bool uring_wr_ = false;
   size_t arena_used_ = 0;
   mmsghdr tx_msgs_[2][kTxMax];
   iovec tx_iov_[2][kTxMax];
