@@ -215,6 +215,35 @@ function connectOrActive(state: 'Connect' | 'Active', e: FsmEvent, ctx: FsmConte
   }
 }
 
+/**
+ * ManualStop, AutomaticStop, HoldTimer_Expires and OpenCollisionDump end a session the same
+ * way in OpenSent, OpenConfirm and Established (§8.2.2): a NOTIFICATION, then teardown.
+ */
+function closing(e: FsmEvent): Action[] | undefined {
+  switch (e.type) {
+    case 'ManualStop':
+      return [eventNotification(e, ErrorCode.CEASE, CeaseSubcode.ADMIN_SHUTDOWN), ...teardown('reset')];
+    case 'AutomaticStop':
+      return [eventNotification(e, ErrorCode.CEASE, 0), ...teardown('increment')];
+    case 'HoldTimer_Expires':
+      return [notify(ErrorCode.HOLD_TIMER_EXPIRED, 0), ...teardown('increment')];
+    case 'OpenCollisionDump':
+      return [
+        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.COLLISION_RESOLUTION),
+        ...teardown('increment'),
+      ];
+    default:
+      return undefined;
+  }
+}
+
+const CLOSING_REASON: Partial<Record<FsmEvent['type'], string>> = {
+  ManualStop: 'administrative shutdown',
+  AutomaticStop: 'automatic stop',
+  HoldTimer_Expires: 'hold timer expired',
+  OpenCollisionDump: 'connection collision',
+};
+
 function openSent(e: FsmEvent, ctx: FsmContext): Transition {
   switch (e.type) {
     case 'ManualStart':
@@ -226,14 +255,10 @@ function openSent(e: FsmEvent, ctx: FsmContext): Transition {
       // A second connection is tracked by the peer (§6.8), not by this FSM.
       return { state: 'OpenSent', actions: [] };
     case 'ManualStop':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.ADMIN_SHUTDOWN),
-        ...teardown('reset'),
-      ]);
     case 'AutomaticStop':
-      return toIdle([eventNotification(e, ErrorCode.CEASE, 0), ...teardown('increment')]);
     case 'HoldTimer_Expires':
-      return toIdle([notify(ErrorCode.HOLD_TIMER_EXPIRED, 0), ...teardown('increment')]);
+    case 'OpenCollisionDump':
+      return toIdle(closing(e)!);
     case 'TcpConnectionFails':
       return {
         state: 'Active',
@@ -252,11 +277,6 @@ function openSent(e: FsmEvent, ctx: FsmContext): Transition {
     case 'BGPHeaderErr':
     case 'BGPOpenMsgErr':
       return toIdle([eventNotification(e, ErrorCode.OPEN, 0), ...teardown('increment')]);
-    case 'OpenCollisionDump':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.COLLISION_RESOLUTION),
-        ...teardown('increment'),
-      ]);
     case 'NotifMsgVerErr':
       return toIdle(teardown('keep'));
     default:
@@ -274,14 +294,10 @@ function openConfirm(e: FsmEvent, ctx: FsmContext): Transition {
     case 'TcpConnectionConfirmed':
       return { state: 'OpenConfirm', actions: [] };
     case 'ManualStop':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.ADMIN_SHUTDOWN),
-        ...teardown('reset'),
-      ]);
     case 'AutomaticStop':
-      return toIdle([eventNotification(e, ErrorCode.CEASE, 0), ...teardown('increment')]);
     case 'HoldTimer_Expires':
-      return toIdle([notify(ErrorCode.HOLD_TIMER_EXPIRED, 0), ...teardown('increment')]);
+    case 'OpenCollisionDump':
+      return toIdle(closing(e)!);
     case 'KeepaliveTimer_Expires':
       return {
         state: 'OpenConfirm',
@@ -292,11 +308,6 @@ function openConfirm(e: FsmEvent, ctx: FsmContext): Transition {
       return toIdle(teardown('increment'));
     case 'NotifMsgVerErr':
       return toIdle(teardown('keep'));
-    case 'OpenCollisionDump':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.COLLISION_RESOLUTION),
-        ...teardown('increment'),
-      ]);
     case 'BGPHeaderErr':
     case 'BGPOpenMsgErr':
       return toIdle([eventNotification(e, ErrorCode.OPEN, 0), ...teardown('increment')]);
@@ -325,23 +336,10 @@ function established(e: FsmEvent, ctx: FsmContext): Transition {
     case 'TcpConnectionConfirmed':
       return { state: 'Established', actions: [] };
     case 'ManualStop':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.ADMIN_SHUTDOWN),
-        ...teardown('reset'),
-        down('administrative shutdown'),
-      ]);
     case 'AutomaticStop':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, 0),
-        ...teardown('increment'),
-        down('automatic stop'),
-      ]);
     case 'HoldTimer_Expires':
-      return toIdle([
-        notify(ErrorCode.HOLD_TIMER_EXPIRED, 0),
-        ...teardown('increment'),
-        down('hold timer expired'),
-      ]);
+    case 'OpenCollisionDump':
+      return toIdle([...closing(e)!, down(CLOSING_REASON[e.type]!)]);
     case 'KeepaliveTimer_Expires':
       return {
         state: 'Established',
@@ -352,12 +350,7 @@ function established(e: FsmEvent, ctx: FsmContext): Transition {
     case 'NotifMsgVerErr':
     case 'NotifMsg':
       return toIdle([...teardown('increment'), down('notification received')]);
-    case 'OpenCollisionDump':
-      return toIdle([
-        eventNotification(e, ErrorCode.CEASE, CeaseSubcode.COLLISION_RESOLUTION),
-        ...teardown('increment'),
-        down('connection collision'),
-      ]);
+
     case 'KeepAliveMsg':
       return { state: 'Established', actions: ctx.holdTime === 0 ? [] : [start('hold', ctx.holdTime)] };
     case 'UpdateMsg':
