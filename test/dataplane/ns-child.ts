@@ -32,13 +32,24 @@ if (mode === 'perm') {
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     const req = JSON.parse(line) as { id: number; op: string; args?: unknown[] };
+    if (req.op === 'bulkTunnels') {
+      // Scale check: `count` keyed tunnels to one remote (keys 1000…), generated here.
+      const [count, remote] = (req.args ?? []) as [number, string];
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < count; i++) dp.addTunnel({ name: `bulk-${i}`, remote, key: 1000 + i });
+      out({ id: req.id, ok: true, result: { n: count, ms: Number(process.hrtime.bigint() - t0) / 1e6 } });
+      return;
+    }
     if (req.op === 'bulkRoutes') {
       // Scale check: a full-table-sized batch generated here (not sent over the pipe), then one
-      // timed addRoutes; RSS before and after from process.memoryUsage().
-      const [count, tunnel] = (req.args ?? []) as [number, string];
+      // addRoutes; route i goes into tunnels[i % tunnels.length]; RSS and CPU before and after,
+      // and the tunnel the LPM picks for the first address of a few routes.
+      const [count, tunnelArg] = (req.args ?? []) as [number, string | string[]];
+      const tunnels = Array.isArray(tunnelArg) ? tunnelArg : [tunnelArg];
       const routes = new Array<{ prefix: string; tunnel: string }>(count);
       for (let i = 0; i < count; i++) {
-        const a = 16 * 2 ** 24 + i * 256; // 1.0.0.0/24, 1.0.1.0/24, ...
+        const a = 16 * 2 ** 24 + i * 256; // 16.0.0.0/24, 16.0.1.0/24, ...
+        const tunnel = tunnels[i % tunnels.length]!;
         routes[i] = { prefix: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.0/24`, tunnel };
       }
       const rss0 = process.memoryUsage().rss;
@@ -49,10 +60,15 @@ if (mode === 'perm') {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const cpuMs = (c1.user + c1.system) / 1000;
       const rss1 = process.memoryUsage().rss;
+      const probes = [0, 1, count >> 1, count - 1].map((i) => {
+        const a = 16 * 2 ** 24 + i * 256 + 7;
+        const addr = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+        return { addr, want: routes[i]!.tunnel, got: dp.lookup(addr) ?? null };
+      });
       const t1 = process.hrtime.bigint();
       const removed = dp.removeRoutes(routes.map((r) => r.prefix));
       const removeMs = Number(process.hrtime.bigint() - t1) / 1e6;
-      out({ id: req.id, ok: true, result: { n, ms, cpuMs, rss0, rss1, removed, removeMs } });
+      out({ id: req.id, ok: true, result: { n, ms, cpuMs, rss0, rss1, removed, removeMs, probes } });
       return;
     }
     try {
