@@ -81,4 +81,33 @@ class Epoch {
   std::vector<Pending> pending_;
 };
 
+// Slot ids (LPM groups, trie nodes) freed while readers may still hold them: reusable once every
+// reader has passed the epoch they were retired in. Writer side only (control thread).
+class IdRecycler {
+ public:
+  void retire(Epoch& epoch, uint32_t id) { retired_.push_back({epoch.advance(), id}); }
+  // A reusable id, or false when none has finished its grace period.
+  bool take(const Epoch& epoch, uint32_t* id) {
+    if (free_.empty() && !retired_.empty()) {
+      size_t keep = 0;
+      for (auto& r : retired_) {
+        if (epoch.passed(r.first))
+          free_.push_back(r.second);
+        else
+          retired_[keep++] = r;
+      }
+      retired_.resize(keep);
+    }
+    if (free_.empty()) return false;
+    *id = free_.back();
+    free_.pop_back();
+    return true;
+  }
+  size_t size() const { return free_.size() + retired_.size(); }
+
+ private:
+  std::vector<uint32_t> free_;
+  std::vector<std::pair<uint64_t, uint32_t>> retired_;  // (epoch, id)
+};
+
 }  // namespace gredge

@@ -41,21 +41,8 @@ uint32_t Lpm4::covering(uint32_t addr, int len) const {
 }
 
 int64_t Lpm4::alloc_group() {
-  if (free_groups_.empty() && !retired_groups_.empty()) {
-    size_t keep = 0;
-    for (auto& r : retired_groups_) {
-      if (epoch_->passed(r.first))
-        free_groups_.push_back(r.second);
-      else
-        retired_groups_[keep++] = r;
-    }
-    retired_groups_.resize(keep);
-  }
-  if (!free_groups_.empty()) {
-    uint32_t g = free_groups_.back();
-    free_groups_.pop_back();
-    return g;
-  }
+  uint32_t g;
+  if (spare_groups_.take(*epoch_, &g)) return g;
   if (next_group_ == nchunks_ * kGroupsPerChunk) {
     if (nchunks_ == kMaxChunks) return -1;
     auto* c = new (std::nothrow) std::atomic<uint32_t>[size_t(kGroupsPerChunk) * 256]();
@@ -67,7 +54,7 @@ int64_t Lpm4::alloc_group() {
   return next_group_++;
 }
 
-void Lpm4::free_group(uint32_t g) { retired_groups_.push_back({epoch_->advance(), g}); }
+void Lpm4::free_group(uint32_t g) { spare_groups_.retire(*epoch_, g); }
 
 bool Lpm4::insert(uint32_t addr, int len, uint32_t tunnel) {
   if (!tbl24_ || len < 0 || len > 32 || tunnel > kMaxTunnelIndex) return false;
@@ -169,22 +156,11 @@ Lpm6::~Lpm6() {
 }
 
 int64_t Lpm6::alloc_node() {
-  if (free_nodes_.empty() && !retired_nodes_.empty()) {
-    size_t keep = 0;
-    for (auto& r : retired_nodes_) {
-      if (epoch_->passed(r.first))
-        free_nodes_.push_back(r.second);
-      else
-        retired_nodes_[keep++] = r;
-    }
-    retired_nodes_.resize(keep);
-  }
-  if (!free_nodes_.empty()) {
-    uint32_t n = free_nodes_.back();
-    free_nodes_.pop_back();
+  uint32_t spare;
+  if (spare_nodes_.take(*epoch_, &spare)) {
     // Readers that could still see it are gone; it is published by the parent's release store.
-    for (uint32_t i = 0; i < 16; i++) entry(n, i).store(0, std::memory_order_relaxed);
-    return n;
+    for (uint32_t i = 0; i < 16; i++) entry(spare, i).store(0, std::memory_order_relaxed);
+    return spare;
   }
   uint32_t n = nchunks_ == 0 ? 0 : next_node_;
   if (nchunks_ == 0 || n == nchunks_ * kNodesPerChunk) {
@@ -293,7 +269,7 @@ void Lpm6::prune(const uint8_t* addr, int depth) {
   for (; d > 0 && node_empty(path[d]); d--) {
     auto& pe = entry(path[d - 1], nibble(addr, d - 1));
     pe.store(pe.load(std::memory_order_relaxed) & 0xffffffffu, std::memory_order_release);
-    retired_nodes_.push_back({epoch_->advance(), path[d]});
+    spare_nodes_.retire(*epoch_, path[d]);
   }
 }
 

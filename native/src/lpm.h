@@ -62,8 +62,7 @@ class Lpm4 {
   std::atomic<std::atomic<uint32_t>*> chunks_[kMaxChunks] = {};
   uint32_t nchunks_ = 0;
   uint32_t next_group_ = 0;
-  std::vector<uint32_t> free_groups_;
-  std::vector<std::pair<uint64_t, uint32_t>> retired_groups_;  // (epoch, group)
+  IdRecycler spare_groups_;
   std::vector<uint16_t> group_long_routes_;                    // per group: routes longer than /24
   RouteMap4 routes_;                                           // (addr, len) → tunnel
 };
@@ -94,7 +93,7 @@ class Lpm6 {
   void remove_tunnel(uint32_t tunnel);
   size_t size() const { return routes_.size(); }
   // Trie nodes in use (root included); removal gives empty nodes back.
-  size_t nodes() const { return next_node_ - free_nodes_.size() - retired_nodes_.size(); }
+  size_t nodes() const { return next_node_ - spare_nodes_.size(); }
   bool ok() const { return chunks_[0].load() != nullptr; }
 
  private:
@@ -125,8 +124,7 @@ class Lpm6 {
   std::atomic<std::atomic<uint64_t>*> chunks_[kMaxChunks] = {};
   uint32_t nchunks_ = 0;
   uint32_t next_node_ = 1;  // node 0 is the root
-  std::vector<uint32_t> free_nodes_;
-  std::vector<std::pair<uint64_t, uint32_t>> retired_nodes_;  // (epoch, node)
+  IdRecycler spare_nodes_;
   std::unordered_map<Key, uint32_t, KeyHash> routes_;
 };
 
