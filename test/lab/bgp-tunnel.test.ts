@@ -9,12 +9,9 @@
 import t from 'tap';
 import { INNER } from './configs.js';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable } from './gredged.js';
-import { isRoot, Lab } from './topology.js';
+import { Lab, labMissing } from './topology.js';
 
-const missing = !isRoot()
-  ? 'the lab needs root to create network namespaces and TUN devices'
-  : await dataplaneAvailable();
+const missing = labMissing('network namespaces and TUN devices');
 
 if (missing) {
   t.plan(0, `skipped: ${missing}`);

@@ -7,18 +7,14 @@ import t from 'tap';
 import { Capture } from './capture.js';
 import { innerMtu, KEY } from './configs.js';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable, labMode } from './gredged.js';
-import { haveCommand } from './netns.js';
-import { ADDR, IF, isRoot, Lab } from './topology.js';
+import { labMode } from './gredged.js';
+import { ADDR, IF, Lab, labMissing } from './topology.js';
 import { iperfTcp } from './traffic.js';
 
-const missing = !isRoot()
-  ? 'the lab needs root to create network namespaces, veths and TUN devices'
-  : !haveCommand('tshark')
-    ? 'tshark is not installed (Debian package tshark)'
-    : !haveCommand('iperf3')
-      ? 'iperf3 is not installed (Debian package iperf3)'
-      : await dataplaneAvailable();
+const missing = labMissing('network namespaces, veths and TUN devices', {
+  tshark: 'Debian package tshark',
+  iperf3: 'Debian package iperf3',
+});
 
 const FIELDS = [
   'ip.src',

@@ -5,12 +5,10 @@
  */
 import t from 'tap';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable, type Gredge } from './gredged.js';
-import { ADDR, isRoot, Lab } from './topology.js';
+import type { Gredge } from './gredged.js';
+import { ADDR, Lab, labMissing } from './topology.js';
 
-const missing = !isRoot()
-  ? 'the lab needs root to create network namespaces, veths and TUN devices'
-  : await dataplaneAvailable();
+const missing = labMissing('network namespaces, veths and TUN devices');
 
 const FLOOD = Number(process.env.GREDGE_FLOOD ?? 20_000);
 

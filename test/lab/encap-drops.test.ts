@@ -7,13 +7,11 @@
 import t from 'tap';
 import { innerMtu } from './configs.js';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable, diff, flatten, type Gredge } from './gredged.js';
+import { diff, flatten, type Gredge } from './gredged.js';
 import { sleep } from './netns.js';
-import { ADDR, isRoot, Lab } from './topology.js';
+import { ADDR, Lab, labMissing } from './topology.js';
 
-const missing = !isRoot()
-  ? 'the lab needs root to create network namespaces, veths and TUN devices'
-  : await dataplaneAvailable();
+const missing = labMissing('network namespaces, veths and TUN devices');
 
 async function snap(g: Gredge) {
   return flatten(await g.counters());

@@ -10,15 +10,13 @@ import { Capture } from './capture.js';
 import { KEY, type Underlay } from './configs.js';
 import { type Forged, gre, icmpEcho, outer4, outer6, sendForged } from './forge.js';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable, diff, flatten, type Gredge } from './gredged.js';
-import { haveCommand, sleep } from './netns.js';
-import { ADDR, IF, isRoot, Lab } from './topology.js';
+import { diff, flatten, type Gredge } from './gredged.js';
+import { sleep } from './netns.js';
+import { ADDR, IF, Lab, labMissing } from './topology.js';
 
-const missing = !isRoot()
-  ? 'the lab needs root to create network namespaces, raw sockets and TUN devices'
-  : !haveCommand('python3')
-    ? 'python3 is not installed (the raw-socket sender is a python3 standard-library script)'
-    : await dataplaneAvailable();
+const missing = labMissing('network namespaces, raw sockets and TUN devices', {
+  python3: 'the raw-socket sender is a python3 standard-library script',
+});
 
 const N = 5;
 const SEQ_KEY = 44;

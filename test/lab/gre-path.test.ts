@@ -5,16 +5,11 @@
  */
 import t from 'tap';
 import { startGrePath } from './gre-path.js';
-import { dataplaneAvailable, labMode } from './gredged.js';
-import { haveCommand } from './netns.js';
-import { ADDR, isRoot, Lab } from './topology.js';
+import { labMode } from './gredged.js';
+import { ADDR, Lab, labMissing } from './topology.js';
 import { iperfTcp } from './traffic.js';
 
-const missing = !isRoot()
-  ? 'the lab needs root to create network namespaces, veths and TUN devices'
-  : !haveCommand('iperf3')
-    ? 'iperf3 is not installed (Debian package iperf3)'
-    : await dataplaneAvailable();
+const missing = labMissing('network namespaces, veths and TUN devices', { iperf3: 'Debian package iperf3' });
 
 if (missing) {
   t.plan(0, `skipped: ${missing}`);

@@ -3,7 +3,6 @@
  * lab's runner (dp-runner.ts, JSON lines on stdin/stdout). Requests get a reply or a timeout,
  * never a hang; the process is tracked by the lab and ended by PID.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LabProcess } from './netns.js';
@@ -18,16 +17,6 @@ const DAEMON = fileURLToPath(new URL('../../src/main.js', import.meta.url));
  * flows (gredged has no control socket for those yet).
  */
 export type GredgeMode = 'daemon' | 'runner';
-
-/**
- * Why the lab cannot run gredge's data plane, or null when it can. Only the absence of
- * src/dataplane skips; once the module exists, a load failure is a test failure, not a skip.
- */
-export async function dataplaneAvailable(): Promise<string | null> {
-  const src = fileURLToPath(new URL('../../../src/dataplane/from-config.ts', import.meta.url));
-  if (!existsSync(src)) return 'the data plane (src/dataplane/from-config.ts) does not exist yet';
-  return null;
-}
 
 export class Gredge {
   readonly proc: LabProcess;

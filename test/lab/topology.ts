@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LabProcess, nsExec, nsExecSync, nsSpawn, sleep } from './netns.js';
+import { haveCommand, type LabProcess, nsExec, nsExecSync, nsSpawn, sleep } from './netns.js';
 
 export type Role = 'cust' | 'cpe' | 'edge' | 'net';
 export const ROLES: readonly Role[] = ['cust', 'cpe', 'edge', 'net'];
@@ -294,4 +294,16 @@ export class Lab {
 
 export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/**
+ * Why a lab test cannot run on this machine, or undefined when it can: root first (to create
+ * `what`), then each command in `tools` (command → where it comes from).
+ */
+export function labMissing(what: string, tools: Record<string, string> = {}): string | undefined {
+  if (!isRoot()) return `the lab needs root to create ${what}`;
+  for (const [cmd, from] of Object.entries(tools)) {
+    if (!haveCommand(cmd)) return `${cmd} is not installed (${from})`;
+  }
+  return undefined;
 }
