@@ -13,6 +13,7 @@ import type { NeighborConfig, Role } from '../src/config/types.js';
 import { silentLogger } from '../src/observe/log.js';
 import type { OutboundSink, SessionInfo } from '../src/rib/channel.js';
 import { Rib } from '../src/rib/rib.js';
+import { neighbor, sessionInfo } from '../test/rib/helpers.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 256);
@@ -20,42 +21,13 @@ const FEEDERS = Number(process.argv[4] ?? 1);
 const LISTEN = process.argv[5] === '1';
 const PER_SET = 10;
 
+/** Feeders and the monitor: passive eBGP neighbors with IPv4 only. */
 function cfg(name: string, role: Role, remoteAs: number, address: string): NeighborConfig {
-  return {
-    name,
-    address,
-    remoteAs,
-    role,
-    passive: true,
-    port: 179,
-    holdTime: 90,
-    connectRetry: 30,
-    families: ['ipv4-unicast'],
-    nextHopSelf: true,
-    gracefulRestart: { enabled: false, restartTime: 120 },
-    resale: true,
-    noResale: false,
-  };
+  return neighbor(name, role, remoteAs, address, { passive: true, families: ['ipv4-unicast'] });
 }
 
 function info(n: NeighborConfig, routerId: number): SessionInfo {
-  return {
-    peerAs: n.remoteAs,
-    peerRouterId: routerId,
-    peerAddress: n.address,
-    localAddress: '127.0.0.1',
-    ebgp: true,
-    as4: true,
-    extendedMessage: false,
-    families: ['ipv4-unicast'],
-    remoteCapabilities: {
-      multiprotocol: [],
-      routeRefresh: true,
-      extendedMessage: false,
-      enhancedRouteRefresh: false,
-      unknown: [],
-    },
-  };
+  return sessionInfo(n, routerId, '127.0.0.1', { families: ['ipv4-unicast'] });
 }
 
 /** Counts NLRI prefixes in UPDATEs without building objects, like a monitor's RIB would. */

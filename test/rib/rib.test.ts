@@ -2,7 +2,7 @@
 // End-of-RIB noted, best-change batches, and interning refcounts back to zero.
 import t from 'tap';
 import type { BestChange } from '../../src/rib/rib.js';
-import { announce, attrs, harness, LOCAL_AS, neighbor, withdraw } from './helpers.js';
+import { announce, attrs, harness, LOCAL_AS, neighbor, sessionInfo, withdraw } from './helpers.js';
 
 t.test('withdraw removes the route; the next best takes over', async (t) => {
   const h = harness();
@@ -88,23 +88,9 @@ t.test('removeNeighbor withdraws and makes the channel inert', async (t) => {
   t.equal(h.rib.explain('192.0.2.0/24'), undefined);
   t.equal(h.rib.stats().neighbors.length, 0);
   a.ch.up(
-    {
-      peerAs: 65001,
-      peerRouterId: 1,
-      peerAddress: '127.0.0.2',
-      localAddress: '127.0.0.1',
-      ebgp: true,
-      as4: true,
-      extendedMessage: false,
+    sessionInfo(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1, '127.0.0.1', {
       families: ['ipv4-unicast'],
-      remoteCapabilities: {
-        multiprotocol: [],
-        routeRefresh: true,
-        extendedMessage: false,
-        enhancedRouteRefresh: false,
-        unknown: [],
-      },
-    },
+    }),
     { send: () => true, onDrain: () => {} },
   );
   a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24'])]);
