@@ -12,7 +12,8 @@
         "native/src/tun_linux.cc",
         "native/src/worker.cc",
         "native/src/uring.cc",
-        "native/src/fastpath.cc"
+        "native/src/fastpath.cc",
+        "native/src/nexthop.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

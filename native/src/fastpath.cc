@@ -12,7 +12,10 @@
 #include <chrono>
 #include <cstring>
 
+#include <linux/if_packet.h>
+
 #include "gre.h"
+#include "nexthop.h"
 #include "worker.h"
 
 namespace gredge {
@@ -251,8 +254,17 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
         return fail_close();
       }
     }
+    // Direct transmit: protocol 0, so the socket receives nothing; without it (no
+    // CAP_NET_RAW, say) every packet takes the raw socket.
+    int pkt = -1;
+    if (cfg.direct_tx && (i == 0 || fp->direct_tx_active_)) {
+      pkt = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (pkt >= 0) set_bufs(pkt);
+      fp->direct_tx_active_ = pkt >= 0;
+    }
     uint64_t* slice = fp->counters_.get() + size_t(i) * kSliceSlots;
-    fp->workers_.push_back(std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6, vnet));
+    fp->workers_.push_back(
+        std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6, pkt, vnet));
   }
   for (auto& w : fp->workers_) w->start();
   fp->ka_thread_ = std::thread([f = fp.get()] { f->keepalive_loop(); });
@@ -288,9 +300,18 @@ void Fastpath::keepalive_loop() {
   uint8_t buf[64];
   const int reader = cfg_.workers;  // epoch slot of this thread
   Epoch& epoch = tables_->epoch;
+  std::unique_ptr<Resolver> resolver;
+  if (direct_tx_active_) resolver = std::make_unique<Resolver>();
+  auto next_paths = clock::now();
   while (!stop_.load()) {
     epoch.online(reader);
     auto now = clock::now();
+    bool refreshed = false;
+    if (resolver && resolver->ok() && now >= next_paths) {
+      refresh_paths(*resolver);
+      next_paths = now + std::chrono::seconds(1);
+      refreshed = true;
+    }
     for (uint32_t i = 0; i < kMaxTunnels; i++) {
       const Tunnel* t = tables_->tunnel(i);
       Sched& s = sched[i];
@@ -319,9 +340,43 @@ void Fastpath::keepalive_loop() {
       s.missed++;
     }
     epoch.offline(reader);
+    if (refreshed) epoch.reclaim();  // replaced paths; needs this thread offline too
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   epoch.offline(reader);
+}
+
+// One round: tunnels without a path that serves them first (new or replaced tunnels), then
+// existing paths from a rotating cursor, within a budget of route lookups per round so that
+// 10,000 tunnels cost a bounded share of this thread; devices and neighbours are read once per
+// round however many tunnels share them.
+void Fastpath::refresh_paths(Resolver& r) {
+  constexpr uint32_t kBudget = 2048;
+  r.begin_round();
+  uint32_t spent = 0;
+  auto update = [&](uint32_t i, const Tunnel* t) {
+    const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
+    L2Path p;
+    std::string why;
+    bool ok = t && r.resolve(*t, &p, &why);
+    if (t) spent++;
+    if (ok && cur && cur->same(p)) return;
+    if (!ok && !cur) return;
+    tables_->l2[i].store(ok ? new L2Path(p) : nullptr, std::memory_order_release);
+    if (cur) tables_->epoch.retire([cur] { delete cur; });
+  };
+  for (uint32_t i = 0; i < kMaxTunnels && spent < kBudget && !stop_.load(); i++) {
+    const Tunnel* t = tables_->tunnel(i);
+    const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
+    if (!t ? cur != nullptr : !(cur && cur->serves(*t))) update(i, t);
+  }
+  for (uint32_t n = 0; n < kMaxTunnels && spent < kBudget && !stop_.load(); n++) {
+    uint32_t i = path_cursor_;
+    path_cursor_ = (path_cursor_ + 1) % kMaxTunnels;
+    const Tunnel* t = tables_->tunnel(i);
+    const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
+    if (t && cur && cur->serves(*t)) update(i, t);
+  }
 }
 
 }  // namespace gredge

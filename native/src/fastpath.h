@@ -1,6 +1,7 @@
-// The packet engine: N worker threads, each owning one TUN queue and its own raw GRE sockets,
+// The packet engine: N worker threads, each owning one TUN queue and its own raw GRE sockets
+// (and an AF_PACKET socket for direct transmit),
 // moving batches between them (encap: TUN → LPM → GRE → sendmmsg; decap: recvmmsg → tunnel
-// lookup → checks → TUN), plus one keepalive thread. No N-API here: JS talks to this through
+// lookup → checks → TUN), plus one housekeeping thread (keepalives, direct-transmit paths). No N-API here: JS talks to this through
 // napi_bridge.cc, state changes leave through a plain callback, counters through shared memory.
 #pragma once
 #include <atomic>
@@ -24,6 +25,7 @@ struct FastpathConfig {
   uint32_t mtu = 1500;  // TUN MTU (the largest tunnel MTU is enough)
   bool persistent = false;
   bool offload = true;  // IFF_VNET_HDR + TSO/CSUM on the TUN, segmentation and GRO in the workers
+  bool direct_tx = true;  // AF_PACKET transmit on the underlay device when its path is known (nexthop.h)
   bool has_local4 = false, has_local6 = false;
   uint8_t local4[4] = {}, local6[16] = {};
 };
@@ -44,6 +46,7 @@ class Fastpath {
   const FastpathConfig& config() const { return cfg_; }
   int ifindex() const { return ifindex_; }
   bool offload_active() const { return offload_active_; }
+  bool direct_tx_active() const { return direct_tx_active_; }
   // Counters: (workers + 1) slices of kSliceSlots uint64 each; the last slice belongs to the
   // keepalive thread. Shared with JS; kept alive by the shared_ptr.
   std::shared_ptr<uint64_t> counters() const { return counters_; }
@@ -54,6 +57,7 @@ class Fastpath {
  private:
   Fastpath() = default;
   void keepalive_loop();
+  void refresh_paths(class Resolver& r);
 
   FastpathConfig cfg_;
   std::unique_ptr<Tables> tables_;
@@ -63,6 +67,8 @@ class Fastpath {
   int ka_fd_ = -1;  // not owned: worker 0's raw IPv4 socket
   int ifindex_ = 0;
   bool offload_active_ = false;
+  bool direct_tx_active_ = false;
+  uint32_t path_cursor_ = 0;  // housekeeping: where the next round of path refreshes starts
   StateCallback cb_;
   std::thread ka_thread_;
   std::atomic<bool> stop_{false};

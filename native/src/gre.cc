@@ -3,6 +3,8 @@
 // Cisco-style GRE keepalives. See gre.h for the contract of each function.
 #include "gre.h"
 
+#include "nexthop.h"
+
 #include <cstring>
 
 namespace gredge {
@@ -290,6 +292,61 @@ size_t build_keepalive(uint8_t* out, size_t cap, uint32_t local, uint32_t remote
   wr16(ip + 10, csum_fold(csum_add(0, ip, 20)));
   gre_build(ip + 20, 0, false, key_present, key, false, 0, g);
   return total;
+}
+
+uint8_t* push_outer(const L2Path& path, uint8_t* gre, size_t len, uint32_t flow) {
+  uint8_t* ip;
+  if (path.family == 4) {
+    ip = gre - 20;
+    ip[0] = 0x45;
+    ip[1] = 0;
+    wr16(ip + 2, uint16_t(len + 20));
+    wr16(ip + 4, 0);
+    wr16(ip + 6, 0x4000);  // DF
+    ip[8] = path.hop_limit;
+    ip[9] = kProtoGre;
+    wr16(ip + 10, 0);
+    memcpy(ip + 12, path.src, 4);
+    memcpy(ip + 16, path.remote, 4);
+    wr16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+  } else {
+    ip = gre - 40;
+    wr32(ip, 0x60000000u | (flow & 0xfffff));
+    wr16(ip + 4, uint16_t(len));
+    ip[6] = kProtoGre;
+    ip[7] = path.hop_limit;
+    memcpy(ip + 8, path.src, 16);
+    memcpy(ip + 24, path.remote, 16);
+  }
+  uint8_t* eth = ip - 14;
+  memcpy(eth, path.eth, 14);
+  return eth;
+}
+
+uint32_t inner_flow_label(const uint8_t* ip, size_t n) {
+  uint32_t h = 2166136261u;
+  auto mix = [&h](const uint8_t* p, size_t k) {
+    for (size_t i = 0; i < k; i++) h = (h ^ p[i]) * 16777619u;
+  };
+  size_t l4;
+  uint8_t proto;
+  if (ip_version(ip, n) == 4 && n >= 20) {
+    mix(ip + 12, 8);
+    proto = ip[9];
+    l4 = size_t(ip[0] & 0xf) * 4;
+    if (rd16(ip + 6) & 0x1fff) l4 = 0;  // a non-first fragment has no ports
+  } else if (ip_version(ip, n) == 6 && n >= 40) {
+    mix(ip + 8, 32);
+    proto = ip[6];
+    l4 = 40;
+  } else {
+    return 0;
+  }
+  mix(&proto, 1);
+  if (l4 && (proto == 6 || proto == 17) && n >= l4 + 4) mix(ip + l4, 4);
+  h ^= h >> 20;
+  h &= 0xfffff;
+  return h ? h : 1;  // 0 would mean "no label"
 }
 
 }  // namespace gredge

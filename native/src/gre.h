@@ -89,6 +89,15 @@ size_t build_keepalive(uint8_t* out, size_t cap, uint32_t local, uint32_t remote
 size_t tcp_offset(const uint8_t* ip, size_t n);
 
 // IP helpers over raw packets (no alignment assumptions).
+// Direct transmit (nexthop.h): writes the outer IP header and the Ethernet header in front of
+// the GRE packet at `gre` (len bytes) and returns the frame start, 14 + 20 (IPv4) or 14 + 40
+// (IPv6) bytes earlier; the caller leaves that much headroom. IPv4 as the kernel's raw socket
+// path sends it: DF set, ID 0 (RFC 6864 atomic datagrams), TOS 0. IPv6: `flow` is the flow
+// label (RFC 6438: from the inner flow, so that underlay ECMP spreads tunnel traffic).
+uint8_t* push_outer(const struct L2Path& path, uint8_t* gre, size_t len, uint32_t flow);
+// A 20-bit hash of an inner packet's addresses, protocol and ports (0 when it is not IP).
+uint32_t inner_flow_label(const uint8_t* ip, size_t n);
+
 inline int ip_version(const uint8_t* p, size_t n) { return n ? p[0] >> 4 : 0; }
 // Returns false if ip[0..n) is not a well-formed IPv4/IPv6 header of the claimed version.
 bool ip_header_ok(const uint8_t* p, size_t n);

@@ -87,6 +87,8 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
     cfg.persistent = o.Get("persistent").ToBoolean().Value();
     Napi::Value off = o.Get("offload");
     cfg.offload = off.IsUndefined() ? true : off.ToBoolean().Value();
+    Napi::Value dtx = o.Get("directTx");
+    cfg.direct_tx = dtx.IsUndefined() ? true : dtx.ToBoolean().Value();
     if (o.Has("local4") && !o.Get("local4").IsUndefined()) {
       if (!get_bytes(o.Get("local4"), 4, cfg.local4)) {
         throw_code(env, "ERR_DATAPLANE_ARG", "local4: 4 bytes");
@@ -291,6 +293,7 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
     if (!Check(env)) return env.Undefined();
     Napi::Object o = Napi::Object::New(env);
     o.Set("offload", fp_->offload_active());
+    o.Set("directTx", fp_->direct_tx_active());
     o.Set("workers", fp_->config().workers);
     return o;
   }

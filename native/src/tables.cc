@@ -54,6 +54,7 @@ Tables::Tables() : lpm4(&epoch), lpm6(&epoch) { decap.store(new DecapIndex()); }
 Tables::~Tables() {
   epoch.drain();
   for (auto& t : tunnels) delete t.load();
+  for (auto& p : l2) delete p.load();
   delete decap.load();
 }
 

@@ -14,6 +14,7 @@
 
 #include "epoch.h"
 #include "lpm.h"
+#include "nexthop.h"
 
 namespace gredge {
 
@@ -55,7 +56,8 @@ enum GlobalCounter : uint32_t {
   kGTsoSegments,  // wire packets cut from TUN super-packets
   kGGroMerged,    // received segments merged into another before the TUN write
   kGCsumDone,     // partial checksums completed
-  kGlobalSlots = 32
+  kGDirectTx,     // packets sent through the AF_PACKET socket (direct transmit, nexthop.h)
+  kGlobalSlots = 48
 };
 // Per-tunnel counters: these four, then drops at kTDropBase + reason, then extras.
 enum TunnelCounter : uint32_t {
@@ -71,7 +73,7 @@ enum TunnelCounter : uint32_t {
   kTMssClamped,
   kTunnelSlots = 24
 };
-static_assert(uint32_t(kDropCount) <= uint32_t(kGRxPackets) && kGCsumDone < kGlobalSlots && kTMssClamped < kTunnelSlots,
+static_assert(uint32_t(kDropCount) <= uint32_t(kGRxPackets) && kGDirectTx < kGlobalSlots && kTMssClamped < kTunnelSlots,
               "counter layout overflow");
 // One slice per worker (plus one for the keepalive thread), each written by one thread only.
 constexpr size_t kSliceSlots = kGlobalSlots + size_t(kMaxTunnels) * kTunnelSlots;
@@ -166,6 +168,9 @@ class Tables {
   std::atomic<Tunnel*> tunnels[kMaxTunnels] = {};
   TunnelState state[kMaxTunnels];
   std::atomic<DecapIndex*> decap{nullptr};
+  // Direct-transmit paths per tunnel index, written by the housekeeping thread only. A path is
+  // used only while it serves() the tunnel found at that index (tunnels can be replaced).
+  std::atomic<const L2Path*> l2[kMaxTunnels] = {};
 
   // Reader side.
   const Tunnel* tunnel(uint32_t idx) const {

@@ -29,8 +29,8 @@ namespace gredge {
 
 static const VnetHdr kNoOffload{};
 
-Worker::Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, bool vnet)
-    : id_(id), tables_(tables), c_{counters}, tun_fd_(tun_fd), raw4_(raw4), raw6_(raw6), vnet_(vnet) {
+Worker::Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, int pkt, bool vnet)
+    : id_(id), tables_(tables), c_{counters}, tun_fd_(tun_fd), raw4_(raw4), raw6_(raw6), pkt_(pkt), vnet_(vnet) {
   rd_buf_.resize(kVnetHdrLen + 65536);
   arena_.resize(kArena);
   rx_mem_.resize(size_t(kBatch) * kBufSize);
@@ -42,6 +42,7 @@ Worker::~Worker() {
   if (stop_fd_ >= 0) ::close(stop_fd_);
   if (raw4_ >= 0) ::close(raw4_);
   if (raw6_ >= 0) ::close(raw6_);
+  if (pkt_ >= 0) ::close(pkt_);
 }
 
 void Worker::start() { thread_ = std::thread([this] { run(); }); }
@@ -200,7 +201,8 @@ uint8_t* Worker::tx_slot(size_t n) {
   // Every queued message points into the arena, so the arena is reset only by a flush, and a
   // flush happens before the queue could overflow (queue_send never has to flush itself).
   const size_t need = (kHeadroom + n + 63) & ~size_t(63);
-  if (arena_used_ + need > arena_.size() || tx_n_[0] == kTxMax || tx_n_[1] == kTxMax) flush_sends();
+  if (arena_used_ + need > arena_.size() || tx_n_[0] == kTxMax || tx_n_[1] == kTxMax || tx_n_[2] == kTxMax)
+    flush_sends();
   uint8_t* p = arena_.data() + arena_used_ + kHeadroom;
   arena_used_ += need;
   return p;
@@ -246,11 +248,30 @@ void Worker::encap_one(uint8_t* pkt, size_t n) {
   gre_build(g, v == 4 ? kEthIPv4 : kEthIPv6, t->csum, true, t->key, t->seq, seq, hl + n);
   c_.tunnel(t->idx, kTTxPackets, 1);
   c_.tunnel(t->idx, kTTxBytes, n);
-  queue_send(t, g, hl + n);
+  queue_send(t, g, hl + n, pkt);
 }
 
-void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n) {
+void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner) {
   int f = t->family == 4 ? 0 : 1;
+  if (pkt_ >= 0) {
+    // Direct transmit when the housekeeping thread has a link-layer path for this tunnel and
+    // the packet fits the device; anything else goes through the kernel (which may fragment).
+    const L2Path* l2 = tables_->l2[t->idx].load(std::memory_order_acquire);
+    const size_t outer = f == 0 ? 20 : 40;
+    if (l2 && l2->serves(*t) && n + outer <= l2->mtu) {
+      uint8_t* frame = push_outer(*l2, data, n, f == 1 ? inner_flow_label(inner, n) : 0);
+      int i = tx_n_[2]++;
+      tx_iov_[2][i] = {frame, n + outer + 14};
+      msghdr& m = tx_msgs_[2][i].msg_hdr;
+      m = {};
+      // The path object, like the tunnel, stays valid until this worker's next quiescent point.
+      m.msg_name = const_cast<sockaddr_ll*>(&l2->sll);
+      m.msg_namelen = sizeof(l2->sll);
+      m.msg_iov = &tx_iov_[2][i];
+      m.msg_iovlen = 1;
+      return;
+    }
+  }
   if ((f == 0 && raw4_ < 0) || (f == 1 && raw6_ < 0)) {
     c_.tunnel_drop(t->idx, kDropSend);
     return;
@@ -267,15 +288,21 @@ void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n) {
 }
 
 void Worker::flush_sends() {
-  for (int f = 0; f < 2; f++) {
-    int fd = f == 0 ? raw4_ : raw6_;
+  for (int f = 0; f < kQueues; f++) {
+    int fd = f == 0 ? raw4_ : f == 1 ? raw6_ : pkt_;
     int off = 0;
     while (off < tx_n_[f]) {
       int r = sendmmsg(fd, tx_msgs_[f] + off, unsigned(tx_n_[f] - off), 0);
       c_.add(kGSendCalls, 1);
       if (r > 0) {
-        for (int i = off; i < off + r; i++) c_.add(kGTxBytes, tx_iov_[f][i].iov_len);
+        for (int i = off; i < off + r; i++) {
+          // Bytes of GRE packets on every path: a direct frame also carries Ethernet + outer IP.
+          size_t len = tx_iov_[f][i].iov_len;
+          if (f == 2) len -= 14 + (static_cast<const uint8_t*>(tx_iov_[f][i].iov_base)[12] == 0x08 ? 20 : 40);
+          c_.add(kGTxBytes, len);
+        }
         c_.add(kGTxPackets, uint64_t(r));
+        if (f == 2) c_.add(kGDirectTx, uint64_t(r));
         off += r;
         continue;
       }

@@ -18,12 +18,15 @@ class Worker {
  public:
   static constexpr int kBatch = 64;        // recvmmsg batch and TUN reads per wakeup
   static constexpr int kTxMax = 256;       // sendmmsg batch (a 64 KiB super-packet is ~45 segments)
-  static constexpr size_t kHeadroom = 64;  // room to prepend GRE without copying
+  // Room to prepend GRE (up to 16 bytes), and for direct transmit the outer IP header (up to 40)
+  // and Ethernet (14), without copying.
+  static constexpr size_t kHeadroom = 96;
   static constexpr size_t kBufSize = 65536 + kHeadroom;
   static constexpr size_t kArena = 4u << 20;  // encap output: packets waiting for sendmmsg
 
   // vnet: the TUN queue was opened with IFF_VNET_HDR and offloads (TSO in, GRO out).
-  Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, bool vnet);
+  // pkt: an AF_PACKET socket for direct transmit (nexthop.h), or -1. The worker owns the sockets.
+  Worker(int id, Tables* tables, uint64_t* counters, int tun_fd, int raw4, int raw6, int pkt, bool vnet);
   ~Worker();
   void start();
   void stop();  // signals and joins
@@ -37,7 +40,7 @@ class Worker {
   uint8_t* tx_slot(size_t n);
   void encap_one(uint8_t* pkt, size_t n);
   void decap_one(uint8_t* pkt, size_t n, int family, const uint8_t* src, size_t cap);
-  void queue_send(const Tunnel* t, uint8_t* data, size_t n);
+  void queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner);
   void flush_sends();
   void tun_write(const uint8_t* p, size_t n);
   void tun_write_now(const VnetHdr* h, const uint8_t* p, size_t n);
@@ -49,7 +52,7 @@ class Worker {
   int id_;
   Tables* tables_;
   CounterSlice c_;
-  int tun_fd_, raw4_, raw6_;
+  int tun_fd_, raw4_, raw6_, pkt_;
   bool vnet_;
   int stop_fd_ = -1;
   std::thread thread_;
@@ -73,9 +76,11 @@ class Worker {
   int wr_n_ = 0;
   bool uring_wr_ = false;
   size_t arena_used_ = 0;
-  mmsghdr tx_msgs_[2][kTxMax];
-  iovec tx_iov_[2][kTxMax];
-  int tx_n_[2] = {0, 0};
+  // Send queues: raw IPv4, raw IPv6, and direct (AF_PACKET) frames.
+  static constexpr int kQueues = 3;
+  mmsghdr tx_msgs_[kQueues][kTxMax];
+  iovec tx_iov_[kQueues][kTxMax];
+  int tx_n_[kQueues] = {0, 0, 0};
   mmsghdr rx_msgs_[kBatch];
   iovec rx_iov_[kBatch];
   sockaddr_storage rx_names_[kBatch];

@@ -147,7 +147,8 @@ function readTop(r: Reader, top: Pairs | undefined, source: string): Config | un
 
   let dataplane: DataplaneConfig | undefined;
   if (top.has('dataplane')) dataplane = readDataplane(r, val(top, 'dataplane'));
-  else if (tunnels.length > 0) dataplane = { tun: 'gredge0', workers: 2, persistent: false, offload: true };
+  else if (tunnels.length > 0)
+    dataplane = { tun: 'gredge0', workers: 2, persistent: false, offload: true, directTx: true };
   if (tunnels.length > 0 && !underlay)
     r.error(undefined, 'underlay', 'is required when tunnels are configured');
 
@@ -173,7 +174,7 @@ function readListen(r: Reader, node: Node | undefined): Config['listen'] {
 }
 
 function readDataplane(r: Reader, node: Node | undefined): DataplaneConfig {
-  const m = r.map(node, 'dataplane', ['tun', 'workers', 'persistent', 'offload']);
+  const m = r.map(node, 'dataplane', ['tun', 'workers', 'persistent', 'offload', 'direct-tx']);
   const tun = m?.has('tun')
     ? r.checked(val(m, 'tun'), 'dataplane.tun', (s) =>
         IFNAME_RE.test(s) ? undefined : `'${s}' is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)`,
@@ -182,11 +183,13 @@ function readDataplane(r: Reader, node: Node | undefined): DataplaneConfig {
   const workers = m?.has('workers') ? r.int(val(m, 'workers'), 'dataplane.workers', 1, 64) : 2;
   const persistent = m?.has('persistent') ? r.bool(val(m, 'persistent'), 'dataplane.persistent') : false;
   const offload = m?.has('offload') ? r.bool(val(m, 'offload'), 'dataplane.offload') : true;
+  const directTx = m?.has('direct-tx') ? r.bool(val(m, 'direct-tx'), 'dataplane.direct-tx') : true;
   return {
     tun: tun ?? 'gredge0',
     workers: workers ?? 2,
     persistent: persistent ?? false,
     offload: offload ?? true,
+    directTx: directTx ?? true,
   };
 }
 

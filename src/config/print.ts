@@ -19,6 +19,7 @@ export function printConfig(cfg: Config): string {
       workers: cfg.dataplane.workers,
       persistent: cfg.dataplane.persistent,
       offload: cfg.dataplane.offload,
+      'direct-tx': cfg.dataplane.directTx,
     };
   }
   if (cfg.underlay) out.underlay = { ...cfg.underlay };

@@ -49,6 +49,7 @@ export interface DataplaneConfig {
   workers: number; // default 2
   persistent: boolean; // keep the TUN on exit, default false
   offload: boolean; // TUN offloads (vnet header, TSO/GRO in the workers), default true
+  directTx: boolean; // AF_PACKET transmit on the underlay device (bypasses IP output), default true
 }
 
 export interface Config {

@@ -42,6 +42,7 @@ const GLOBAL_NAMES = [
   'tsoSegments', // wire packets cut from TUN super-packets (TSO)
   'groMerged', // received segments merged into one TUN write (GRO)
   'csumCompleted', // partial checksums completed for the wire
+  'directTx', // GRE packets sent through the AF_PACKET socket (direct transmit)
 ] as const;
 const GLOBAL_BASE = 16;
 

@@ -24,6 +24,11 @@ export interface DataplaneOptions {
    * into one TUN write. Default true; the data plane falls back to plain packets when the
    * kernel refuses (see `offload`). */
   offload?: boolean;
+  /** Direct transmit: GRE packets leave through an AF_PACKET socket on the underlay device,
+   * with headers built from the kernel's route and neighbour tables, instead of through the
+   * kernel's IP output path per packet (which skips netfilter OUTPUT/POSTROUTING for them).
+   * Default true; a tunnel whose next hop is not resolved yet uses the kernel's path. */
+  directTx?: boolean;
   underlay: { local?: string; local6?: string };
 }
 
@@ -85,6 +90,7 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
       mtu,
       persistent: opts.persistent ?? false,
       offload: opts.offload ?? true,
+      directTx: opts.directTx ?? true,
     };
     if (underlay.local !== undefined) {
       const b = parseIp(underlay.local);
@@ -122,6 +128,12 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
   get offload(): boolean {
     this.#live();
     return this.#h.info().offload;
+  }
+
+  /** Whether direct transmit (AF_PACKET on the underlay device) is available. */
+  get directTx(): boolean {
+    this.#live();
+    return this.#h.info().directTx;
   }
 
   tunnelNames(): string[] {

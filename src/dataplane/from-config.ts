@@ -29,7 +29,8 @@ export function tunnelSpecFromConfig(t: TunnelConfig): TunnelSpec {
 /** Opens the data plane and adds every configured tunnel; undefined when the config has no
  * data plane. On any failure the data plane is closed again and the typed error rethrown.
  * TUN offloads follow `dataplane.offload` (default on); GREDGE_DATAPLANE_OFFLOAD=0 in the
- * environment turns them off too (benchmarks use it to compare). */
+ * environment turns them off too (benchmarks use it to compare); likewise `dataplane.direct-tx`
+ * and GREDGE_DATAPLANE_DIRECT_TX=0. */
 export async function startDataplane(cfg: Config, log: Logger): Promise<Dataplane | undefined> {
   if (!cfg.dataplane) return undefined;
   const mtu = Math.max(1500, ...cfg.tunnels.map((t) => t.mtu));
@@ -38,6 +39,7 @@ export async function startDataplane(cfg: Config, log: Logger): Promise<Dataplan
     workers: cfg.dataplane.workers,
     persistent: cfg.dataplane.persistent,
     offload: cfg.dataplane.offload && process.env.GREDGE_DATAPLANE_OFFLOAD !== '0',
+    directTx: cfg.dataplane.directTx && process.env.GREDGE_DATAPLANE_DIRECT_TX !== '0',
     mtu,
     underlay: { ...(cfg.underlay ?? {}) },
   });
@@ -54,6 +56,7 @@ export async function startDataplane(cfg: Config, log: Logger): Promise<Dataplan
       workers: cfg.dataplane.workers,
       tunnels: cfg.tunnels.length,
       offload: dp.offload,
+      directTx: dp.directTx,
     },
     'data plane up',
   );

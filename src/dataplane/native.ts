@@ -42,7 +42,7 @@ export interface NativeDataplaneHandle {
   lookup(address: Uint8Array): number;
   routeCount(): { v4: number; v6: number };
   /** offload: IFF_VNET_HDR with TSO/CSUM is in use (false when asked off or refused by the kernel) */
-  info(): { offload: boolean; workers: number };
+  info(): { offload: boolean; workers: number; directTx: boolean };
   counters(): CounterLayout;
   /** noPrefixRoute: the kernel adds no subnet route (we add one carrying the tunnel MTU). */
   address(add: boolean, family: 4 | 6, address: Uint8Array, plen: number, noPrefixRoute?: boolean): void;
@@ -66,6 +66,9 @@ export interface NativeOpenOptions {
   persistent: boolean;
   /** TUN offloads (IFF_VNET_HDR, TSO/CSUM in, GRO out); the addon's default is true */
   offload?: boolean;
+  /** direct transmit: GRE frames through an AF_PACKET socket on the underlay device when the
+   * kernel's route and neighbour tables give a link-layer path; the addon's default is true */
+  directTx?: boolean;
   local4?: Uint8Array;
   local6?: Uint8Array;
 }

@@ -52,7 +52,12 @@ export class Capture {
   }
 
   /** Dissect the file: one object per frame with each field's values (comma lists split). */
-  async fields(names: string[], displayFilter?: string): Promise<Array<Record<string, string[]>>> {
+  /** `prefs`: tshark preferences (`-o name:value`), e.g. `ip.check_checksum:TRUE`. */
+  async fields(
+    names: string[],
+    displayFilter?: string,
+    prefs: string[] = [],
+  ): Promise<Array<Record<string, string[]>>> {
     const argv = [
       'tshark',
       '-n',
@@ -65,6 +70,7 @@ export class Capture {
       '-E',
       'occurrence=a',
     ];
+    for (const p of prefs) argv.push('-o', p);
     for (const n of names) argv.push('-e', n);
     if (displayFilter) argv.push('-Y', displayFilter);
     const r = await this.#lab.exec('cust', argv, { timeoutMs: 60_000 });

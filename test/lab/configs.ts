@@ -36,12 +36,19 @@ export interface LabConfigOptions {
   edgeExtra?: ExtraTunnel[];
   sequence?: boolean;
   checksum?: boolean;
+  /** `dataplane.direct-tx` on both ends (default: the config default, on). */
+  directTx?: boolean;
   /**
    * A BGP session inside the tunnel (ARCHITECTURE data flow 3): edge (AS 65000) sees cpe as a
    * customer (AS 65001) at cpe's inner address; `mtu` overrides the edge tunnel's MTU and
    * `mssClamp` its clamp, to check the session socket's own MSS.
    */
   bgp?: { mtu?: number; mssClamp?: boolean };
+}
+
+function dataplaneYaml(o: LabConfigOptions): string {
+  const dtx = o.directTx === undefined ? '' : `, direct-tx: ${o.directTx}`;
+  return `dataplane: { tun: ${o.tun ?? 'gredge0'}, workers: ${o.workers ?? 2}${dtx} }`;
 }
 
 function mtuFor(u: Underlay): number {
@@ -110,7 +117,7 @@ export function edgeYaml(o: LabConfigOptions): string {
     '# lab: the provider edge, terminating the customer circuit',
     `router-id: ${ADDR.edgeUnder.v4}`,
     'local-as: 65000',
-    `dataplane: { tun: ${o.tun ?? 'gredge0'}, workers: ${o.workers ?? 2} }`,
+    dataplaneYaml(o),
     `underlay: { ${u === 'v4' ? 'local' : 'local6'}: ${q(ADDR.edgeUnder[u])} }`,
     'log: { level: info }',
     'tunnels:',
@@ -132,7 +139,7 @@ export function cpeYaml(o: LabConfigOptions): string {
     '# lab: the customer premises end, a tunnel-only gredged (no neighbors)',
     `router-id: ${ADDR.cpeUnder.v4}`,
     'local-as: 65001',
-    `dataplane: { tun: ${o.tun ?? 'gredge0'}, workers: ${o.workers ?? 2} }`,
+    dataplaneYaml(o),
     `underlay: { ${u === 'v4' ? 'local' : 'local6'}: ${q(ADDR.cpeUnder[u])} }`,
     'log: { level: info }',
     'tunnels:',

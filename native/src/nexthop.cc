@@ -1,0 +1,278 @@
+// Link-layer paths for direct transmit (see nexthop.h), read from the kernel over rtnetlink.
+#include "nexthop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "tables.h"
+
+namespace gredge {
+
+namespace {
+
+constexpr size_t kReqMax = 256;
+
+struct Req {
+  alignas(nlmsghdr) uint8_t buf[kReqMax] = {};
+  nlmsghdr* h() { return reinterpret_cast<nlmsghdr*>(buf); }
+  template <typename T>
+  T* body(uint16_t type, uint16_t flags) {
+    h()->nlmsg_len = NLMSG_LENGTH(sizeof(T));
+    h()->nlmsg_type = type;
+    h()->nlmsg_flags = uint16_t(NLM_F_REQUEST | flags);
+    return static_cast<T*>(NLMSG_DATA(h()));
+  }
+  void attr(uint16_t type, const void* data, size_t len) {
+    auto* a = reinterpret_cast<rtattr*>(buf + NLMSG_ALIGN(h()->nlmsg_len));
+    a->rta_type = type;
+    a->rta_len = uint16_t(RTA_LENGTH(len));
+    memcpy(RTA_DATA(a), data, len);
+    h()->nlmsg_len = uint32_t(NLMSG_ALIGN(h()->nlmsg_len) + RTA_ALIGN(a->rta_len));
+  }
+};
+
+// Calls fn(type, data, len) for each attribute of a message whose fixed header is `hdr` bytes.
+template <typename Fn>
+void each_attr(const nlmsghdr* m, size_t hdr, Fn fn) {
+  const auto* base = static_cast<const uint8_t*>(NLMSG_DATA(m));
+  if (m->nlmsg_len < NLMSG_LENGTH(hdr)) return;
+  int left = int(m->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(hdr)));
+  for (auto* a = reinterpret_cast<const rtattr*>(base + NLMSG_ALIGN(hdr)); RTA_OK(a, left); a = RTA_NEXT(a, left))
+    fn(uint16_t(a->rta_type & NLA_TYPE_MASK), static_cast<const uint8_t*>(RTA_DATA(a)), size_t(RTA_PAYLOAD(a)));
+}
+
+uint8_t read_sysctl_u8(const char* path, uint8_t dflt) {
+  FILE* f = fopen(path, "r");
+  if (!f) return dflt;
+  unsigned v = 0;
+  bool ok = fscanf(f, "%u", &v) == 1 && v > 0 && v < 256;
+  fclose(f);
+  return ok ? uint8_t(v) : dflt;
+}
+
+constexpr uint16_t kUsable = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP;
+
+}  // namespace
+
+bool L2Path::same(const L2Path& o) const {
+  return family == o.family && memcmp(remote, o.remote, 16) == 0 && memcmp(local, o.local, 16) == 0 &&
+         memcmp(src, o.src, 16) == 0 && mtu == o.mtu && hop_limit == o.hop_limit && memcmp(eth, o.eth, 14) == 0 &&
+         sll.sll_ifindex == o.sll.sll_ifindex;
+}
+
+bool L2Path::serves(const Tunnel& t) const {
+  size_t alen = t.family == 4 ? 4 : 16;
+  return family == t.family && memcmp(remote, t.remote, alen) == 0 && memcmp(local, t.local, alen) == 0;
+}
+
+Resolver::Resolver() : buf_(32768) {
+  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd_ < 0) return;
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
+  // A lost reply must not hold the housekeeping thread (keepalives) for long.
+  timeval tv{0, 500000};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  int one = 1;
+  setsockopt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+}
+
+Resolver::~Resolver() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+template <typename Fn>
+int Resolver::transact(void* req, size_t len, Fn fn) {
+  auto* h = static_cast<nlmsghdr*>(req);
+  h->nlmsg_seq = ++seq_;
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  if (sendto(fd_, req, len, 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) return errno;
+  for (;;) {
+    ssize_t n = recv(fd_, buf_.data(), buf_.size(), 0);
+    if (n < 0) return errno == EAGAIN ? ETIMEDOUT : errno;
+    size_t left = size_t(n);
+    for (auto* m = reinterpret_cast<nlmsghdr*>(buf_.data()); NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
+      if (m->nlmsg_seq != seq_) continue;  // a late answer to an earlier, timed-out request
+      if (m->nlmsg_type == NLMSG_ERROR) {
+        auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(m));
+        return -e->error;
+      }
+      if (m->nlmsg_type == NLMSG_DONE) return 0;
+      fn(m);
+      if (!(m->nlmsg_flags & NLM_F_MULTI)) return 0;
+    }
+  }
+}
+
+void Resolver::begin_round() {
+  links_.clear();
+  neighs_.clear();
+  ttl4_ = read_sysctl_u8("/proc/sys/net/ipv4/ip_default_ttl", 64);
+}
+
+const Resolver::Link* Resolver::link(int ifindex) {
+  for (const Link& l : links_)
+    if (l.ifindex == ifindex) return &l;
+  Link l;
+  l.ifindex = ifindex;
+  Req r;
+  auto* ifi = r.body<ifinfomsg>(RTM_GETLINK, 0);
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = ifindex;
+  char name[IF_NAMESIZE + 1] = {};
+  bool eth = false, up = false, has_mac = false;
+  int rc = transact(r.buf, r.h()->nlmsg_len, [&](const nlmsghdr* m) {
+    if (m->nlmsg_type != RTM_NEWLINK) return;
+    auto* got = static_cast<const ifinfomsg*>(NLMSG_DATA(m));
+    eth = got->ifi_type == ARPHRD_ETHER;
+    up = (got->ifi_flags & IFF_UP) != 0;
+    each_attr(m, sizeof(ifinfomsg), [&](uint16_t type, const uint8_t* d, size_t n) {
+      if (type == IFLA_ADDRESS && n == 6) {
+        memcpy(l.mac, d, 6);
+        has_mac = true;
+      } else if (type == IFLA_MTU && n == 4) {
+        memcpy(&l.mtu, d, 4);
+      } else if (type == IFLA_IFNAME && n > 0) {
+        memcpy(name, d, n < IF_NAMESIZE ? n : IF_NAMESIZE);
+      }
+    });
+  });
+  l.ok = rc == 0 && eth && up && has_mac && l.mtu >= 576;
+  if (l.ok && name[0]) {
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/hop_limit", name);
+    l.hop_limit6 = read_sysctl_u8(path, 64);
+  }
+  links_.push_back(l);
+  return &links_.back();
+}
+
+const Resolver::Neigh* Resolver::neigh(int family, int ifindex, const uint8_t* addr) {
+  const size_t alen = family == 4 ? 4 : 16;
+  for (const Neigh& n : neighs_)
+    if (n.family == family && n.ifindex == ifindex && memcmp(n.addr, addr, alen) == 0) return &n;
+  Neigh nb;
+  nb.family = family;
+  nb.ifindex = ifindex;
+  memcpy(nb.addr, addr, alen);
+  auto get = [&](uint16_t* state) {
+    Req r;
+    auto* nd = r.body<ndmsg>(RTM_GETNEIGH, 0);
+    nd->ndm_family = uint8_t(family == 4 ? AF_INET : AF_INET6);
+    nd->ndm_ifindex = ifindex;
+    r.attr(NDA_DST, addr, alen);
+    bool has_mac = false;
+    int rc = transact(r.buf, r.h()->nlmsg_len, [&](const nlmsghdr* m) {
+      if (m->nlmsg_type != RTM_NEWNEIGH) return;
+      *state = static_cast<const ndmsg*>(NLMSG_DATA(m))->ndm_state;
+      each_attr(m, sizeof(ndmsg), [&](uint16_t type, const uint8_t* d, size_t n) {
+        if (type == NDA_LLADDR && n == 6) {
+          memcpy(nb.mac, d, 6);
+          has_mac = true;
+        }
+      });
+    });
+    return rc == 0 && has_mac;
+  };
+  uint16_t state = 0;
+  bool found = get(&state);
+  // Anything but a confirmed or static entry gets NTF_USE: it creates a missing entry and starts
+  // resolution, or moves a stale one through the kernel's own probes, as a packet sent through
+  // the kernel would. Never on PERMANENT or NOARP entries: NTF_USE would clear NUD_PERMANENT.
+  if (!found || !(state & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP))) {
+    Req use;
+    auto* nd = use.body<ndmsg>(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK);
+    nd->ndm_family = uint8_t(family == 4 ? AF_INET : AF_INET6);
+    nd->ndm_ifindex = ifindex;
+    nd->ndm_state = NUD_NONE;
+    nd->ndm_flags = NTF_USE;
+    use.attr(NDA_DST, addr, alen);
+    (void)transact(use.buf, use.h()->nlmsg_len, [](const nlmsghdr*) {});
+  }
+  nb.ok = found && (state & kUsable);
+  neighs_.push_back(nb);
+  return &neighs_.back();
+}
+
+bool Resolver::resolve(const Tunnel& t, L2Path* out, std::string* why) {
+  if (fd_ < 0) return *why = "no rtnetlink socket", false;
+  const size_t alen = t.family == 4 ? 4 : 16;
+  const int af = t.family == 4 ? AF_INET : AF_INET6;
+  static const uint8_t kZero[16] = {};
+  const bool has_local = memcmp(t.local, kZero, alen) != 0;
+  Req r;
+  auto* rt = r.body<rtmsg>(RTM_GETROUTE, 0);
+  rt->rtm_family = uint8_t(af);
+  rt->rtm_dst_len = uint8_t(alen * 8);
+  r.attr(RTA_DST, t.remote, alen);
+  if (has_local) {
+    // The raw socket is bound to the local address: source-based rules see the same lookup.
+    rt->rtm_src_len = uint8_t(alen * 8);
+    r.attr(RTA_SRC, t.local, alen);
+  }
+  uint32_t oif = 0;
+  uint8_t gw[16] = {}, prefsrc[16] = {};
+  bool has_gw = false, has_prefsrc = false, odd = false;
+  uint8_t type = 0;
+  int rc = transact(r.buf, r.h()->nlmsg_len, [&](const nlmsghdr* m) {
+    if (m->nlmsg_type != RTM_NEWROUTE) return;
+    type = static_cast<const rtmsg*>(NLMSG_DATA(m))->rtm_type;
+    each_attr(m, sizeof(rtmsg), [&](uint16_t at, const uint8_t* d, size_t n) {
+      if (at == RTA_OIF && n == 4) {
+        memcpy(&oif, d, 4);
+      } else if (at == RTA_GATEWAY && n == alen) {
+        memcpy(gw, d, alen);
+        has_gw = true;
+      } else if (at == RTA_PREFSRC && n == alen) {
+        memcpy(prefsrc, d, alen);
+        has_prefsrc = true;
+      } else if (at == RTA_VIA || at == RTA_MULTIPATH || at == RTA_ENCAP) {
+        odd = true;  // a gateway of the other family, or lightweight tunnel encap: the kernel's job
+      }
+    });
+  });
+  if (rc) return *why = std::string("route lookup: ") + strerror(rc), false;
+  if (type != RTN_UNICAST || !oif || odd) return *why = "not a plain unicast route", false;
+  const Link* l = link(int(oif));
+  if (!l->ok) return *why = "underlay device is not an Ethernet device that is up", false;
+  const Neigh* nb = neigh(t.family, int(oif), has_gw ? gw : t.remote);
+  if (!nb->ok) return *why = "next hop not resolved yet", false;
+  if (!has_local && !has_prefsrc) return *why = "no source address for the route", false;
+  *out = L2Path{};
+  out->family = t.family;
+  memcpy(out->remote, t.remote, alen);
+  memcpy(out->local, t.local, alen);
+  memcpy(out->src, has_local ? t.local : prefsrc, alen);
+  out->mtu = l->mtu;
+  out->hop_limit = t.family == 4 ? ttl4_ : l->hop_limit6;
+  memcpy(out->eth, nb->mac, 6);
+  memcpy(out->eth + 6, l->mac, 6);
+  out->eth[12] = t.family == 4 ? 0x08 : 0x86;
+  out->eth[13] = t.family == 4 ? 0x00 : 0xdd;
+  out->sll.sll_family = AF_PACKET;
+  out->sll.sll_ifindex = int(oif);
+  out->sll.sll_protocol = htons(t.family == 4 ? ETH_P_IP : ETH_P_IPV6);
+  out->sll.sll_halen = 6;
+  memcpy(out->sll.sll_addr, nb->mac, 6);
+  return true;
+}
+
+}  // namespace gredge

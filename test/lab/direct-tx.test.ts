@@ -1,0 +1,175 @@
+/**
+ * Direct transmit (native/src/nexthop.h): gredge sends its GRE frames through an AF_PACKET socket
+ * on the underlay device, with the outer IP and Ethernet headers built from the kernel's route and
+ * neighbour tables. What an operator relies on:
+ *   - the frames on the wire are what the kernel would have sent (MACs, TTL/hop limit, DF, a good
+ *     IPv4 header checksum, an IPv6 flow label), for both underlays;
+ *   - the kernel's neighbour table stays the authority: a changed, wrong or deleted entry is
+ *     followed within about a refresh round (1 s), and a deleted one is resolved again;
+ *   - `dataplane.direct-tx: false` sends everything through the kernel's IP path instead.
+ */
+import t from 'tap';
+import { Capture } from './capture.js';
+import { KEY } from './configs.js';
+import { startGrePath } from './gre-path.js';
+import { flatten, type Gredge } from './gredged.js';
+import { sleep } from './netns.js';
+import { ADDR, IF, type Lab, Lab as LabClass, labMissing, type Role } from './topology.js';
+
+const missing = labMissing('network namespaces, veths and TUN devices', { tshark: 'Debian package tshark' });
+
+async function directTx(g: Gredge): Promise<number> {
+  return flatten(await g.counters())['global.directTx'] ?? 0;
+}
+
+async function mac(lab: Lab, role: Role, dev: string): Promise<string> {
+  const j = JSON.parse(await lab.ip(role, '-j', 'link', 'show', dev)) as Array<{ address: string }>;
+  return j[0]!.address;
+}
+
+/** Pings cust → net until both gredge ends have sent frames directly (or the time is up). */
+async function waitDirect(lab: Lab, ends: Gredge[], dst: string, ms = 6000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await lab.ping('cust', dst, { count: 1, timeoutS: 1 });
+    const all = await Promise.all(ends.map(directTx));
+    if (all.every((n) => n > 0)) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+if (missing) {
+  t.plan(0, `skipped: ${missing}`);
+} else {
+  for (const underlay of ['v4', 'v6'] as const) {
+    t.test(`direct frames carry the kernel's link and IP fields (${underlay} underlay)`, async (t) => {
+      const lab = await LabClass.create({ tag: `d${underlay}` });
+      t.teardown(() => lab.destroy());
+      const path = await startGrePath(lab, { underlay, mode: 'runner' });
+      t.teardown(() => path.stop());
+      const cpe = path.cpe!;
+      const dst = ADDR.net[underlay];
+      t.ok(
+        await waitDirect(lab, [cpe, path.edge], dst),
+        'both ends send directly once their next hop is known',
+      );
+
+      const cap = await Capture.start(
+        lab,
+        'edge',
+        IF.edgeUnder,
+        underlay === 'v4' ? 'ip proto 47' : 'ip6 proto 47',
+      );
+      t.teardown(() => cap.stop());
+      const before = await directTx(cpe);
+      const ping = await lab.ping('cust', dst, { count: 5, interval: 0.05 });
+      const sent = (await directTx(cpe)) - before;
+      await cap.stop();
+      t.equal(ping.rx, 5, 'pings cross the tunnel');
+      t.ok(sent >= 5, `cpe sent the echo requests directly (${sent} frames)`);
+
+      const cpeMac = await mac(lab, 'cpe', IF.cpeUnder);
+      const edgeMac = await mac(lab, 'edge', IF.edgeUnder);
+      const src = underlay === 'v4' ? `ip.src == ${ADDR.cpeUnder.v4}` : `ipv6.src == ${ADDR.cpeUnder.v6}`;
+      const rows = await cap.fields(
+        [
+          'eth.src',
+          'eth.dst',
+          'ip.ttl',
+          'ip.flags.df',
+          'ip.checksum.status',
+          'ipv6.hlim',
+          'ipv6.flow',
+          'gre.key',
+        ],
+        src,
+        ['ip.check_checksum:TRUE'],
+      );
+      t.ok(rows.length >= 5, `captured cpe's GRE frames (${rows.length})`);
+      const bad = rows.filter((r) => {
+        if (r['eth.src']![0] !== cpeMac || r['eth.dst']![0] !== edgeMac) return true;
+        if (Number(r['gre.key']![0]) !== KEY) return true;
+        if (underlay === 'v4') {
+          // The outer header is the first IPv4 header of the frame.
+          return (
+            r['ip.ttl']![0] !== '64' || r['ip.flags.df']![0] !== '1' || r['ip.checksum.status']![0] !== '1'
+          );
+        }
+        return r['ipv6.hlim']![0] !== '64' || Number(r['ipv6.flow']![0]) === 0;
+      });
+      t.same(
+        bad,
+        [],
+        'MACs from the kernel tables, TTL 64, DF, good checksum / hop limit 64 and a flow label',
+      );
+    });
+  }
+
+  t.test('the kernel neighbour table stays the authority', async (t) => {
+    const lab = await LabClass.create({ tag: 'dnb' });
+    t.teardown(() => lab.destroy());
+    const path = await startGrePath(lab, { underlay: 'v4', mode: 'runner' });
+    t.teardown(() => path.stop());
+    const cpe = path.cpe!;
+    const dst = ADDR.net.v4;
+    t.ok(await waitDirect(lab, [cpe], dst), 'cpe sends directly');
+    const edgeMac = await mac(lab, 'edge', IF.edgeUnder);
+    const neigh = (...args: string[]) => lab.ip('cpe', 'neigh', ...args);
+
+    // A wrong link address in the kernel's table: gredge follows it, so frames go nowhere.
+    await neigh(
+      'replace',
+      ADDR.edgeUnder.v4,
+      'lladdr',
+      '02:00:00:00:00:01',
+      'dev',
+      IF.cpeUnder,
+      'nud',
+      'permanent',
+    );
+    await sleep(2500);
+    const lost = await lab.ping('cust', dst, { count: 5, interval: 0.1, timeoutS: 3 });
+    t.equal(lost.rx, 0, 'a wrong neighbour entry is followed within a refresh round');
+    t.match(
+      await neigh('show', ADDR.edgeUnder.v4, 'dev', IF.cpeUnder),
+      /lladdr 02:00:00:00:00:01 PERMANENT/,
+      'a static entry is left as the operator set it',
+    );
+
+    // Corrected: traffic flows again, directly.
+    await neigh('replace', ADDR.edgeUnder.v4, 'lladdr', edgeMac, 'dev', IF.cpeUnder, 'nud', 'reachable');
+    await sleep(2500);
+    const d0 = await directTx(cpe);
+    const back = await lab.ping('cust', dst, { count: 5, interval: 0.1 });
+    t.equal(back.rx, 5, 'the corrected entry is followed');
+    t.ok((await directTx(cpe)) - d0 >= 5, 'and the frames leave directly');
+
+    // Deleted: gredge asks the kernel to resolve it again (NTF_USE) and uses the new entry.
+    await neigh('del', ADDR.edgeUnder.v4, 'dev', IF.cpeUnder);
+    await sleep(2500);
+    const shown = await neigh('show', ADDR.edgeUnder.v4, 'dev', IF.cpeUnder);
+    t.match(
+      shown,
+      new RegExp(`lladdr ${edgeMac}`),
+      `the kernel resolved the next hop again: ${shown.trim()}`,
+    );
+    const d1 = await directTx(cpe);
+    const again = await lab.ping('cust', dst, { count: 5, interval: 0.1 });
+    t.equal(again.rx, 5, 'traffic flows after the entry was deleted');
+    t.ok((await directTx(cpe)) - d1 >= 5, 'directly again');
+  });
+
+  t.test('direct-tx: false sends through the kernel', async (t) => {
+    const lab = await LabClass.create({ tag: 'doff' });
+    t.teardown(() => lab.destroy());
+    const path = await startGrePath(lab, { underlay: 'v4', mode: 'runner', directTx: false });
+    t.teardown(() => path.stop());
+    const r = await lab.ping('cust', ADDR.net.v4, { count: 10, interval: 0.05 });
+    t.equal(r.rx, 10, 'pings cross the tunnel');
+    await sleep(1500);
+    await lab.ping('cust', ADDR.net.v4, { count: 5, interval: 0.05 });
+    t.equal(await directTx(path.cpe!), 0, 'cpe sent nothing directly');
+    t.equal(await directTx(path.edge), 0, 'edge sent nothing directly');
+  });
+}
