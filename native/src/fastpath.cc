@@ -301,16 +301,36 @@ void Fastpath::keepalive_loop() {
   const int reader = cfg_.workers;  // epoch slot of this thread
   Epoch& epoch = tables_->epoch;
   std::unique_ptr<Resolver> resolver;
-  if (direct_tx_active_) resolver = std::make_unique<Resolver>();
-  auto next_paths = clock::now();
+  if (direct_tx_active_) resolver = std::make_unique<Resolver>(ifindex_);
+  // Paths: a periodic round each second, and a round within a tick (50 ms) of a change: at
+  // most one per 100 ms for neighbours, one per second for routes (a BGP table going into the
+  // FIB must not cost a route lookup per tunnel per tick).
+  auto next_round = clock::now();
+  auto next_event_round = next_round, next_route_round = next_round;
+  unsigned pending = 0;
   while (!stop_.load()) {
     epoch.online(reader);
     auto now = clock::now();
     bool refreshed = false;
-    if (resolver && resolver->ok() && now >= next_paths) {
-      refresh_paths(*resolver);
-      next_paths = now + std::chrono::seconds(1);
-      refreshed = true;
+    if (resolver && resolver->ok()) {
+      pending |= resolver->events();
+      if (now >= next_round) {
+        refresh_paths(*resolver, PathRound::kPeriodic);
+        next_round = now + std::chrono::seconds(1);
+        pending = 0;
+        refreshed = true;
+      } else if ((pending & Resolver::kEvRoute) && now >= next_route_round) {
+        refresh_paths(*resolver, PathRound::kRoutes);
+        next_route_round = now + std::chrono::seconds(1);
+        next_event_round = now + std::chrono::milliseconds(100);
+        pending = 0;
+        refreshed = true;
+      } else if ((pending & Resolver::kEvNeigh) && now >= next_event_round) {
+        refresh_paths(*resolver, PathRound::kNeighbours);
+        next_event_round = now + std::chrono::milliseconds(100);
+        pending &= ~unsigned(Resolver::kEvNeigh);
+        refreshed = true;
+      }
     }
     for (uint32_t i = 0; i < kMaxTunnels; i++) {
       const Tunnel* t = tables_->tunnel(i);
@@ -346,36 +366,62 @@ void Fastpath::keepalive_loop() {
   epoch.offline(reader);
 }
 
-// One round: tunnels without a path that serves them first (new or replaced tunnels), then
-// existing paths from a rotating cursor, within a budget of route lookups per round so that
-// 10,000 tunnels cost a bounded share of this thread; devices and neighbours are read once per
-// round however many tunnels share them.
-void Fastpath::refresh_paths(Resolver& r) {
+// One round of direct-transmit paths (nexthop.h):
+//   every round first re-checks each published path against this round's neighbour dump and
+//   devices (a changed MAC or MTU is patched, a failed neighbour or a downed device withdraws
+//   the path: the kernel's path takes over and drives resolution);
+//   kRoutes then looks up every tunnel's route again (something changed underneath);
+//   kPeriodic looks up tunnels without a path first (new, replaced, not resolved yet), then
+//   existing ones from a rotating cursor, within a budget of route lookups per round so that
+//   10,000 tunnels cost a bounded share of this thread.
+void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
   constexpr uint32_t kBudget = 2048;
-  r.begin_round();
-  uint32_t spent = 0;
+  r.begin_round(kind == PathRound::kPeriodic);
+  auto publish = [&](uint32_t i, const L2Path* cur, const L2Path* next) {
+    if (!next && !cur) return;
+    if (next && cur && cur->same(*next)) return;
+    tables_->l2[i].store(next ? new L2Path(*next) : nullptr, std::memory_order_release);
+    if (cur) tables_->epoch.retire([cur] { delete cur; });
+  };
   auto update = [&](uint32_t i, const Tunnel* t) {
-    const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
     L2Path p;
     std::string why;
     bool ok = t && r.resolve(*t, &p, &why);
-    if (t) spent++;
-    if (ok && cur && cur->same(p)) return;
-    if (!ok && !cur) return;
-    tables_->l2[i].store(ok ? new L2Path(p) : nullptr, std::memory_order_release);
-    if (cur) tables_->epoch.retire([cur] { delete cur; });
+    publish(i, tables_->l2[i].load(std::memory_order_relaxed), ok ? &p : nullptr);
   };
-  for (uint32_t i = 0; i < kMaxTunnels && spent < kBudget && !stop_.load(); i++) {
+  for (uint32_t i = 0; i < kMaxTunnels && !stop_.load(); i++) {
+    const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
+    if (!cur) continue;
+    const Tunnel* t = tables_->tunnel(i);
+    if (!t || !cur->serves(*t)) continue;  // the passes below replace or clear it
+    L2Path p;
+    publish(i, cur, r.revalidate(*cur, &p) ? &p : nullptr);
+  }
+  if (kind == PathRound::kNeighbours) return;
+  uint32_t spent = 0;
+  const uint32_t budget = kind == PathRound::kRoutes ? kMaxTunnels : kBudget;
+  for (uint32_t i = 0; i < kMaxTunnels && spent < budget && !stop_.load(); i++) {
     const Tunnel* t = tables_->tunnel(i);
     const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
-    if (!t ? cur != nullptr : !(cur && cur->serves(*t))) update(i, t);
+    if (!t) {
+      if (cur) publish(i, cur, nullptr);
+      continue;
+    }
+    if (kind == PathRound::kRoutes || !(cur && cur->serves(*t))) {
+      update(i, t);
+      spent++;
+    }
   }
-  for (uint32_t n = 0; n < kMaxTunnels && spent < kBudget && !stop_.load(); n++) {
+  if (kind == PathRound::kRoutes) return;
+  for (uint32_t n = 0; n < kMaxTunnels && spent < budget && !stop_.load(); n++) {
     uint32_t i = path_cursor_;
     path_cursor_ = (path_cursor_ + 1) % kMaxTunnels;
     const Tunnel* t = tables_->tunnel(i);
     const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
-    if (t && cur && cur->serves(*t)) update(i, t);
+    if (t && cur && cur->serves(*t)) {
+      update(i, t);
+      spent++;
+    }
   }
 }
 

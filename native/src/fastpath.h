@@ -57,7 +57,8 @@ class Fastpath {
  private:
   Fastpath() = default;
   void keepalive_loop();
-  void refresh_paths(class Resolver& r);
+  enum class PathRound { kPeriodic, kRoutes, kNeighbours };
+  void refresh_paths(class Resolver& r, PathRound kind);
 
   FastpathConfig cfg_;
   std::unique_ptr<Tables> tables_;

@@ -68,8 +68,8 @@ constexpr uint16_t kUsable = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
 
 bool L2Path::same(const L2Path& o) const {
   return family == o.family && memcmp(remote, o.remote, 16) == 0 && memcmp(local, o.local, 16) == 0 &&
-         memcmp(src, o.src, 16) == 0 && mtu == o.mtu && hop_limit == o.hop_limit && memcmp(eth, o.eth, 14) == 0 &&
-         sll.sll_ifindex == o.sll.sll_ifindex;
+         memcmp(src, o.src, 16) == 0 && memcmp(nh, o.nh, 16) == 0 && mtu == o.mtu && hop_limit == o.hop_limit &&
+         memcmp(eth, o.eth, 14) == 0 && sll.sll_ifindex == o.sll.sll_ifindex;
 }
 
 bool L2Path::serves(const Tunnel& t) const {
@@ -77,25 +77,47 @@ bool L2Path::serves(const Tunnel& t) const {
   return family == t.family && memcmp(remote, t.remote, alen) == 0 && memcmp(local, t.local, alen) == 0;
 }
 
-Resolver::Resolver() : buf_(32768) {
-  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+bool Resolver::NeighKey::operator==(const NeighKey& o) const {
+  return family == o.family && ifindex == o.ifindex && memcmp(addr, o.addr, 16) == 0;
+}
+
+size_t Resolver::NeighKeyHash::operator()(const NeighKey& k) const {
+  uint64_t h = 1469598103934665603ull ^ uint64_t(k.family) ^ (uint64_t(uint32_t(k.ifindex)) << 8);
+  for (uint8_t b : k.addr) h = (h ^ b) * 1099511628211ull;
+  return size_t(h);
+}
+
+Resolver::Resolver(int ignore_oif) : ignore_oif_(ignore_oif), buf_(65536) {
+  auto open_nl = [](uint32_t groups) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (groups ? SOCK_NONBLOCK : 0), NETLINK_ROUTE);
+    if (fd < 0) return -1;
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = groups;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  };
+  fd_ = open_nl(0);
   if (fd_ < 0) return;
-  sockaddr_nl sa{};
-  sa.nl_family = AF_NETLINK;
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
-    ::close(fd_);
-    fd_ = -1;
-    return;
-  }
   // A lost reply must not hold the housekeeping thread (keepalives) for long.
   timeval tv{0, 500000};
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   int one = 1;
   setsockopt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  // Without notifications the periodic round still converges, only more slowly.
+  ev_fd_ = open_nl(RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_IFADDR |
+                   RTMGRP_IPV6_IFADDR);
+  int sz = 4 << 20;  // bursts of route changes (a BGP table into the FIB) must not overflow it
+  if (ev_fd_ >= 0 && setsockopt(ev_fd_, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+    setsockopt(ev_fd_, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 }
 
 Resolver::~Resolver() {
   if (fd_ >= 0) ::close(fd_);
+  if (ev_fd_ >= 0) ::close(ev_fd_);
 }
 
 template <typename Fn>
@@ -122,10 +144,92 @@ int Resolver::transact(void* req, size_t len, Fn fn) {
   }
 }
 
-void Resolver::begin_round() {
+unsigned Resolver::events() {
+  if (ev_fd_ < 0) return 0;
+  unsigned ev = 0;
+  for (;;) {
+    ssize_t n = recv(ev_fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == ENOBUFS) ev |= kEvNeigh | kEvRoute;  // notifications were lost
+      if (errno == EINTR || errno == ENOBUFS) continue;
+      return ev;
+    }
+    size_t left = size_t(n);
+    for (auto* m = reinterpret_cast<nlmsghdr*>(buf_.data()); NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
+      if (m->nlmsg_type == RTM_NEWNEIGH || m->nlmsg_type == RTM_DELNEIGH) {
+        ev |= kEvNeigh;
+      } else if (m->nlmsg_type == RTM_NEWROUTE || m->nlmsg_type == RTM_DELROUTE) {
+        uint32_t oif = 0;
+        each_attr(m, sizeof(rtmsg), [&](uint16_t at, const uint8_t* d, size_t len) {
+          if (at == RTA_OIF && len == 4) memcpy(&oif, d, 4);
+        });
+        if (!ignore_oif_ || oif != uint32_t(ignore_oif_)) ev |= kEvRoute;
+      } else {
+        ev |= kEvRoute;  // addresses (preferred sources) and devices
+      }
+    }
+  }
+}
+
+void Resolver::begin_round(bool keepalive) {
+  keepalive_ = keepalive;
   links_.clear();
   neighs_.clear();
   ttl4_ = read_sysctl_u8("/proc/sys/net/ipv4/ip_default_ttl", 64);
+  dump_neighbours(4);
+  dump_neighbours(6);
+}
+
+void Resolver::dump_neighbours(int family) {
+  Req r;
+  auto* nd = r.body<ndmsg>(RTM_GETNEIGH, NLM_F_DUMP);
+  nd->ndm_family = uint8_t(family == 4 ? AF_INET : AF_INET6);
+  const size_t alen = family == 4 ? 4 : 16;
+  (void)transact(r.buf, r.h()->nlmsg_len, [&](const nlmsghdr* m) {
+    if (m->nlmsg_type != RTM_NEWNEIGH) return;
+    auto* got = static_cast<const ndmsg*>(NLMSG_DATA(m));
+    NeighKey k{family, got->ndm_ifindex, {}};
+    Neigh v;
+    v.state = got->ndm_state;
+    bool has_dst = false;
+    each_attr(m, sizeof(ndmsg), [&](uint16_t type, const uint8_t* d, size_t n) {
+      if (type == NDA_DST && n == alen) {
+        memcpy(k.addr, d, alen);
+        has_dst = true;
+      } else if (type == NDA_LLADDR && n == 6) {
+        memcpy(v.mac, d, 6);
+        v.has_mac = true;
+      }
+    });
+    if (has_dst) neighs_[k] = v;
+  });
+}
+
+void Resolver::use(const NeighKey& k) {
+  // Creates a missing entry and starts resolution, or moves a stale one through the kernel's
+  // own probes, as a packet sent through the kernel would.
+  Req r;
+  auto* nd = r.body<ndmsg>(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK);
+  nd->ndm_family = uint8_t(k.family == 4 ? AF_INET : AF_INET6);
+  nd->ndm_ifindex = k.ifindex;
+  nd->ndm_state = NUD_NONE;
+  nd->ndm_flags = NTF_USE;
+  r.attr(NDA_DST, k.addr, k.family == 4 ? 4 : 16);
+  (void)transact(r.buf, r.h()->nlmsg_len, [](const nlmsghdr*) {});
+}
+
+const Resolver::Neigh* Resolver::neigh(int family, int ifindex, const uint8_t* addr, bool stale_use) {
+  NeighKey k{family, ifindex, {}};
+  memcpy(k.addr, addr, family == 4 ? 4 : 16);
+  Neigh& n = neighs_[k];  // a missing entry becomes an unusable placeholder
+  const bool usable = n.has_mac && (n.state & kUsable);
+  // Never NTF_USE a PERMANENT or NOARP entry: it would clear NUD_PERMANENT.
+  const bool settled = n.state & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP);
+  if (!n.used && (!usable || (stale_use && !settled))) {
+    n.used = true;
+    use(k);
+  }
+  return usable ? &n : nullptr;
 }
 
 const Resolver::Link* Resolver::link(int ifindex) {
@@ -165,51 +269,27 @@ const Resolver::Link* Resolver::link(int ifindex) {
   return &links_.back();
 }
 
-const Resolver::Neigh* Resolver::neigh(int family, int ifindex, const uint8_t* addr) {
-  const size_t alen = family == 4 ? 4 : 16;
-  for (const Neigh& n : neighs_)
-    if (n.family == family && n.ifindex == ifindex && memcmp(n.addr, addr, alen) == 0) return &n;
-  Neigh nb;
-  nb.family = family;
-  nb.ifindex = ifindex;
-  memcpy(nb.addr, addr, alen);
-  auto get = [&](uint16_t* state) {
-    Req r;
-    auto* nd = r.body<ndmsg>(RTM_GETNEIGH, 0);
-    nd->ndm_family = uint8_t(family == 4 ? AF_INET : AF_INET6);
-    nd->ndm_ifindex = ifindex;
-    r.attr(NDA_DST, addr, alen);
-    bool has_mac = false;
-    int rc = transact(r.buf, r.h()->nlmsg_len, [&](const nlmsghdr* m) {
-      if (m->nlmsg_type != RTM_NEWNEIGH) return;
-      *state = static_cast<const ndmsg*>(NLMSG_DATA(m))->ndm_state;
-      each_attr(m, sizeof(ndmsg), [&](uint16_t type, const uint8_t* d, size_t n) {
-        if (type == NDA_LLADDR && n == 6) {
-          memcpy(nb.mac, d, 6);
-          has_mac = true;
-        }
-      });
-    });
-    return rc == 0 && has_mac;
-  };
-  uint16_t state = 0;
-  bool found = get(&state);
-  // Anything but a confirmed or static entry gets NTF_USE: it creates a missing entry and starts
-  // resolution, or moves a stale one through the kernel's own probes, as a packet sent through
-  // the kernel would. Never on PERMANENT or NOARP entries: NTF_USE would clear NUD_PERMANENT.
-  if (!found || !(state & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP))) {
-    Req use;
-    auto* nd = use.body<ndmsg>(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK);
-    nd->ndm_family = uint8_t(family == 4 ? AF_INET : AF_INET6);
-    nd->ndm_ifindex = ifindex;
-    nd->ndm_state = NUD_NONE;
-    nd->ndm_flags = NTF_USE;
-    use.attr(NDA_DST, addr, alen);
-    (void)transact(use.buf, use.h()->nlmsg_len, [](const nlmsghdr*) {});
-  }
-  nb.ok = found && (state & kUsable);
-  neighs_.push_back(nb);
-  return &neighs_.back();
+static void compose(L2Path* p, const uint8_t* dmac, const uint8_t* smac, uint32_t mtu, uint8_t hop_limit) {
+  p->mtu = mtu;
+  p->hop_limit = hop_limit;
+  memcpy(p->eth, dmac, 6);
+  memcpy(p->eth + 6, smac, 6);
+  p->eth[12] = p->family == 4 ? 0x08 : 0x86;
+  p->eth[13] = p->family == 4 ? 0x00 : 0xdd;
+  p->sll.sll_family = AF_PACKET;
+  p->sll.sll_protocol = htons(p->family == 4 ? ETH_P_IP : ETH_P_IPV6);
+  p->sll.sll_halen = 6;
+  memcpy(p->sll.sll_addr, dmac, 6);
+}
+
+bool Resolver::revalidate(const L2Path& cur, L2Path* out) {
+  const Link* l = link(cur.sll.sll_ifindex);
+  if (!l->ok) return false;
+  const Neigh* n = neigh(cur.family, cur.sll.sll_ifindex, cur.nh, keepalive_);
+  if (!n) return false;
+  *out = cur;
+  compose(out, n->mac, l->mac, l->mtu, cur.family == 4 ? ttl4_ : l->hop_limit6);
+  return true;
 }
 
 bool Resolver::resolve(const Tunnel& t, L2Path* out, std::string* why) {
@@ -251,27 +331,18 @@ bool Resolver::resolve(const Tunnel& t, L2Path* out, std::string* why) {
   });
   if (rc) return *why = std::string("route lookup: ") + strerror(rc), false;
   if (type != RTN_UNICAST || !oif || odd) return *why = "not a plain unicast route", false;
-  const Link* l = link(int(oif));
-  if (!l->ok) return *why = "underlay device is not an Ethernet device that is up", false;
-  const Neigh* nb = neigh(t.family, int(oif), has_gw ? gw : t.remote);
-  if (!nb->ok) return *why = "next hop not resolved yet", false;
   if (!has_local && !has_prefsrc) return *why = "no source address for the route", false;
   *out = L2Path{};
   out->family = t.family;
   memcpy(out->remote, t.remote, alen);
   memcpy(out->local, t.local, alen);
   memcpy(out->src, has_local ? t.local : prefsrc, alen);
-  out->mtu = l->mtu;
-  out->hop_limit = t.family == 4 ? ttl4_ : l->hop_limit6;
-  memcpy(out->eth, nb->mac, 6);
-  memcpy(out->eth + 6, l->mac, 6);
-  out->eth[12] = t.family == 4 ? 0x08 : 0x86;
-  out->eth[13] = t.family == 4 ? 0x00 : 0xdd;
-  out->sll.sll_family = AF_PACKET;
+  memcpy(out->nh, has_gw ? gw : t.remote, alen);
   out->sll.sll_ifindex = int(oif);
-  out->sll.sll_protocol = htons(t.family == 4 ? ETH_P_IP : ETH_P_IPV6);
-  out->sll.sll_halen = 6;
-  memcpy(out->sll.sll_addr, nb->mac, 6);
+  if (!revalidate(*out, out)) {
+    *why = link(int(oif))->ok ? "next hop not resolved yet" : "underlay device is not an Ethernet device that is up";
+    return false;
+  }
   return true;
 }
 
