@@ -8,7 +8,12 @@
  *     from /proc/PID/stat, over the UDP run).
  * Prints medians over --runs (default 3) and the ratios gredge/kernel.
  *
+ * Kernel and gredge samples alternate run by run (the path is set up anew for each), so that a
+ * drift in the shared machine's speed hits both alike. `--compare-direct-tx` adds a third
+ * column: gredge with direct transmit off (GREDGE_DATAPLANE_DIRECT_TX=0), to show what it buys.
+ *
  *   node dist/bench/dataplane/run.js [--runs 3] [--seconds 5] [--underlay v4|v6] [--json FILE]
+ *                                    [--only kernel|gredge] [--compare-direct-tx]
  */
 import { writeFileSync } from 'node:fs';
 import { startGrePath } from '../../test/lab/gre-path.js';
@@ -25,13 +30,18 @@ interface Args {
   underlay: 'v4' | 'v6';
   json?: string;
   only?: 'kernel' | 'gredge';
+  compareDirectTx: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 3, seconds: 5, underlay: 'v4' };
+  const a: Args = { runs: 3, seconds: 5, underlay: 'v4', compareDirectTx: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
+    if (k === '--compare-direct-tx') {
+      a.compareDirectTx = true;
+      continue;
+    }
     if (k === '--runs') a.runs = Math.max(1, Number(v));
     else if (k === '--seconds') a.seconds = Math.max(1, Number(v));
     else if (k === '--underlay' && (v === 'v4' || v === 'v6')) a.underlay = v;
@@ -43,7 +53,7 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-type Mode = 'kernel' | 'gredge';
+type Mode = 'kernel' | 'gredge' | 'gredge-no-dtx';
 interface Sample {
   tcpBps: number;
   tcpRetrans: number;
@@ -74,50 +84,46 @@ async function udpRate(
   return { pps: r.packetsPerSecond, offered: r.sent / r.seconds, packets: r.sent - r.lost };
 }
 
-async function measure(lab: Lab, mode: Mode, args: Args, offloads: boolean): Promise<Sample[]> {
-  const samples: Sample[] = [];
+/** One sample of `mode`: TCP then UDP, with gredge's path set up for it and removed after. */
+async function sample(lab: Lab, mode: Mode, args: Args, offloads: boolean, run: number): Promise<Sample> {
+  const env: NodeJS.ProcessEnv = {};
+  // Offloads off means gredge's own TSO/GRO too, not just the TUN's ethtool features.
+  if (!offloads) env.GREDGE_DATAPLANE_OFFLOAD = '0';
+  if (mode === 'gredge-no-dtx') env.GREDGE_DATAPLANE_DIRECT_TX = '0';
+  if (mode === 'kernel') await lab.kernelRouting(true);
   const path =
-    mode === 'gredge'
-      ? await startGrePath(lab, {
-          underlay: args.underlay,
-          mode: labMode(),
-          // Offloads off means gredge's own TSO/GRO too, not just the TUN's ethtool features.
-          env: offloads ? {} : { GREDGE_DATAPLANE_OFFLOAD: '0' },
-        })
-      : null;
+    mode === 'kernel' ? null : await startGrePath(lab, { underlay: args.underlay, mode: labMode(), env });
   try {
     if (path && !offloads) {
       await lab.setDeviceOffloads('cpe', 'gredge0', false);
       await lab.setDeviceOffloads('edge', 'gredge0', false);
     }
-    for (let run = 0; run < args.runs; run++) {
-      const tcp = await iperfTcp(lab, { family: 'v4', seconds: args.seconds });
-      const cpu0 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
-      const l0 = path ? await lossSnapshot(lab) : undefined;
-      const udp = await udpRate(lab, args.seconds);
-      const cpu1 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
-      const loss = l0 ? lossDelta(l0, await lossSnapshot(lab)) : undefined;
-      const s: Sample = {
-        tcpBps: tcp.bitsPerSecond,
-        tcpRetrans: tcp.retransmits,
-        udpPps: udp.pps,
-        udpOffered: udp.offered,
-        cpuSeconds: cpu1 - cpu0,
-        udpPackets: udp.packets,
-      };
-      if (loss) s.loss = loss;
-      samples.push(s);
-      process.stderr.write(
-        `  ${mode.padEnd(6)} offloads ${offloads ? 'on ' : 'off'} run ${run + 1}: TCP ${(s.tcpBps / 1e9).toFixed(2)} Gbit/s` +
-          ` (${s.tcpRetrans} retr), UDP64 ${(s.udpPps / 1e3).toFixed(0)} kpps delivered` +
-          ` of ${(s.udpOffered / 1e3).toFixed(0)} offered${path ? `, data plane CPU ${s.cpuSeconds.toFixed(2)} s` : ''}\n`,
-      );
-      if (loss) process.stderr.write(`    UDP packets by hop: ${formatLoss(loss)}\n`);
-    }
+    const tcp = await iperfTcp(lab, { family: 'v4', seconds: args.seconds });
+    const cpu0 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
+    const l0 = path ? await lossSnapshot(lab) : undefined;
+    const udp = await udpRate(lab, args.seconds);
+    const cpu1 = path ? (await path.edge.cpuSeconds()) + (await path.cpe!.cpuSeconds()) : 0;
+    const loss = l0 ? lossDelta(l0, await lossSnapshot(lab)) : undefined;
+    const s: Sample = {
+      tcpBps: tcp.bitsPerSecond,
+      tcpRetrans: tcp.retransmits,
+      udpPps: udp.pps,
+      udpOffered: udp.offered,
+      cpuSeconds: cpu1 - cpu0,
+      udpPackets: udp.packets,
+    };
+    if (loss) s.loss = loss;
+    process.stderr.write(
+      `  ${mode.padEnd(13)} offloads ${offloads ? 'on ' : 'off'} run ${run + 1}: TCP ${(s.tcpBps / 1e9).toFixed(2)} Gbit/s` +
+        ` (${s.tcpRetrans} retr), UDP64 ${(s.udpPps / 1e3).toFixed(0)} kpps delivered` +
+        ` of ${(s.udpOffered / 1e3).toFixed(0)} offered${path ? `, data plane CPU ${s.cpuSeconds.toFixed(2)} s` : ''}\n`,
+    );
+    if (loss) process.stderr.write(`    UDP packets by hop: ${formatLoss(loss)}\n`);
+    return s;
   } finally {
     await path?.stop();
+    if (mode === 'kernel') await lab.kernelRouting(false);
   }
-  return samples;
 }
 
 function fmt(n: number, unit: 'G' | 'k' | 'r' | 'M'): string {
@@ -135,18 +141,20 @@ async function main(): Promise<void> {
     if (!haveCommand(cmd)) throw new Error(`${cmd} is not installed (apt-get install ${cmd})`);
   }
   const lab = await Lab.create({ tag: 'bench' });
+  const modes: Mode[] = [];
+  if (args.only !== 'gredge') modes.push('kernel');
+  if (args.only !== 'kernel') modes.push('gredge');
+  if (args.only !== 'kernel' && args.compareDirectTx) modes.push('gredge-no-dtx');
   const results: Record<string, Record<Mode, Sample[]>> = {};
   try {
     for (const offloads of [true, false]) {
       await lab.setOffloads(offloads);
       const key = offloads ? 'on' : 'off';
-      results[key] = { kernel: [], gredge: [] };
-      if (args.only !== 'gredge') {
-        await lab.kernelRouting(true);
-        results[key]!.kernel = await measure(lab, 'kernel', args, offloads);
-        await lab.kernelRouting(false);
+      const r: Record<Mode, Sample[]> = { kernel: [], gredge: [], 'gredge-no-dtx': [] };
+      results[key] = r;
+      for (let run = 0; run < args.runs; run++) {
+        for (const mode of modes) r[mode].push(await sample(lab, mode, args, offloads, run));
       }
-      if (args.only !== 'kernel') results[key]!.gredge = await measure(lab, 'gredge', args, offloads);
     }
   } finally {
     await lab.destroy();
@@ -157,26 +165,43 @@ async function main(): Promise<void> {
     `bench:dataplane — cust → net, ${args.underlay} underlay, medians of ${args.runs} runs × ${args.seconds} s, ` +
       `UDP by ${haveCommand('trafgen') ? 'trafgen' : 'iperf3 -u'} (64-byte payload)`,
   );
-  lines.push('| offloads | metric | kernel routing | gredge | gredge/kernel |');
-  lines.push('| --- | --- | --- | --- | --- |');
+  const extra = args.compareDirectTx;
+  lines.push(
+    `| offloads | metric | kernel routing | gredge | gredge/kernel |${extra ? ' gredge, direct-tx off | ratio |' : ''}`,
+  );
+  lines.push(`| --- | --- | --- | --- | --- |${extra ? ' --- | --- |' : ''}`);
   const summary: Record<string, unknown> = { args };
   for (const [key, r] of Object.entries(results)) {
     const k = r.kernel;
     const g = r.gredge;
+    const n = r['gredge-no-dtx'];
     const kt = median(k.map((s) => s.tcpBps));
     const gt = median(g.map((s) => s.tcpBps));
+    const nt = median(n.map((s) => s.tcpBps));
     const ku = median(k.map((s) => s.udpPps));
     const gu = median(g.map((s) => s.udpPps));
-    const ppc = median(g.map((s) => (s.cpuSeconds > 0 ? s.udpPackets / s.cpuSeconds : Number.NaN)));
-    lines.push(`| ${key} | TCP single stream | ${fmt(kt, 'G')} | ${fmt(gt, 'G')} | ${fmt(gt / kt, 'r')} |`);
-    lines.push(`| ${key} | UDP 64 B delivered | ${fmt(ku, 'k')} | ${fmt(gu, 'k')} | ${fmt(gu / ku, 'r')} |`);
+    const nu = median(n.map((s) => s.udpPps));
+    const perCpu = (xs: Sample[]) =>
+      median(xs.map((s) => (s.cpuSeconds > 0 ? s.udpPackets / s.cpuSeconds : Number.NaN)));
+    const ppc = perCpu(g);
+    const nppc = perCpu(n);
+    const more = (v: string, ratio: string) => (extra ? ` ${v} | ${ratio} |` : '');
     lines.push(
-      `| ${key} | delivered packets per data-plane CPU second (cpe + edge) | — | ${fmt(ppc, 'M')} | |`,
+      `| ${key} | TCP single stream | ${fmt(kt, 'G')} | ${fmt(gt, 'G')} | ${fmt(gt / kt, 'r')} |${more(fmt(nt, 'G'), fmt(nt / kt, 'r'))}`,
+    );
+    lines.push(
+      `| ${key} | UDP 64 B delivered | ${fmt(ku, 'k')} | ${fmt(gu, 'k')} | ${fmt(gu / ku, 'r')} |${more(fmt(nu, 'k'), fmt(nu / ku, 'r'))}`,
+    );
+    lines.push(
+      `| ${key} | delivered packets per data-plane CPU second (cpe + edge) | — | ${fmt(ppc, 'M')} | |${more(fmt(nppc, 'M'), '')}`,
     );
     summary[key] = {
       kernel: { tcpBps: kt, udpPps: ku, samples: k },
       gredge: { tcpBps: gt, udpPps: gu, packetsPerCpuSecond: ppc, samples: g },
       ratio: { tcp: gt / kt, udp: gu / ku },
+      ...(extra
+        ? { gredgeNoDirectTx: { tcpBps: nt, udpPps: nu, packetsPerCpuSecond: nppc, samples: n } }
+        : {}),
     };
   }
   process.stdout.write(`${lines.join('\n')}\n`);
