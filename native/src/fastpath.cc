@@ -314,22 +314,28 @@ void Fastpath::keepalive_loop() {
     bool refreshed = false;
     if (resolver && resolver->ok()) {
       pending |= resolver->events();
-      if (now >= next_round) {
-        refresh_paths(*resolver, PathRound::kPeriodic);
-        next_round = now + std::chrono::seconds(1);
-        pending = 0;
+      bool go = true;
+      PathRound kind = PathRound::kPeriodic;
+      if (now >= next_round)
+        kind = PathRound::kPeriodic;
+      else if ((pending & Resolver::kEvRoute) && now >= next_route_round)
+        kind = PathRound::kRoutes;
+      else if ((pending & Resolver::kEvNeigh) && now >= next_event_round)
+        kind = PathRound::kNeighbours;
+      else
+        go = false;
+      if (go) {
+        refresh_paths(*resolver, kind);
         refreshed = true;
-      } else if ((pending & Resolver::kEvRoute) && now >= next_route_round) {
-        refresh_paths(*resolver, PathRound::kRoutes);
-        next_route_round = now + std::chrono::seconds(1);
         next_event_round = now + std::chrono::milliseconds(100);
-        pending = 0;
-        refreshed = true;
-      } else if ((pending & Resolver::kEvNeigh) && now >= next_event_round) {
-        refresh_paths(*resolver, PathRound::kNeighbours);
-        next_event_round = now + std::chrono::milliseconds(100);
-        pending &= ~unsigned(Resolver::kEvNeigh);
-        refreshed = true;
+        if (kind == PathRound::kNeighbours) {
+          pending &= ~unsigned(Resolver::kEvNeigh);
+        } else {
+          // A periodic round covers what a route round would; either resets the route pacing.
+          if (kind == PathRound::kPeriodic) next_round = now + std::chrono::seconds(1);
+          next_route_round = now + std::chrono::seconds(1);
+          pending = 0;
+        }
       }
     }
     for (uint32_t i = 0; i < kMaxTunnels; i++) {

@@ -10,7 +10,7 @@
  *     is left alone;
  *   - `dataplane.direct-tx: false` sends everything through the kernel's IP path instead.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Capture } from './capture.js';
 import { KEY } from './configs.js';
 import { startGrePath } from './gre-path.js';
@@ -34,6 +34,18 @@ async function mac(lab: Lab, role: Role, dev: string): Promise<string> {
   return j[0]!.address;
 }
 
+/** Pings cust → dst; returns the replies and how many frames `g` sent directly meanwhile. */
+async function pingCounted(
+  lab: Lab,
+  g: Gredge,
+  dst: string,
+  opts: { count: number; interval: number; timeoutS?: number },
+): Promise<{ rx: number; direct: number }> {
+  const before = await directTx(g);
+  const r = await lab.ping('cust', dst, opts);
+  return { rx: r.rx, direct: (await directTx(g)) - before };
+}
+
 /** Pings cust → net until both gredge ends have sent frames directly (or the time is up). */
 async function waitDirect(lab: Lab, ends: Gredge[], dst: string, ms = 6000): Promise<boolean> {
   const end = Date.now() + ms;
@@ -44,6 +56,18 @@ async function waitDirect(lab: Lab, ends: Gredge[], dst: string, ms = 6000): Pro
     await sleep(200);
   }
   return false;
+}
+
+/** A v4-underlay lab path in the runner (for counters), torn down with `t`, sending directly. */
+async function directV4Path(t: Test, tag: string): Promise<{ lab: Lab; cpe: Gredge; dst: string }> {
+  const lab = await LabClass.create({ tag });
+  t.teardown(() => lab.destroy());
+  const path = await startGrePath(lab, { underlay: 'v4', mode: 'runner' });
+  t.teardown(() => path.stop());
+  const cpe = path.cpe!;
+  const dst = ADDR.net.v4;
+  t.ok(await waitDirect(lab, [cpe], dst), 'cpe sends directly');
+  return { lab, cpe, dst };
 }
 
 if (missing) {
@@ -69,12 +93,10 @@ if (missing) {
         underlay === 'v4' ? 'ip proto 47' : 'ip6 proto 47',
       );
       t.teardown(() => cap.stop());
-      const before = await directTx(cpe);
-      const ping = await lab.ping('cust', dst, { count: 5, interval: 0.05 });
-      const sent = (await directTx(cpe)) - before;
+      const ping = await pingCounted(lab, cpe, dst, { count: 5, interval: 0.05 });
       await cap.stop();
       t.equal(ping.rx, 5, 'pings cross the tunnel');
-      t.ok(sent >= 5, `cpe sent the echo requests directly (${sent} frames)`);
+      t.ok(ping.direct >= 5, `cpe sent the echo requests directly (${ping.direct} frames)`);
 
       const cpeMac = await mac(lab, 'cpe', IF.cpeUnder);
       const edgeMac = await mac(lab, 'edge', IF.edgeUnder);
@@ -114,13 +136,7 @@ if (missing) {
   }
 
   t.test('the kernel neighbour table stays the authority', async (t) => {
-    const lab = await LabClass.create({ tag: 'dnb' });
-    t.teardown(() => lab.destroy());
-    const path = await startGrePath(lab, { underlay: 'v4', mode: 'runner' });
-    t.teardown(() => path.stop());
-    const cpe = path.cpe!;
-    const dst = ADDR.net.v4;
-    t.ok(await waitDirect(lab, [cpe], dst), 'cpe sends directly');
+    const { lab, cpe, dst } = await directV4Path(t, 'dnb');
     const edgeMac = await mac(lab, 'edge', IF.edgeUnder);
     const neigh = (...args: string[]) => lab.ip('cpe', 'neigh', ...args);
 
@@ -147,10 +163,9 @@ if (missing) {
     // Corrected: traffic flows again, directly.
     await neigh('replace', ADDR.edgeUnder.v4, 'lladdr', edgeMac, 'dev', IF.cpeUnder, 'nud', 'reachable');
     await sleep(REACT_MS);
-    const d0 = await directTx(cpe);
-    const back = await lab.ping('cust', dst, { count: 5, interval: 0.1 });
+    const back = await pingCounted(lab, cpe, dst, { count: 5, interval: 0.1 });
     t.equal(back.rx, 5, `the corrected entry is followed within ${REACT_MS} ms`);
-    t.ok((await directTx(cpe)) - d0 >= 5, 'and the frames leave directly');
+    t.ok(back.direct >= 5, 'and the frames leave directly');
 
     // Deleted: gredge asks the kernel to resolve it again (NTF_USE) and uses the new entry.
     await neigh('del', ADDR.edgeUnder.v4, 'dev', IF.cpeUnder);
@@ -161,36 +176,27 @@ if (missing) {
       new RegExp(`lladdr ${edgeMac}`),
       `the kernel resolved the next hop again: ${shown.trim()}`,
     );
-    const d1 = await directTx(cpe);
-    const again = await lab.ping('cust', dst, { count: 5, interval: 0.1 });
+    const again = await pingCounted(lab, cpe, dst, { count: 5, interval: 0.1 });
     t.equal(again.rx, 5, 'traffic flows after the entry was deleted');
-    t.ok((await directTx(cpe)) - d1 >= 5, 'directly again');
+    t.ok(again.direct >= 5, 'directly again');
   });
 
   t.test('a route change is followed', async (t) => {
-    const lab = await LabClass.create({ tag: 'drt' });
-    t.teardown(() => lab.destroy());
-    const path = await startGrePath(lab, { underlay: 'v4', mode: 'runner' });
-    t.teardown(() => path.stop());
-    const cpe = path.cpe!;
-    const dst = ADDR.net.v4;
-    t.ok(await waitDirect(lab, [cpe], dst), 'cpe sends directly');
+    const { lab, cpe, dst } = await directV4Path(t, 'drt');
     await sleep(1200); // past the first route round after start, so the next one is paced
     // A host route to the far end through a gateway that does not exist: the kernel cannot
     // resolve it, so neither path delivers, and gredge must not keep sending to the old MAC.
     const gw = '198.51.100.9';
     await lab.ip('cpe', 'route', 'replace', `${ADDR.edgeUnder.v4}/32`, 'via', gw, 'dev', IF.cpeUnder);
     await sleep(REACT_MS * 3); // route rounds are paced to one per second
-    const d0 = await directTx(cpe);
-    const lost = await lab.ping('cust', dst, { count: 3, interval: 0.1, timeoutS: 2 });
+    const lost = await pingCounted(lab, cpe, dst, { count: 3, interval: 0.1, timeoutS: 2 });
     t.equal(lost.rx, 0, 'nothing is delivered through the unresolvable gateway');
-    t.equal((await directTx(cpe)) - d0, 0, 'and nothing is sent directly to the old next hop');
+    t.equal(lost.direct, 0, 'and nothing is sent directly to the old next hop');
     await lab.ip('cpe', 'route', 'del', `${ADDR.edgeUnder.v4}/32`);
     await sleep(REACT_MS * 3);
-    const d1 = await directTx(cpe);
-    const back = await lab.ping('cust', dst, { count: 5, interval: 0.1 });
+    const back = await pingCounted(lab, cpe, dst, { count: 5, interval: 0.1 });
     t.equal(back.rx, 5, 'traffic flows again once the route is removed');
-    t.ok((await directTx(cpe)) - d1 >= 5, 'directly');
+    t.ok(back.direct >= 5, 'directly');
   });
 
   t.test('direct-tx: false sends through the kernel', async (t) => {
