@@ -8,6 +8,7 @@
 #include "fastpath.h"
 #include "gre.h"
 #include "lpm.h"
+#include "nexthop.h"
 #include "napi_util.h"
 #include "offload.h"
 
@@ -228,6 +229,35 @@ Napi::Value DbgSplitFilter(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value DbgPushOuter(const Napi::CallbackInfo& info) {
+  // pushOuter({ family, src, dst, hopLimit, eth }, gre, inner) → the frame direct transmit sends
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "pushOuter(path, gre, inner)"), env.Undefined();
+  Napi::Object o = info[0].As<Napi::Object>();
+  L2Path p;
+  p.family = o.Get("family").As<Napi::Number>().Int32Value() == 6 ? 6 : 4;
+  const size_t alen = p.family == 4 ? 4 : 16;
+  if (!get_bytes(o.Get("src"), alen, p.src) || !get_bytes(o.Get("dst"), alen, p.remote) ||
+      !get_bytes(o.Get("eth"), 14, p.eth))
+    return throw_code(env, "ERR_DATAPLANE_ARG", "path: src/dst of the family, eth 14 bytes"), env.Undefined();
+  p.hop_limit = uint8_t(o.Get("hopLimit").As<Napi::Number>().Uint32Value());
+  auto g = info[1].As<Napi::Uint8Array>();
+  auto in = info[2].As<Napi::Uint8Array>();
+  std::vector<uint8_t> buf(64 + g.ByteLength());
+  memcpy(buf.data() + 64, g.Data(), g.ByteLength());
+  uint8_t* frame = push_outer(p, buf.data() + 64, g.ByteLength(),
+                              p.family == 6 ? inner_flow_label(in.Data(), in.ByteLength()) : 0);
+  return Copy(env, frame, size_t(buf.data() + buf.size() - frame));
+}
+
+Napi::Value DbgInnerFlowLabel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) return throw_code(env, "ERR_DATAPLANE_ARG", "innerFlowLabel(packet)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  return Napi::Number::New(env, inner_flow_label(a.Data(), a.ByteLength()));
+}
+
 }  // namespace
 
 void add_debug_bindings(Napi::Env env, Napi::Object dbg) {
@@ -242,6 +272,8 @@ void add_debug_bindings(Napi::Env env, Napi::Object dbg) {
   dbg.Set("groCoalesce", Napi::Function::New(env, DbgGroCoalesce));
   dbg.Set("csumComplete", Napi::Function::New(env, DbgCsumComplete));
   dbg.Set("splitFilter", Napi::Function::New(env, DbgSplitFilter));
+  dbg.Set("pushOuter", Napi::Function::New(env, DbgPushOuter));
+  dbg.Set("innerFlowLabel", Napi::Function::New(env, DbgInnerFlowLabel));
 }
 
 }  // namespace gredge

@@ -248,10 +248,10 @@ void Worker::encap_one(uint8_t* pkt, size_t n) {
   gre_build(g, v == 4 ? kEthIPv4 : kEthIPv6, t->csum, true, t->key, t->seq, seq, hl + n);
   c_.tunnel(t->idx, kTTxPackets, 1);
   c_.tunnel(t->idx, kTTxBytes, n);
-  queue_send(t, g, hl + n, pkt);
+  queue_send(t, g, hl + n, pkt, n);
 }
 
-void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner) {
+void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner, size_t inner_len) {
   int f = t->family == 4 ? 0 : 1;
   if (pkt_ >= 0) {
     // Direct transmit when the housekeeping thread has a link-layer path for this tunnel and
@@ -259,7 +259,7 @@ void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t*
     const L2Path* l2 = tables_->l2[t->idx].load(std::memory_order_acquire);
     const size_t outer = f == 0 ? 20 : 40;
     if (l2 && l2->serves(*t) && n + outer <= l2->mtu) {
-      uint8_t* frame = push_outer(*l2, data, n, f == 1 ? inner_flow_label(inner, n) : 0);
+      uint8_t* frame = push_outer(*l2, data, n, f == 1 ? inner_flow_label(inner, inner_len) : 0);
       int i = tx_n_[2]++;
       tx_iov_[2][i] = {frame, n + outer + 14};
       msghdr& m = tx_msgs_[2][i].msg_hdr;

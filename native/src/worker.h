@@ -40,7 +40,8 @@ class Worker {
   uint8_t* tx_slot(size_t n);
   void encap_one(uint8_t* pkt, size_t n);
   void decap_one(uint8_t* pkt, size_t n, int family, const uint8_t* src, size_t cap);
-  void queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner);
+  // data: the GRE packet (n bytes); inner: the packet it carries (for the IPv6 flow label).
+  void queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner, size_t inner_len);
   void flush_sends();
   void tun_write(const uint8_t* p, size_t n);
   void tun_write_now(const VnetHdr* h, const uint8_t* p, size_t n);

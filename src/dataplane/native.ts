@@ -109,6 +109,15 @@ export interface NativeDebug {
   groCoalesce(packets: Uint8Array[]): Array<{ packet: Buffer; hdr: VnetHdr }>;
   /** The worker-split socket filter as [code, jt, jf, k] rows (classic BPF). */
   splitFilter(family: 4 | 6, worker: number, nworkers: number): Uint32Array;
+  /** The Ethernet frame direct transmit sends for a GRE packet (outer header from the path;
+   * IPv6: flow label from the inner packet). */
+  pushOuter(
+    path: { family: 4 | 6; src: Uint8Array; dst: Uint8Array; hopLimit: number; eth: Uint8Array },
+    gre: Uint8Array,
+    inner: Uint8Array,
+  ): Buffer;
+  /** The 20-bit flow label direct transmit derives from an inner packet (0: not IP). */
+  innerFlowLabel(packet: Uint8Array): number;
   /** Completes a partial checksum in place (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
   csumComplete(packet: Uint8Array, csumStart: number, csumOffset: number): boolean;
 }
