@@ -383,6 +383,21 @@ void Fastpath::keepalive_loop() {
 void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
   constexpr uint32_t kBudget = 2048;
   r.begin_round(kind == PathRound::kPeriodic);
+  // Tunnels that sent packets since the last periodic round (their next hops are kept fresh).
+  if (last_tx_.size() != kMaxTunnels) last_tx_.assign(kMaxTunnels, 0);
+  std::vector<bool> moved(kMaxTunnels, false);
+  for (uint32_t i = 0; i < kMaxTunnels; i++) {
+    if (!tables_->tunnel(i)) continue;
+    uint64_t sum = 0;
+    for (int w = 0; w < cfg_.workers; w++) {
+      auto* a = reinterpret_cast<std::atomic<uint64_t>*>(counters_.get() + size_t(w) * kSliceSlots + kGlobalSlots +
+                                                         size_t(i) * kTunnelSlots + kTTxPackets);
+      sum += a->load(std::memory_order_relaxed);
+    }
+    moved[i] = sum != last_tx_[i];
+    if (kind == PathRound::kPeriodic) last_tx_[i] = sum;
+  }
+  auto active = [&](uint32_t i) { return bool(moved[i]); };
   auto publish = [&](uint32_t i, const L2Path* cur, const L2Path* next) {
     if (!next && !cur) return;
     if (next && cur && cur->same(*next)) return;
@@ -392,7 +407,7 @@ void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
   auto update = [&](uint32_t i, const Tunnel* t) {
     L2Path p;
     std::string why;
-    bool ok = t && r.resolve(*t, &p, &why);
+    bool ok = t && r.resolve(*t, &p, active(i), &why);
     publish(i, tables_->l2[i].load(std::memory_order_relaxed), ok ? &p : nullptr);
   };
   for (uint32_t i = 0; i < kMaxTunnels && !stop_.load(); i++) {
@@ -401,7 +416,7 @@ void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
     const Tunnel* t = tables_->tunnel(i);
     if (!t || !cur->serves(*t)) continue;  // the passes below replace or clear it
     L2Path p;
-    publish(i, cur, r.revalidate(*cur, &p) ? &p : nullptr);
+    publish(i, cur, r.revalidate(*cur, &p, active(i)) ? &p : nullptr);
   }
   if (kind == PathRound::kNeighbours) return;
   uint32_t spent = 0;

@@ -69,7 +69,8 @@ class Fastpath {
   int ifindex_ = 0;
   bool offload_active_ = false;
   bool direct_tx_active_ = false;
-  uint32_t path_cursor_ = 0;  // housekeeping: where the next round of path refreshes starts
+  uint32_t path_cursor_ = 0;     // housekeeping: where the next round of path refreshes starts
+  std::vector<uint64_t> last_tx_;  // housekeeping: tunnel tx packets at the last periodic round
   StateCallback cb_;
   std::thread ka_thread_;
   std::atomic<bool> stop_{false};

@@ -206,10 +206,10 @@ void Resolver::dump_neighbours(int family) {
 }
 
 void Resolver::use(const NeighKey& k) {
-  // Creates a missing entry and starts resolution, or moves a stale one through the kernel's
-  // own probes, as a packet sent through the kernel would.
+  // Moves a stale entry through the kernel's own probes (DELAY, PROBE, then REACHABLE or
+  // FAILED), as a packet sent through the kernel would.
   Req r;
-  auto* nd = r.body<ndmsg>(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK);
+  auto* nd = r.body<ndmsg>(RTM_NEWNEIGH, NLM_F_ACK);
   nd->ndm_family = uint8_t(k.family == 4 ? AF_INET : AF_INET6);
   nd->ndm_ifindex = k.ifindex;
   nd->ndm_state = NUD_NONE;
@@ -218,18 +218,23 @@ void Resolver::use(const NeighKey& k) {
   (void)transact(r.buf, r.h()->nlmsg_len, [](const nlmsghdr*) {});
 }
 
-const Resolver::Neigh* Resolver::neigh(int family, int ifindex, const uint8_t* addr, bool stale_use) {
+const Resolver::Neigh* Resolver::neigh(int family, int ifindex, const uint8_t* addr, bool active) {
   NeighKey k{family, ifindex, {}};
   memcpy(k.addr, addr, family == 4 ? 4 : 16);
-  Neigh& n = neighs_[k];  // a missing entry becomes an unusable placeholder
-  const bool usable = n.has_mac && (n.state & kUsable);
-  // Never NTF_USE a PERMANENT or NOARP entry: it would clear NUD_PERMANENT.
-  const bool settled = n.state & (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP);
-  if (!n.used && (!usable || (stale_use && !settled))) {
+  auto it = neighs_.find(k);
+  if (it == neighs_.end()) return nullptr;
+  Neigh& n = it->second;
+  if (!n.has_mac || !(n.state & kUsable)) return nullptr;
+  // A stale entry of a tunnel that carries traffic gets NTF_USE: our frames bypass the kernel's
+  // neighbour code, so nothing else would make the kernel re-probe it, and a changed MAC would
+  // go unnoticed. Missing or failed entries get nothing here: the tunnel's packets take the
+  // kernel's path, which resolves them as any packet would (and no idle tunnel causes ARP).
+  // Never on REACHABLE (pointless), PERMANENT or NOARP entries (NTF_USE clears NUD_PERMANENT).
+  if (active && keepalive_ && !n.used && (n.state & NUD_STALE)) {
     n.used = true;
     use(k);
   }
-  return usable ? &n : nullptr;
+  return &n;
 }
 
 const Resolver::Link* Resolver::link(int ifindex) {
@@ -282,17 +287,17 @@ static void compose(L2Path* p, const uint8_t* dmac, const uint8_t* smac, uint32_
   memcpy(p->sll.sll_addr, dmac, 6);
 }
 
-bool Resolver::revalidate(const L2Path& cur, L2Path* out) {
+bool Resolver::revalidate(const L2Path& cur, L2Path* out, bool active) {
   const Link* l = link(cur.sll.sll_ifindex);
   if (!l->ok) return false;
-  const Neigh* n = neigh(cur.family, cur.sll.sll_ifindex, cur.nh, keepalive_);
+  const Neigh* n = neigh(cur.family, cur.sll.sll_ifindex, cur.nh, active);
   if (!n) return false;
   *out = cur;
   compose(out, n->mac, l->mac, l->mtu, cur.family == 4 ? ttl4_ : l->hop_limit6);
   return true;
 }
 
-bool Resolver::resolve(const Tunnel& t, L2Path* out, std::string* why) {
+bool Resolver::resolve(const Tunnel& t, L2Path* out, bool active, std::string* why) {
   if (fd_ < 0) return *why = "no rtnetlink socket", false;
   const size_t alen = t.family == 4 ? 4 : 16;
   const int af = t.family == 4 ? AF_INET : AF_INET6;
@@ -339,7 +344,7 @@ bool Resolver::resolve(const Tunnel& t, L2Path* out, std::string* why) {
   memcpy(out->src, has_local ? t.local : prefsrc, alen);
   memcpy(out->nh, has_gw ? gw : t.remote, alen);
   out->sll.sll_ifindex = int(oif);
-  if (!revalidate(*out, out)) {
+  if (!revalidate(*out, out, active)) {
     *why = link(int(oif))->ok ? "next hop not resolved yet" : "underlay device is not an Ethernet device that is up";
     return false;
   }

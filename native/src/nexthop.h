@@ -54,15 +54,16 @@ class Resolver {
   bool ok() const { return fd_ >= 0; }
 
   // Starts a round: forgets the previous round's devices, dumps the neighbour tables once.
-  // keepalive: neighbours that are stale get NTF_USE this round (the periodic round only:
-  // NTF_USE itself causes neighbour events, which must not feed back into more of it).
+  // keepalive: stale next hops of active tunnels get NTF_USE this round (the periodic round
+  // only: NTF_USE itself causes neighbour events, which must not feed back into more of it).
   void begin_round(bool keepalive);
   // Fills *out for tunnel t from a route lookup; false (with *why) when the tunnel must use the
-  // kernel's path. An unresolved next hop gets NTF_USE, which starts the kernel's resolution.
-  bool resolve(const Tunnel& t, L2Path* out, std::string* why);
+  // kernel's path (whose packets then resolve a missing next hop). active: the tunnel sent
+  // packets since the last periodic round.
+  bool resolve(const Tunnel& t, L2Path* out, bool active, std::string* why);
   // The current path checked against this round's device and neighbour: *out is the path to
   // publish (MACs, MTU and hop limit brought up to date), false when it must be withdrawn.
-  bool revalidate(const L2Path& cur, L2Path* out);
+  bool revalidate(const L2Path& cur, L2Path* out, bool active);
   // Non-blocking: which tables changed (a notification overflow counts as everything).
   unsigned events();
 
@@ -96,7 +97,7 @@ class Resolver {
   void dump_neighbours(int family);
   // The usable entry for a next hop, or nullptr; sends NTF_USE when the entry is missing or
   // unusable, or stale and stale_use is set.
-  const Neigh* neigh(int family, int ifindex, const uint8_t* addr, bool stale_use);
+  const Neigh* neigh(int family, int ifindex, const uint8_t* addr, bool active);
   void use(const NeighKey& k);
 
   int fd_ = -1, ev_fd_ = -1, ignore_oif_ = 0;

@@ -7,21 +7,12 @@
  */
 import t from 'tap';
 import { loadNative } from '../../src/dataplane/native.js';
-import { csum, ipv4, ipv6, rng } from './packets.js';
+import { csum, ipv4, ipv6, rng, udp } from './packets.js';
 
 const dbg = loadNative().debug;
 const eth = Uint8Array.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
 const eth6 = Uint8Array.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd]);
 const v6 = (last: number) => Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), last]);
-
-function udp(sport: number, dport: number, n = 8): Uint8Array {
-  const u = new Uint8Array(8 + n);
-  u[0] = sport >> 8;
-  u[1] = sport & 0xff;
-  u[2] = dport >> 8;
-  u[3] = dport & 0xff;
-  return u;
-}
 
 t.test('IPv4 underlay frame', async (t) => {
   const inner = ipv4(17, [192, 0, 2, 2], [203, 0, 113, 9], udp(1000, 9));

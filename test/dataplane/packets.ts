@@ -108,3 +108,15 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A UDP header (checksum 0) with `n` zero bytes of payload. */
+export function udp(sport: number, dport: number, n = 64): Uint8Array {
+  const u = new Uint8Array(8 + n);
+  u[0] = sport >> 8;
+  u[1] = sport & 0xff;
+  u[2] = dport >> 8;
+  u[3] = dport & 0xff;
+  u[4] = (8 + n) >> 8;
+  u[5] = (8 + n) & 0xff;
+  return u;
+}

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { loadNative } from '../../src/dataplane/native.js';
-import { ipv4, ipv6, rng } from './packets.js';
+import { ipv4, ipv6, rng, udp } from './packets.js';
 
 const dbg = loadNative().debug;
 
@@ -84,15 +84,6 @@ function gre(flags: number, proto: number, inner: Uint8Array, key = 42, seq = 1)
   out.set(hdr);
   out.set(inner, hdr.length);
   return out;
-}
-
-function udp(sport: number, dport: number, n = 64): Uint8Array {
-  const u = new Uint8Array(8 + n);
-  u[0] = sport >> 8;
-  u[1] = sport & 0xff;
-  u[2] = dport >> 8;
-  u[3] = dport & 0xff;
-  return u;
 }
 
 for (const family of [4, 6] as const) {
