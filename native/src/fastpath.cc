@@ -373,9 +373,9 @@ void Fastpath::keepalive_loop() {
 }
 
 // One round of direct-transmit paths (nexthop.h):
-//   every round first re-checks each published path against this round's neighbour dump and
-//   devices (a changed MAC or MTU is patched, a failed neighbour or a downed device withdraws
-//   the path: the kernel's path takes over and drives resolution);
+//   periodic and neighbour rounds first re-check each published path against this round's
+//   neighbour dump and devices (a changed MAC or MTU is patched, a failed neighbour or a downed
+//   device withdraws the path: the kernel's path takes over and drives resolution);
 //   kRoutes then looks up every tunnel's route again (something changed underneath);
 //   kPeriodic looks up tunnels without a path first (new, replaced, not resolved yet), then
 //   existing ones from a rotating cursor, within a budget of route lookups per round so that
@@ -397,7 +397,6 @@ void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
     moved[i] = sum != last_tx_[i];
     if (kind == PathRound::kPeriodic) last_tx_[i] = sum;
   }
-  auto active = [&](uint32_t i) { return bool(moved[i]); };
   auto publish = [&](uint32_t i, const L2Path* cur, const L2Path* next) {
     if (!next && !cur) return;
     if (next && cur && cur->same(*next)) return;
@@ -407,16 +406,17 @@ void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
   auto update = [&](uint32_t i, const Tunnel* t) {
     L2Path p;
     std::string why;
-    bool ok = t && r.resolve(*t, &p, active(i), &why);
+    bool ok = t && r.resolve(*t, &p, moved[i], &why);
     publish(i, tables_->l2[i].load(std::memory_order_relaxed), ok ? &p : nullptr);
   };
-  for (uint32_t i = 0; i < kMaxTunnels && !stop_.load(); i++) {
+  // (A route round looks every tunnel up again below, which re-checks its path too.)
+  for (uint32_t i = 0; i < kMaxTunnels && kind != PathRound::kRoutes && !stop_.load(); i++) {
     const L2Path* cur = tables_->l2[i].load(std::memory_order_relaxed);
     if (!cur) continue;
     const Tunnel* t = tables_->tunnel(i);
     if (!t || !cur->serves(*t)) continue;  // the passes below replace or clear it
     L2Path p;
-    publish(i, cur, r.revalidate(*cur, &p, active(i)) ? &p : nullptr);
+    publish(i, cur, r.revalidate(*cur, &p, moved[i]) ? &p : nullptr);
   }
   if (kind == PathRound::kNeighbours) return;
   uint32_t spent = 0;
