@@ -16,42 +16,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "nl_msg.h"
 #include "tables.h"
 
 namespace gredge {
 
 namespace {
-
-constexpr size_t kReqMax = 256;
-
-struct Req {
-  alignas(nlmsghdr) uint8_t buf[kReqMax] = {};
-  nlmsghdr* h() { return reinterpret_cast<nlmsghdr*>(buf); }
-  template <typename T>
-  T* body(uint16_t type, uint16_t flags) {
-    h()->nlmsg_len = NLMSG_LENGTH(sizeof(T));
-    h()->nlmsg_type = type;
-    h()->nlmsg_flags = uint16_t(NLM_F_REQUEST | flags);
-    return static_cast<T*>(NLMSG_DATA(h()));
-  }
-  void attr(uint16_t type, const void* data, size_t len) {
-    auto* a = reinterpret_cast<rtattr*>(buf + NLMSG_ALIGN(h()->nlmsg_len));
-    a->rta_type = type;
-    a->rta_len = uint16_t(RTA_LENGTH(len));
-    memcpy(RTA_DATA(a), data, len);
-    h()->nlmsg_len = uint32_t(NLMSG_ALIGN(h()->nlmsg_len) + RTA_ALIGN(a->rta_len));
-  }
-};
-
-// Calls fn(type, data, len) for each attribute of a message whose fixed header is `hdr` bytes.
-template <typename Fn>
-void each_attr(const nlmsghdr* m, size_t hdr, Fn fn) {
-  const auto* base = static_cast<const uint8_t*>(NLMSG_DATA(m));
-  if (m->nlmsg_len < NLMSG_LENGTH(hdr)) return;
-  int left = int(m->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(hdr)));
-  for (auto* a = reinterpret_cast<const rtattr*>(base + NLMSG_ALIGN(hdr)); RTA_OK(a, left); a = RTA_NEXT(a, left))
-    fn(uint16_t(a->rta_type & NLA_TYPE_MASK), static_cast<const uint8_t*>(RTA_DATA(a)), size_t(RTA_PAYLOAD(a)));
-}
 
 uint8_t read_sysctl_u8(const char* path, uint8_t dflt) {
   FILE* f = fopen(path, "r");
@@ -181,7 +151,7 @@ void Resolver::begin_round(bool keepalive) {
 }
 
 void Resolver::dump_neighbours(int family) {
-  Req r;
+  NlReq r;
   auto* nd = r.body<ndmsg>(RTM_GETNEIGH, NLM_F_DUMP);
   nd->ndm_family = uint8_t(family == 4 ? AF_INET : AF_INET6);
   const size_t alen = family == 4 ? 4 : 16;
@@ -208,7 +178,7 @@ void Resolver::dump_neighbours(int family) {
 void Resolver::use(const NeighKey& k) {
   // Moves a stale entry through the kernel's own probes (DELAY, PROBE, then REACHABLE or
   // FAILED), as a packet sent through the kernel would.
-  Req r;
+  NlReq r;
   auto* nd = r.body<ndmsg>(RTM_NEWNEIGH, NLM_F_ACK);
   nd->ndm_family = uint8_t(k.family == 4 ? AF_INET : AF_INET6);
   nd->ndm_ifindex = k.ifindex;
@@ -242,7 +212,7 @@ const Resolver::Link* Resolver::link(int ifindex) {
     if (l.ifindex == ifindex) return &l;
   Link l;
   l.ifindex = ifindex;
-  Req r;
+  NlReq r;
   auto* ifi = r.body<ifinfomsg>(RTM_GETLINK, 0);
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = ifindex;
@@ -303,7 +273,7 @@ bool Resolver::resolve(const Tunnel& t, L2Path* out, bool active, std::string* w
   const int af = t.family == 4 ? AF_INET : AF_INET6;
   static const uint8_t kZero[16] = {};
   const bool has_local = memcmp(t.local, kZero, alen) != 0;
-  Req r;
+  NlReq r;
   auto* rt = r.body<rtmsg>(RTM_GETROUTE, 0);
   rt->rtm_family = uint8_t(af);
   rt->rtm_dst_len = uint8_t(alen * 8);

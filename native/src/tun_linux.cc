@@ -2,6 +2,8 @@
 // message naming CAP_NET_ADMIN, so that an operator knows what to fix.
 #include "tun_linux.h"
 
+#include "nl_msg.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -110,20 +112,6 @@ int link_index(const std::string& name) {
 }
 
 namespace {
-struct NlReq {
-  alignas(nlmsghdr) char buf[512];
-  nlmsghdr* h() { return reinterpret_cast<nlmsghdr*>(buf); }
-};
-
-void add_attr(nlmsghdr* h, uint16_t type, const void* data, size_t len) {
-  char* base = reinterpret_cast<char*>(h);
-  auto* a = reinterpret_cast<rtattr*>(base + NLMSG_ALIGN(h->nlmsg_len));
-  a->rta_type = type;
-  a->rta_len = uint16_t(RTA_LENGTH(len));
-  memcpy(RTA_DATA(a), data, len);
-  h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
-}
-
 // Sends one request and waits for its ACK; returns 0 or a positive errno.
 int nl_transact(nlmsghdr* h) {
   int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -157,7 +145,6 @@ int nl_transact(nlmsghdr* h) {
 
 NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int plen, bool no_prefix_route) {
   NlReq req;
-  memset(&req, 0, sizeof(req));
   req.h()->nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
   req.h()->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
   req.h()->nlmsg_flags = add ? (NLM_F_CREATE | NLM_F_REPLACE) : 0;
@@ -168,12 +155,12 @@ NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int
   // A TUN has no link layer to run DAD on; skip it so the address is usable at once.
   ifa->ifa_flags = family == 6 ? IFA_F_NODAD : 0;
   size_t alen = family == 4 ? 4 : 16;
-  add_attr(req.h(), IFA_LOCAL, addr, alen);
-  add_attr(req.h(), IFA_ADDRESS, addr, alen);
+  req.attr(IFA_LOCAL, addr, alen);
+  req.attr(IFA_ADDRESS, addr, alen);
   if (no_prefix_route) {
     // IFA_F_NOPREFIXROUTE does not fit the 8-bit ifa_flags: it travels in IFA_FLAGS.
     uint32_t flags = uint32_t(ifa->ifa_flags) | IFA_F_NOPREFIXROUTE;
-    add_attr(req.h(), IFA_FLAGS, &flags, 4);
+    req.attr(IFA_FLAGS, &flags, 4);
   }
   int rc = nl_transact(req.h());
   if (rc && !(add == false && rc == EADDRNOTAVAIL)) return fail(NetErr::kNetlink, rc, add ? "RTM_NEWADDR" : "RTM_DELADDR");
@@ -183,7 +170,6 @@ NetResult nl_address(bool add, int ifindex, int family, const uint8_t* addr, int
 NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int plen, uint32_t table, uint32_t mtu,
                    const uint8_t* prefsrc) {
   NlReq req;
-  memset(&req, 0, sizeof(req));
   req.h()->nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
   req.h()->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
   req.h()->nlmsg_flags = add ? (NLM_F_CREATE | NLM_F_REPLACE) : 0;
@@ -194,11 +180,11 @@ NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int pl
   rt->rtm_protocol = RTPROT_STATIC;
   rt->rtm_scope = RT_SCOPE_LINK;
   rt->rtm_type = RTN_UNICAST;
-  if (table >= 256) add_attr(req.h(), RTA_TABLE, &table, 4);
-  add_attr(req.h(), RTA_DST, dst, family == 4 ? 4 : 16);
+  if (table >= 256) req.attr(RTA_TABLE, &table, 4);
+  req.attr(RTA_DST, dst, family == 4 ? 4 : 16);
   uint32_t oif = uint32_t(ifindex);
-  add_attr(req.h(), RTA_OIF, &oif, 4);
-  if (add && prefsrc) add_attr(req.h(), RTA_PREFSRC, prefsrc, family == 4 ? 4 : 16);
+  req.attr(RTA_OIF, &oif, 4);
+  if (add && prefsrc) req.attr(RTA_PREFSRC, prefsrc, family == 4 ? 4 : 16);
   if (add && mtu > 0) {
     // RTA_METRICS nests rtattrs: { RTAX_MTU: u32 }.
     alignas(rtattr) char nested[RTA_SPACE(sizeof(uint32_t))];
@@ -206,7 +192,7 @@ NetResult nl_route(bool add, int ifindex, int family, const uint8_t* dst, int pl
     m->rta_type = RTAX_MTU;
     m->rta_len = uint16_t(RTA_LENGTH(sizeof(uint32_t)));
     memcpy(RTA_DATA(m), &mtu, sizeof(mtu));
-    add_attr(req.h(), RTA_METRICS, nested, m->rta_len);
+    req.attr(RTA_METRICS, nested, m->rta_len);
   }
   int rc = nl_transact(req.h());
   if (rc && !(add == false && rc == ESRCH)) return fail(NetErr::kNetlink, rc, add ? "RTM_NEWROUTE" : "RTM_DELROUTE");
