@@ -12,7 +12,6 @@ import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gredgedUnavailable } from '../../test/interop/harness/gredged.js';
 import { haveCommand } from '../../test/interop/harness/proc.js';
 import { ADDR, AS, type Started, startBird, startGredged } from './daemons.js';
 import { buildFeed, type Feed } from './feed.js';
@@ -179,11 +178,6 @@ async function main(): Promise<number> {
   if (daemons.includes('bird') && !haveCommand('bird')) {
     console.log('BIRD 2 is not installed (apt-get install bird2): measuring gredged alone');
     daemons = daemons.filter((d) => d !== 'bird');
-  }
-  const why = daemons.includes('gredged') ? await gredgedUnavailable() : undefined;
-  if (why) {
-    console.log(`gredged not measured: ${why}`);
-    daemons = daemons.filter((d) => d !== 'gredged');
   }
   // Two cores shared with anything else running: a busy machine skews both daemons' times.
   const load = loadavg()[0]!;

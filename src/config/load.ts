@@ -93,7 +93,8 @@ export function parseConfig(text: string, source: string): Config {
   const r = new Reader(lines);
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      // prettyErrors: false leaves linePos unset: place the error with our own line counter.
+      const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
       r.issues.push({
         line: pos.line,
         column: pos.col,

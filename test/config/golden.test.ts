@@ -1,9 +1,11 @@
 /**
  * Golden config tests (OpenBGPD's `bgpd -nvf conf | diff - conf.ok` habit): each
  * test/fixtures/config/NAME.yaml has NAME.ok (the normalized print) or NAME.err (the exact
- * messages, file:line:column: field: message). Set GREDGE_UPDATE_GOLDEN=1 to rewrite them.
+ * messages, file:line:column: field: message). The expected files are written and reviewed by
+ * hand, never by the printer under test: a difference fails and shows both texts, and whoever
+ * changes the printer edits the expected file in the same commit, where a reviewer reads it.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseConfig } from '../../src/config/load.js';
@@ -11,7 +13,6 @@ import { printConfig } from '../../src/config/print.js';
 import { GredgeError } from '../../src/errors.js';
 
 const dir = join(import.meta.dirname, '../../../test/fixtures/config');
-const update = process.env.GREDGE_UPDATE_GOLDEN === '1';
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
   t.test(file, async (t) => {
@@ -29,11 +30,14 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
       kind = 'err';
     }
     const expectedPath = join(dir, `${base}.${kind}`);
-    if (update) writeFileSync(expectedPath, actual);
-    t.ok(
-      existsSync(expectedPath),
-      `${base}.${kind} exists (the config was expected to ${kind === 'ok' ? 'fail' : 'load'})`,
-    );
-    if (existsSync(expectedPath)) t.equal(actual, readFileSync(expectedPath, 'utf8'));
+    const other = join(dir, `${base}.${kind === 'ok' ? 'err' : 'ok'}`);
+    t.notOk(existsSync(other), `no ${base}.${kind === 'ok' ? 'err' : 'ok'}: one outcome per config`);
+    if (!existsSync(expectedPath)) {
+      t.fail(`${base}.${kind} is missing (the config was expected to ${kind === 'ok' ? 'fail' : 'load'})`, {
+        actual,
+      });
+      return;
+    }
+    t.equal(actual, readFileSync(expectedPath, 'utf8'), `${base}.${kind}`);
   });
 }

@@ -6,8 +6,9 @@
  */
 import t from 'tap';
 import { Child, makePair, nsx, rootSkip, sh } from './ns.js';
+import { skipUnless } from '../must-run.js';
 
-const skip = rootSkip();
+const skip = skipUnless(t, rootSkip());
 
 const tunnelA = {
   name: 'to-b',

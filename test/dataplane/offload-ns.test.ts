@@ -8,8 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { Child, makePair, rootSkip } from './ns.js';
+import { skipUnless } from '../must-run.js';
 
-const skip = rootSkip();
+const skip = skipUnless(t, rootSkip());
 
 const SERVER = `
 const net = require('node:net'), crypto = require('node:crypto');

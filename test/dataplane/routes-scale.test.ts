@@ -6,8 +6,9 @@
  */
 import t from 'tap';
 import { Child, makePair, rootSkip } from './ns.js';
+import { skipUnless } from '../must-run.js';
 
-const skip = rootSkip();
+const skip = skipUnless(t, rootSkip());
 
 t.test('10,000 tunnels and 1M IPv4 routes in one batch', { skip, timeout: 120_000 }, async (t) => {
   const pair = makePair('r');

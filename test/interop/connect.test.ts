@@ -5,13 +5,13 @@
  */
 import t from 'tap';
 import { birdPrefixes, gobgpPrefixes, routesBothWays } from './harness/expect.js';
-import { gredgedUnavailable } from './harness/gredged.js';
 import { missing } from './harness/proc.js';
 import { BIRD_ROUTES, Topo } from './harness/topo.js';
+import { cannotRun } from '../must-run.js';
 
-const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']) ?? (await gredgedUnavailable());
+const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']);
 if (why) {
-  t.plan(0, `skipped: ${why}`);
+  cannotRun(t, why);
 } else {
   t.test('gredged connects to BIRD 2 and GoBGP', async (t) => {
     const topo = await Topo.create(t, { tag: 'con', mode: 'connect', holdTime: 9 });

@@ -12,10 +12,11 @@ import { tempDir } from './harness/gredged.js';
 import { Netns, v4, v6 } from './harness/netns.js';
 import { missing, until } from './harness/proc.js';
 import { byPrefix } from './harness/route.js';
+import { cannotRun } from '../must-run.js';
 
 const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']);
 if (why) {
-  t.plan(0, `skipped: ${why}`);
+  cannotRun(t, why);
 } else {
   t.test('BIRD 2 ↔ GoBGP through the helpers', async (t) => {
     const ns = Netns.create('hrn', [2, 3]);

@@ -5,14 +5,14 @@
  */
 import t from 'tap';
 import { birdPrefixes, ebgpRoute, gobgpPrefixes } from './harness/expect.js';
-import { gredgedUnavailable } from './harness/gredged.js';
 import { missing } from './harness/proc.js';
 import { AS, BIRD_ROUTES, GOBGP_ROUTES, Topo } from './harness/topo.js';
 import { v4 } from './harness/netns.js';
+import { cannotRun } from '../must-run.js';
 
-const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']) ?? (await gredgedUnavailable());
+const why = missing(['bird', 'birdc', 'gobgpd', 'gobgp', 'ip']);
 if (why) {
-  t.plan(0, `skipped: ${why}`);
+  cannotRun(t, why);
 } else {
   t.test('a restarted BIRD 2 or GoBGP reconnects to gredged', async (t) => {
     const topo = await Topo.create(t, { tag: 'rst', mode: 'connect', holdTime: 9 });

@@ -10,11 +10,12 @@ import t from 'tap';
 import { INNER } from './configs.js';
 import { startGrePath } from './gre-path.js';
 import { Lab, labMissing } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces and TUN devices');
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   t.test('BGP session inside the tunnel: Established, MSS fits the tunnel MTU', async (t) => {
     const lab = await Lab.create({ tag: 'bgptun' });

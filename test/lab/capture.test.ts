@@ -10,6 +10,7 @@ import { startGrePath } from './gre-path.js';
 import { labMode } from './gredged.js';
 import { ADDR, IF, Lab, labMissing } from './topology.js';
 import { iperfTcp } from './traffic.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces, veths and TUN devices', {
   tshark: 'Debian package tshark',
@@ -34,7 +35,7 @@ const FIELDS = [
 const SYN_FILTER = '(tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[6] == 6 and (ip6[53] & 2) != 0)';
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   for (const underlay of ['v4', 'v6'] as const) {
     t.test(`underlay capture dissects as keyed GRE, SYN MSS clamped (${underlay} underlay)`, async (t) => {

@@ -7,6 +7,7 @@ import t from 'tap';
 import { startGrePath } from './gre-path.js';
 import type { Gredge } from './gredged.js';
 import { ADDR, Lab, labMissing } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces, veths and TUN devices');
 
@@ -59,7 +60,7 @@ async function churn(g: Gredge, stop: () => boolean): Promise<{ cycles: number; 
 }
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   for (const fam of ['v4', 'v6'] as const) {
     t.test(`ping flood (IP${fam}) loses nothing while other tunnels come and go`, async (t) => {

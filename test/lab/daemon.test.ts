@@ -8,11 +8,12 @@ import { INNER } from './configs.js';
 import { startGrePath } from './gre-path.js';
 import { sleep } from './netns.js';
 import { ADDR, Lab, labMissing } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces and TUN devices');
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   t.test('gredged with only tunnels runs the data plane', async (t) => {
     const lab = await Lab.create({ tag: 'daemon' });

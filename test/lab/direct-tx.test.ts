@@ -17,6 +17,7 @@ import { startGrePath } from './gre-path.js';
 import { flatten, type Gredge } from './gredged.js';
 import { sleep } from './netns.js';
 import { ADDR, IF, type Lab, Lab as LabClass, labMissing, type Role } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 /** How soon a change in the kernel's tables must be followed: notifications are read every
  * 50 ms and acted on at most every 100 ms (routes: 1 s between rounds); the periodic round alone
@@ -71,7 +72,7 @@ async function directV4Path(t: Test, tag: string): Promise<{ lab: Lab; cpe: Gred
 }
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   for (const underlay of ['v4', 'v6'] as const) {
     t.test(`direct frames carry the kernel's link and IP fields (${underlay} underlay)`, async (t) => {

@@ -10,6 +10,7 @@ import { startGrePath } from './gre-path.js';
 import { diff, flatten, type Gredge } from './gredged.js';
 import { sleep } from './netns.js';
 import { ADDR, Lab, labMissing } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces, veths and TUN devices');
 
@@ -18,7 +19,7 @@ async function snap(g: Gredge) {
 }
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   t.test('too big and no route on encapsulation', async (t) => {
     const lab = await Lab.create({ tag: 'encap' });

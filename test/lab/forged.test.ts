@@ -13,6 +13,7 @@ import { startGrePath } from './gre-path.js';
 import { diff, flatten, type Gredge } from './gredged.js';
 import { sleep } from './netns.js';
 import { ADDR, IF, Lab, labMissing } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces, raw sockets and TUN devices', {
   python3: 'the raw-socket sender is a python3 standard-library script',
@@ -134,7 +135,7 @@ async function delta(g: Gredge, before: Record<string, number>) {
 }
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   for (const u of ['v4', 'v6'] as const)
     t.test(

@@ -8,11 +8,12 @@ import { startGrePath } from './gre-path.js';
 import { labMode } from './gredged.js';
 import { ADDR, Lab, labMissing } from './topology.js';
 import { iperfTcp } from './traffic.js';
+import { cannotRun } from '../must-run.js';
 
 const missing = labMissing('network namespaces, veths and TUN devices', { iperf3: 'Debian package iperf3' });
 
 if (missing) {
-  t.plan(0, `skipped: ${missing}`);
+  cannotRun(t, missing);
 } else {
   for (const underlay of ['v4', 'v6'] as const) {
     t.test(`cust ⇄ net through gredge, ${underlay} underlay`, async (t) => {

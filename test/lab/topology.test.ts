@@ -7,9 +7,10 @@ import t from 'tap';
 import { iperfTcp } from './traffic.js';
 import { haveCommand, nsExec } from './netns.js';
 import { ADDR, isRoot, Lab } from './topology.js';
+import { cannotRun } from '../must-run.js';
 
 if (!isRoot()) {
-  t.plan(0, 'skipped: the lab needs root to create network namespaces and veth pairs');
+  cannotRun(t, 'the lab needs root to create network namespaces and veth pairs');
 } else {
   t.test('kernel-routing baseline through cust — cpe — edge — net', async (t) => {
     const lab = await Lab.create({ tag: 'topo' });

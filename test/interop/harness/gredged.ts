@@ -1,14 +1,14 @@
 /**
  * gredged as the device under test: writes its YAML config (the operator interface of
  * src/config/load.ts), starts `node dist/src/main.js --config FILE` (optionally in a namespace),
- * and watches its JSON-lines log. `available()` tells whether the daemon in dist/ starts at all,
- * so that the interop files can say why they skip while it is still being wired.
+ * and watches its JSON-lines log. A gredged that does not start fails the test that started it:
+ * interop skips only for a missing tool or missing root (harness/proc.ts `missing`).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Daemon, sleep } from './proc.js';
+import { Daemon } from './proc.js';
 
 /** The repository root: this file runs from dist/test/interop/harness/. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -94,44 +94,6 @@ export class Gredged {
       }
     }
     return out;
-  }
-}
-
-let cached: Promise<string | undefined> | undefined;
-/**
- * undefined when gredged (dist/src/main.js) starts, logs "gredged started" and is still up half
- * a second later on a throwaway config; otherwise why not. Checked once per test process; the
- * wait is generous because test files run in parallel on two cores.
- */
-export function gredgedUnavailable(): Promise<string | undefined> {
-  cached ??= probe();
-  return cached;
-}
-
-async function probe(): Promise<string | undefined> {
-  if (!existsSync(MAIN)) return `${MAIN} is not built (npm run build)`;
-  const dir = mkdtempSync(join(tmpdir(), 'gredge-probe-'));
-  const conf = join(dir, 'probe.yaml');
-  // A passive neighbor on a loopback address and a high port: nothing is sent anywhere, and the
-  // listener keeps the process alive so that "stays up" means something.
-  const port = 20_000 + (process.pid % 20_000);
-  writeFileSync(
-    conf,
-    `router-id: 127.0.0.254\nlocal-as: 65000\nlisten: { address: 127.0.0.254, port: ${port} }\n` +
-      'neighbors:\n  - { name: probe, address: 127.0.0.253, remote-as: 65001, role: customer, passive: true }\n',
-  );
-  const d = new Daemon('gredged-probe', [process.execPath, MAIN, '--config', conf]);
-  try {
-    await d.waitFor(/gredged started/, 30_000);
-    await sleep(500);
-    if (!d.running) return `gredged exits right after start-up: ${d.output.slice(0, 400)}`;
-    return undefined;
-  } catch (err) {
-    const out = d.output.trim().split('\n').slice(0, 3).join(' | ').slice(0, 400);
-    return `gredged does not start and stay up: ${(err as Error).message.split('\n')[0]} ${out}`;
-  } finally {
-    await d.kill();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -77,7 +77,14 @@ export class Daemon {
       const check = () => {
         const m = this.#out.slice(from).match(re);
         if (m) return done(() => resolve(m));
-        if (!this.running) return done(() => reject(new Error(`${this.name} exited before ${re}`)));
+        if (!this.running)
+          return done(() =>
+            reject(
+              new Error(
+                `${this.name} exited (${this.#exitCode}) before ${re}; tail:\n${this.#out.slice(-3000)}`,
+              ),
+            ),
+          );
       };
       const timer = setTimeout(
         () =>
