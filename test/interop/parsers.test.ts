@@ -35,7 +35,7 @@ Table master6:
 \tBGP.local_pref: 100
 `;
 
-const GOBGP = `{"198.51.100.0/24":[{"nlri":{"prefix":"198.51.100.0/24"},"age":1,"best":true,"attrs":[{"type":1,"value":0},{"type":2,"as_paths":[{"segment_type":2,"num":2,"asns":[65000,65010]}]},{"type":3,"nexthop":"192.0.2.1"},{"type":8,"communities":[4260495367]},{"type":32,"value":[{"ASN":65010,"LocalData1":1,"LocalData2":2}]}],"stale":false,"source-id":"192.0.2.1","neighbor-ip":"192.0.2.1"}],"2001:db8:10::/48":[{"nlri":{"prefix":"2001:db8:10::/48"},"age":1,"best":true,"attrs":[{"type":1,"value":0},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[65010]}]},{"type":4,"metric":43},{"type":14,"nexthop":"2001:db8::2","afi":2,"safi":1,"value":[{"prefix":"2001:db8:10::/48"}]}],"stale":false}]}`;
+const GOBGP = `{"198.51.100.0/24":[{"nlri":{"prefix":"198.51.100.0/24"},"age":1,"best":true,"attrs":[{"type":1,"value":0},{"type":2,"as_paths":[{"segment_type":2,"num":2,"asns":[65000,65010]}]},{"type":3,"nexthop":"192.0.2.1"},{"type":8,"communities":[4260495367]},{"type":32,"value":[{"ASN":65010,"LocalData1":1,"LocalData2":2}]}],"stale":false,"source-id":"192.0.2.1","neighbor-ip":"192.0.2.1"}],"2001:db8:10::/48":[{"nlri":{"prefix":"2001:db8:10::/48"},"age":1,"best":true,"attrs":[{"type":1,"value":0},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[65010]}]},{"type":4,"metric":43},{"type":5,"value":200},{"type":14,"nexthop":"2001:db8::2","afi":2,"safi":1,"value":[{"prefix":"2001:db8:10::/48"}]}],"stale":false}]}`;
 
 t.test('BIRD show route all', async (t) => {
   const r = parseBirdRoutes(BIRD);
@@ -46,6 +46,7 @@ t.test('BIRD show route all', async (t) => {
     asPath: [65000, 65020, 65021],
     nextHop: '192.0.2.1',
     med: 10,
+    localPref: 100,
     communities: ['65020:1', '65020:2'],
     largeCommunities: ['65020:1:2', '65000:1:3'],
   });
@@ -69,7 +70,8 @@ t.test('GoBGP global rib -j', async (t) => {
     communities: ['65010:7'],
     largeCommunities: ['65010:1:2'],
   });
-  t.match(r[1], { prefix: '2001:db8:10::/48', from: '', nextHop: '2001:db8::2', med: 43 });
+  t.match(r[1], { prefix: '2001:db8:10::/48', from: '', nextHop: '2001:db8::2', med: 43, localPref: 200 });
+  t.equal(r[0]!.localPref, undefined, 'no LOCAL_PREF attribute, none shown');
   t.same(parseGobgpRib('{}\n'), [], 'empty table');
   t.same(parseGobgpRib(''), [], 'no output');
 });

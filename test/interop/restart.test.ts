@@ -33,7 +33,8 @@ if (why) {
       birdPrefixes,
       30_000,
     );
-    for (const r of BIRD_ROUTES) ebgpRoute(t, back.get(r.prefix), r, AS.bird, 'GoBGP after BIRD restart');
+    for (const r of BIRD_ROUTES)
+      ebgpRoute(t, back.get(r.prefix), r, AS.bird, 'GoBGP after BIRD restart', 'gobgp');
     await Topo.holding('BIRD holds GoBGP routes again', topo.birdFromGredged, gobgpPrefixes);
 
     await topo.gobgp.daemon!.kill();
@@ -49,7 +50,8 @@ if (why) {
       gobgpPrefixes,
       30_000,
     );
-    for (const r of GOBGP_ROUTES) ebgpRoute(t, back2.get(r.prefix), r, AS.gobgp, 'BIRD after GoBGP restart');
+    for (const r of GOBGP_ROUTES)
+      ebgpRoute(t, back2.get(r.prefix), r, AS.gobgp, 'BIRD after GoBGP restart', 'bird');
     await Topo.holding('GoBGP holds BIRD routes after its restart', topo.gobgpFromGredged, birdPrefixes);
   });
 }

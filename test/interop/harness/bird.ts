@@ -179,6 +179,7 @@ export function parseBirdRoutes(text: string): Route[] {
       if (key === 'BGP.as_path') cur.asPath = (value.match(/\d+/g) ?? []).map(Number);
       else if (key === 'BGP.next_hop') cur.nextHop = value.split(/\s+/)[0] ?? '';
       else if (key === 'BGP.med') cur.med = Number(value);
+      else if (key === 'BGP.local_pref') cur.localPref = Number(value);
       else if (key === 'BGP.community')
         cur.communities = [...value.matchAll(/\((\d+),(\d+)\)/g)].map((x) => `${x[1]}:${x[2]}`);
       else if (key === 'BGP.large_community')

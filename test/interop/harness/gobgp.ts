@@ -178,6 +178,7 @@ export function parseGobgpRib(text: string): Route[] {
         if (a.type === 2) r.asPath = (a.as_paths ?? []).flatMap((s) => s.asns ?? []);
         else if (a.type === 3 || a.type === 14) r.nextHop = a.nexthop ?? r.nextHop;
         else if (a.type === 4) r.med = a.metric ?? 0;
+        else if (a.type === 5) r.localPref = Number(a.value);
         else if (a.type === 8) r.communities = (a.communities ?? []).map((c) => `${c >>> 16}:${c & 0xffff}`);
         else if (a.type === 32)
           r.largeCommunities = (

@@ -9,6 +9,8 @@ export interface Route {
   asPath: number[];
   nextHop: string;
   med?: number;
+  /** As shown by the receiver (BIRD shows the one it assigned to eBGP routes, GoBGP only one sent). */
+  localPref?: number;
   /** RFC 1997, as "asn:value". */
   communities: string[];
   /** RFC 8092, as "global:local1:local2". */
