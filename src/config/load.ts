@@ -7,6 +7,7 @@ import { isIPv4 } from 'node:net';
 import { LineCounter, type Node, type Pair, parseDocument } from 'yaml';
 import type { Family } from '../bgp/wire/types.js';
 import { GredgeError } from '../errors.js';
+import { parsePrefixRule } from '../policy/prefix-set.js';
 import { checkInterfaceAddress, checkIp, checkIpv4, checkIpv6, checkPrefix } from './addr.js';
 import { type ConfigIssue, Reader } from './reader.js';
 import type { Config, DataplaneConfig, NeighborConfig, Role, TunnelConfig } from './types.js';
@@ -20,6 +21,8 @@ const TOP_KEYS = [
   'underlay',
   'tunnels',
   'log',
+  'own-prefixes',
+  'bogons',
 ] as const;
 const NEIGHBOR_KEYS = [
   'name',
@@ -39,6 +42,9 @@ const NEIGHBOR_KEYS = [
   'resale',
   'no-resale',
   'tunnel',
+  'prefixes',
+  'max-prefix',
+  'role-strict',
 ] as const;
 const TUNNEL_KEYS = [
   'name',
@@ -159,8 +165,13 @@ function readTop(r: Reader, top: Pairs | undefined, source: string): Config | un
     const level = m?.has('level') ? r.oneOf(val(m, 'level'), 'log.level', LOG_LEVELS) : 'info';
     if (level) log = { level };
   }
+  const ownPrefixes = top.has('own-prefixes')
+    ? readStrings(r, val(top, 'own-prefixes'), 'own-prefixes', (x) => checkPrefix(x))
+    : [];
+  const bogons = top.has('bogons') ? readStrings(r, val(top, 'bogons'), 'bogons', checkRule) : undefined;
   if (routerId === undefined || localAs === undefined) return undefined;
-  const cfg: Config = { source, routerId, localAs, listen, neighbors, tunnels, log };
+  const cfg: Config = { source, routerId, localAs, listen, neighbors, tunnels, log, ownPrefixes };
+  if (bogons !== undefined) cfg.bogons = bogons;
   if (dataplane) cfg.dataplane = dataplane;
   if (underlay) cfg.underlay = underlay;
   return cfg;
@@ -308,7 +319,53 @@ function readNeighbor(
       r.error(f('tunnel'), p('tunnel'), `no tunnel named '${v}' in tunnels`);
     } else if (v !== undefined) n.tunnel = v;
   }
+  if (m.has('prefixes')) {
+    if (role && role !== 'customer') r.error(f('prefixes'), p('prefixes'), 'applies to customers only');
+    else n.prefixes = readStrings(r, f('prefixes'), p('prefixes'), checkRule);
+  }
+  if (m.has('max-prefix')) {
+    const mp = p('max-prefix');
+    const mm = r.map(f('max-prefix'), mp, ['limit', 'action', 'restart-after']);
+    if (mm && !mm.has('limit')) r.error(f('max-prefix'), `${mp}.limit`, 'is required');
+    const limit = mm?.has('limit') ? r.int(val(mm, 'limit'), `${mp}.limit`, 1, 100_000_000) : undefined;
+    const action = mm?.has('action')
+      ? r.oneOf(val(mm, 'action'), `${mp}.action`, MAX_PREFIX_ACTIONS)
+      : 'warn';
+    const restartAfter = mm?.has('restart-after')
+      ? r.int(val(mm, 'restart-after'), `${mp}.restart-after`, 1, 86_400)
+      : 60;
+    if (limit !== undefined && action !== undefined && restartAfter !== undefined)
+      n.maxPrefix = { limit, action, restartAfter };
+  }
+  if (m.has('role-strict')) {
+    n.roleStrict = r.bool(f('role-strict'), p('role-strict')) ?? false;
+    if (n.roleStrict && role === 'internal')
+      r.error(f('role-strict'), p('role-strict'), 'RFC 9234 roles apply to eBGP neighbors only');
+  }
   return name && address && remoteAs !== undefined && role ? n : undefined;
+}
+
+const MAX_PREFIX_ACTIONS = ['warn', 'restart'] as const;
+
+/** A prefix rule as route filters write it: PREFIX/LEN [ge N] [le N]. */
+function checkRule(s: string): string | undefined {
+  const rule = parsePrefixRule(s);
+  return typeof rule === 'string' ? rule : undefined;
+}
+
+/** A list of strings, each checked; the valid ones. */
+function readStrings(
+  r: Reader,
+  node: Node | undefined,
+  path: string,
+  check: (s: string) => string | undefined,
+): string[] {
+  const out: string[] = [];
+  (r.seq(node, path) ?? []).forEach((item, i) => {
+    const s = r.checked(item, `${path}[${i}]`, check);
+    if (s !== undefined) out.push(s);
+  });
+  return out;
 }
 
 function readTunnel(
@@ -333,16 +390,8 @@ function readTunnel(
   const key = m.has('key') ? r.int(f('key'), p('key'), 0, 4294967295) : undefined;
   const mtu = m.has('mtu') ? r.int(f('mtu'), p('mtu'), 1280, 9000) : v4 ? 1472 : 1452;
   const bool = (k: string, dflt: boolean) => (m.has(k) ? (r.bool(f(k), p(k)) ?? dflt) : dflt);
-  const prefixes = (k: string): string[] => {
-    if (!m.has(k)) return [];
-    const items = r.seq(f(k), p(k)) ?? [];
-    const out: string[] = [];
-    items.forEach((item, i) => {
-      const s = r.checked(item, `${p(k)}[${i}]`, (x) => checkPrefix(x));
-      if (s) out.push(s);
-    });
-    return out;
-  };
+  const prefixes = (k: string): string[] =>
+    m.has(k) ? readStrings(r, f(k), p(k), (x) => checkPrefix(x)) : [];
   const inner: TunnelConfig['inner'] = {};
   if (m.has('inner')) {
     const im = r.map(f('inner'), p('inner'), ['local', 'local6']);

@@ -11,7 +11,11 @@ export function printConfig(cfg: Config): string {
     'local-as': cfg.localAs,
     listen: cfg.listen ? { address: cfg.listen.address, port: cfg.listen.port } : false,
     log: { level: cfg.log.level },
+    'own-prefixes': cfg.ownPrefixes,
   };
+  // The default bogon list (src/policy/bogons.ts) is long and not the operator's: printed only
+  // when the config replaces it.
+  if (cfg.bogons !== undefined) out.bogons = cfg.bogons;
   if (cfg.neighbors.length > 0) out.neighbors = cfg.neighbors.map(neighbor);
   if (cfg.dataplane) {
     out.dataplane = {
@@ -47,6 +51,14 @@ function neighbor(n: NeighborConfig): Record<string, unknown> {
   });
   if (n.role === 'customer') o.resale = n.resale;
   if (n.role === 'peer') o['no-resale'] = n.noResale;
+  if (n.role === 'customer') o.prefixes = n.prefixes ?? [];
+  if (n.maxPrefix)
+    o['max-prefix'] = {
+      limit: n.maxPrefix.limit,
+      action: n.maxPrefix.action,
+      'restart-after': n.maxPrefix.restartAfter,
+    };
+  if (n.role !== 'internal') o['role-strict'] = n.roleStrict ?? false;
   if (n.tunnel) o.tunnel = n.tunnel;
   if (n.description !== undefined) o.description = n.description;
   return o;

@@ -27,6 +27,19 @@ export interface NeighborConfig {
   noResale: boolean;
   /** The tunnel (by name) this neighbor's session runs inside, if any. */
   tunnel?: string;
+  /** customers only: the prefixes they may announce (`PREFIX`, `PREFIX le N`, `ge`); default none */
+  prefixes?: string[];
+  /** Prefixes the neighbor may send (counted before filtering) and what happens beyond. */
+  maxPrefix?: MaxPrefixConfig;
+  /** RFC 9234: refuse a session whose peer does not announce the matching BGP Role. default false */
+  roleStrict?: boolean;
+}
+
+export interface MaxPrefixConfig {
+  limit: number;
+  /** warn: log once per crossing; restart: Cease 6/1 (RFC 4486) and stay down `restartAfter` s */
+  action: 'warn' | 'restart';
+  restartAfter: number; // seconds, default 60
 }
 
 export interface TunnelConfig {
@@ -63,4 +76,8 @@ export interface Config {
   underlay?: { local?: string; local6?: string };
   tunnels: TunnelConfig[];
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  /** The provider's own address space (CIDR): nothing inside it is accepted from eBGP. */
+  ownPrefixes: string[];
+  /** Prefix rules refused from every eBGP neighbor; undefined: the default list (policy/bogons.ts). */
+  bogons?: string[];
 }
