@@ -30,6 +30,8 @@ export class Daemon {
       routerId,
       log: log.child({ module: 'rib' }),
       expectedPrefixes: expectedPrefixes(config),
+      ownPrefixes: config.ownPrefixes,
+      ...(config.bogons !== undefined ? { bogons: config.bogons } : {}),
     });
     for (const n of config.neighbors) {
       const channel = this.rib.addNeighbor(n);

@@ -1,14 +1,17 @@
 /**
- * Export eligibility: the role matrix (valley-free, as in RFC 9234 §5 / Gao–Rexford), iBGP
- * split horizon (RFC 4271 §9.2), RFC 1997 well-known communities and the no-resale rule.
- * Pure functions over config-level facts; the RIB compiles them into a bitmask per target
- * neighbor (`allowMask`) so the per-prefix check is one AND.
+ * Export eligibility: the role matrix over route classes (the source tags of import.ts), iBGP
+ * split horizon (RFC 4271 §9.2), RFC 9234 §5 OTC egress, RFC 1997 well-known communities and
+ * the no-resale rule. Pure functions over config-level facts; the RIB compiles them into a
+ * bitmask per target neighbor (`allowMask`) so the per-prefix check is one AND.
  */
 import type { NeighborConfig, Role } from '../config/types.js';
+import { RouteClass } from './import.js';
 
+/** Where a route came from, for export: its class (tag) and whether it was learned over iBGP. */
 export interface ExportSource {
-  role: Role;
-  noResale: boolean;
+  cls: RouteClass;
+  /** Learned from an `internal` neighbor: never passed to another one (iBGP split horizon). */
+  viaIbgp: boolean;
 }
 
 export interface ExportTarget {
@@ -19,41 +22,43 @@ export interface ExportTarget {
 /** Which best-path table a neighbor is served from. */
 export type TableName = 'full' | 'resale';
 
-const ROLES: readonly Role[] = ['customer', 'peer', 'transit', 'internal'];
+/** Number of distinct export keys (class 0..4, twice: learned over eBGP or iBGP). */
+export const EXPORT_KEYS = 10;
 
-/** Small integer naming where a route came from: role index, +4 when from a no-resale neighbor. */
-export function sourceClass(from: ExportSource): number {
-  return ROLES.indexOf(from.role) | (from.noResale ? 4 : 0);
+/** The small integer the RIB tests against a target's mask: class, +5 when learned over iBGP. */
+export function exportKey(cls: number, viaIbgp: boolean): number {
+  return cls + (viaIbgp ? 5 : 0);
 }
 
-export function classSource(cls: number): ExportSource {
-  return { role: ROLES[cls & 3]!, noResale: (cls & 4) !== 0 };
+export function keySource(key: number): ExportSource {
+  return { cls: (key % 5) as RouteClass, viaIbgp: key >= 5 };
 }
 
-/** The role matrix with the no-resale addition (ARCHITECTURE.md, "Roles and the no-resale rule"). */
+/**
+ * The valley-free role matrix (Gao–Rexford; RFC 9234 §5 speaks of the same relationships) with
+ * the no-resale addition: customer routes go to everyone; peer and transit routes to customers
+ * and internal neighbors; no-resale peer routes to internal neighbors and `resale: false`
+ * customers only; the provider's own (untagged internal) routes to every eBGP neighbor. Routes
+ * learned over iBGP are not passed to internal neighbors (RFC 4271 §9.2).
+ */
 export function mayExport(from: ExportSource, to: ExportTarget): boolean {
-  let ok: boolean;
-  switch (from.role) {
-    case 'customer':
-      ok = true;
-      break;
-    case 'peer':
-    case 'transit':
-      ok = to.role === 'customer' || to.role === 'internal';
-      break;
-    case 'internal':
-      // iBGP split horizon: internal routes go only to eBGP neighbors.
-      ok = to.role !== 'internal';
-      break;
+  if (from.viaIbgp && to.role === 'internal') return false;
+  switch (from.cls) {
+    case RouteClass.OWN:
+    case RouteClass.CUSTOMER:
+      return true;
+    case RouteClass.PEER:
+    case RouteClass.TRANSIT:
+      return to.role === 'customer' || to.role === 'internal';
+    case RouteClass.NO_RESALE_PEER:
+      return to.role === 'internal' || (to.role === 'customer' && !to.resale);
   }
-  if (ok && from.noResale) ok = to.role === 'internal' || (to.role === 'customer' && !to.resale);
-  return ok;
 }
 
-/** Bit `c` set when routes of source class `c` may be exported to `to`. */
+/** Bit `k` set when routes of export key `k` may go to `to`. */
 export function allowMask(to: ExportTarget): number {
   let m = 0;
-  for (let c = 0; c < 8; c++) if (mayExport(classSource(c), to)) m |= 1 << c;
+  for (let k = 0; k < EXPORT_KEYS; k++) if (mayExport(keySource(k), to)) m |= 1 << k;
   return m;
 }
 
@@ -62,12 +67,26 @@ export function exportTable(to: ExportTarget): TableName {
   return to.role === 'customer' && to.resale ? 'resale' : 'full';
 }
 
-export function targetOf(n: NeighborConfig): ExportTarget {
-  return { role: n.role, resale: n.resale };
+/**
+ * The deny below all policy: a no-resale route never reaches a reselling customer, whatever
+ * the masks, tables or a later rule say. The RIB checks it on every export on its own.
+ */
+export function neverToReseller(to: ExportTarget): boolean {
+  return to.role === 'customer' && to.resale;
 }
 
-export function sourceOf(n: NeighborConfig): ExportSource {
-  return { role: n.role, noResale: n.noResale };
+/** RFC 9234 §5 egress: a route carrying OTC is not propagated to providers or peers. */
+export function otcBlocks(to: ExportTarget): boolean {
+  return to.role === 'transit' || to.role === 'peer';
+}
+
+/** RFC 9234 §5 egress: OTC = our AS is added on routes to customers and peers that lack one. */
+export function otcAdds(to: ExportTarget): boolean {
+  return to.role === 'customer' || to.role === 'peer';
+}
+
+export function targetOf(n: NeighborConfig): ExportTarget {
+  return { role: n.role, resale: n.resale };
 }
 
 /**

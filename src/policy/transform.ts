@@ -3,7 +3,8 @@
  * AS, next-hop self, no LOCAL_PREF, MED not passed to another AS, confederation segments removed
  * (RFC 5065 §5.3). iBGP: AS_PATH unchanged, LOCAL_PREF always present, next hop unchanged unless
  * next-hop-self. Unknown optional transitive attributes ride along untouched (§5, Partial bit
- * already set by the codec). Pure: the interned input is never mutated.
+ * already set by the codec). Our source tags are stripped toward eBGP; OTC is added toward
+ * customers and peers (RFC 9234 §5). Pure: the interned input is never mutated.
  */
 import {
   type AsPathSegment,
@@ -11,6 +12,7 @@ import {
   type NextHop6,
   type PathAttributes,
 } from '../bgp/wire/types.js';
+import { withoutTags } from './import.js';
 
 export interface ExportContext {
   localAs: number;
@@ -21,6 +23,8 @@ export interface ExportContext {
   nextHop4?: number;
   /** Our IPv6 next hop toward this neighbor (RFC 2545 global), when we have one. */
   nextHop6?: NextHop6;
+  /** RFC 9234 §5 egress: add OTC = localAs when the route has none (toward customers, peers). */
+  addOtc?: boolean;
 }
 
 export function prependAs(path: readonly AsPathSegment[], asn: number): AsPathSegment[] {
@@ -51,8 +55,11 @@ function common(a: PathAttributes, ctx: ExportContext): PathAttributes {
   }
   if (a.aggregator !== undefined) out.aggregator = a.aggregator;
   if (a.communities !== undefined) out.communities = a.communities;
-  if (a.largeCommunities !== undefined) out.largeCommunities = a.largeCommunities;
+  // Our source tags (import.ts) travel inside the AS only.
+  const large = ctx.ebgp ? withoutTags(a.largeCommunities, ctx.localAs) : a.largeCommunities;
+  if (large !== undefined) out.largeCommunities = large;
   if (a.otc !== undefined) out.otc = a.otc;
+  else if (ctx.addOtc) out.otc = ctx.localAs;
   if (a.unknown !== undefined && a.unknown.length > 0) out.unknown = a.unknown;
   return out;
 }

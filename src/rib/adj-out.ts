@@ -6,26 +6,29 @@
  * attribute set (encoded once per set per chunk) and withdrawals together.
  */
 import type { CodecContext, NextHop6, Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import { exportKey } from '../policy/export.js';
+import { RouteClass } from '../policy/import.js';
 import { type ExportContext, exportAttributes4, exportAttributes6 } from '../policy/transform.js';
 import { BitSet, growI32 } from './arrays.js';
 import type { RibCodec } from './codec.js';
 import type { DecisionPeer } from './decide.js';
-import { ATTR_NO_ADVERTISE, ATTR_NO_EXPORT } from './intern.js';
+import { ATTR_NO_ADVERTISE, ATTR_NO_EXPORT, ATTR_OTC } from './intern.js';
 import type { LocRib } from './loc-rib.js';
 
-/** A neighbor as a source of routes for export decisions. */
-export interface ExportPeer extends DecisionPeer {
-  /** policy/export.ts sourceClass of the neighbor. */
-  cls: number;
-}
+/** A neighbor as a source of routes for export decisions (iBGP-learned or not). */
+export type ExportPeer = DecisionPeer;
 
 /** A neighbor as a target of export. */
 export interface OutTarget {
   idx: number;
-  /** policy/export.ts allowMask: bit per source class. */
+  /** policy/export.ts allowMask: bit per export key (route class, learned over iBGP). */
   allow: number;
   ebgp: boolean;
   useResale: boolean;
+  /** A reselling customer: no-resale routes never go there (checked below the mask). */
+  resaleCustomer: boolean;
+  /** A provider or peer: routes carrying OTC are not propagated (RFC 9234 §5). */
+  otcBlocked: boolean;
   exportCtx: ExportContext;
   codecCtx: CodecContext;
   maxLength: number;
@@ -91,9 +94,13 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     if (p === -1) return -1;
     const from = t.pNbr[p]!;
     if (from === tg.idx) return -1;
-    if ((tg.allow & (1 << this.#peers[from]!.cls)) === 0) return -1;
-    const f = t.attrs.flags[t.pAttr[p]!]!;
+    const a = t.pAttr[p]!;
+    const cls = t.attrs.cls[a]!;
+    if ((tg.allow & (1 << exportKey(cls, !this.#peers[from]!.ebgp))) === 0) return -1;
+    if (cls === RouteClass.NO_RESALE_PEER && tg.resaleCustomer) return -1;
+    const f = t.attrs.flags[a]!;
     if ((f & ATTR_NO_ADVERTISE) !== 0 || ((f & ATTR_NO_EXPORT) !== 0 && tg.ebgp)) return -1;
+    if ((f & ATTR_OTC) !== 0 && tg.otcBlocked) return -1;
     return p;
   }
 

@@ -5,6 +5,7 @@
  * neighbor AS (missing MED = 0), eBGP over iBGP, lowest BGP identifier, lowest peer address.
  * Elimination (not pairwise comparison) because the MED rule is not transitive.
  */
+import { RouteClass } from '../policy/import.js';
 import type { AttrStore } from './intern.js';
 
 /** What a candidate's neighbor contributes to the decision. */
@@ -13,7 +14,6 @@ export interface DecisionPeer {
   routerId: number;
   /** Sortable form of the peer address: IPv4 before IPv6, then numeric. */
   addrKey: string;
-  noResale: boolean;
 }
 
 export const Step = {
@@ -57,7 +57,7 @@ export class Decider {
 
   /**
    * Best path among the list starting at `head` (linked by `next`), or -1. With
-   * `excludeNoResale`, paths from no-resale neighbors are not candidates. With `elim`, each
+   * `excludeNoResale`, no-resale routes (class 3, by their tag) are not candidates. With `elim`, each
    * candidate path's eliminating step is written to `elim.get(path)`.
    */
   decide(
@@ -71,7 +71,7 @@ export class Decider {
     let n = 0;
     let cand = this.#cand;
     for (let p = head; p !== -1; p = next[p]!) {
-      if (excludeNoResale && this.#peers[pNbr[p]!]!.noResale) continue;
+      if (excludeNoResale && this.#attrs.cls[pAttr[p]!] === RouteClass.NO_RESALE_PEER) continue;
       if (n === cand.length) {
         const c = new Int32Array(n * 2);
         c.set(cand);

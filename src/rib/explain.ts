@@ -1,12 +1,23 @@
 /**
  * `explain`: every candidate path of one prefix, the best of each table and the RFC 4271
- * §9.1.2.2 step that decided it, plus the step that eliminated each loser — what
- * `gredgectl show route X` prints. Slow path; never used while routes move.
+ * §9.1.2.2 step that decided it, plus the step that eliminated each loser, and the routes
+ * refused on import with their reason — what `gredgectl show route X` prints. Slow path;
+ * never used while routes move.
  */
 import { parsePrefix4, parsePrefix6 } from '../bgp/wire/index.js';
 import type { Family, PathAttributes, Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import { REFUSALS, type Refusal, RouteClass } from '../policy/import.js';
 import type { ExportPeer } from './adj-out.js';
 import type { LocRib } from './loc-rib.js';
+
+/** What explain needs of a neighbor: its name and its refused routes. */
+export type ExplainPeer = ExportPeer & {
+  name: string;
+  refused4: ReadonlyMap<Prefix4, number>;
+  refused6: ReadonlyMap<Prefix6, number>;
+};
+
+const CLASS_NAMES = ['own', 'customer', 'peer', 'no-resale peer', 'transit'] as const;
 
 export interface ExplainedPath {
   neighbor: string;
@@ -17,8 +28,18 @@ export interface ExplainedPath {
   bestResale: boolean;
   /** Decision step that eliminated this path from the full table, when it lost. */
   eliminatedBy?: string;
-  /** Excluded from the resale table (learned from a no-resale neighbor). */
+  /** Source class from the route's tag: own, customer, peer, no-resale peer, transit. */
+  class: (typeof CLASS_NAMES)[number];
+  /** Excluded from the resale table (a no-resale route). */
   noResale: boolean;
+}
+
+/** A route the import policy refused: in the neighbor's Adj-RIB-In, never a candidate. */
+export interface RefusedPath {
+  neighbor: string;
+  reason: Refusal;
+  /** As received. */
+  attrs: Readonly<PathAttributes>;
 }
 
 export interface Explanation {
@@ -30,13 +51,14 @@ export interface Explanation {
   reason: string;
   resaleBest?: string;
   resaleReason: string;
+  refused: RefusedPath[];
 }
 
 export function explainPrefix(
   text: string,
   t4: LocRib<Prefix4>,
   t6: LocRib<Prefix6>,
-  peers: readonly (({ name: string } & ExportPeer) | undefined)[],
+  peers: readonly (ExplainPeer | undefined)[],
   stepNames: readonly string[],
 ): Explanation | undefined {
   const p4 = parsePrefix4(text);
@@ -51,11 +73,28 @@ function explainIn<K extends Prefix4 | Prefix6>(
   key: K,
   family: Family,
   text: string,
-  peers: readonly (({ name: string } & ExportPeer) | undefined)[],
+  peers: readonly (ExplainPeer | undefined)[],
   stepNames: readonly string[],
 ): Explanation | undefined {
+  const refused: RefusedPath[] = [];
+  for (const peer of peers) {
+    const v =
+      family === 'ipv4-unicast' ? peer?.refused4.get(key as Prefix4) : peer?.refused6.get(key as Prefix6);
+    if (v === undefined) continue;
+    refused.push({ neighbor: peer!.name, reason: REFUSALS[v % 16]!, attrs: t.attrs.get(Math.floor(v / 16)) });
+  }
   const e = t.index.find(key);
-  if (e === -1 || e >= t.head.length || t.head[e] === -1) return undefined;
+  if (e === -1 || e >= t.head.length || t.head[e] === -1) {
+    if (refused.length === 0) return undefined;
+    return {
+      family,
+      prefix: text,
+      candidates: [],
+      reason: stepNames[0]!,
+      resaleReason: stepNames[0]!,
+      refused,
+    };
+  }
   const elim = new Map<number, number>();
   const b = t.decider.decide(t.head[e]!, t.pNext, t.pNbr, t.pAttr, false, elim);
   const reason = stepNames[t.decider.reason]!;
@@ -64,18 +103,20 @@ function explainIn<K extends Prefix4 | Prefix6>(
   const candidates: ExplainedPath[] = [];
   for (let p = t.head[e]!; p !== -1; p = t.pNext[p]!) {
     const peer = peers[t.pNbr[p]!]!;
+    const cls = t.attrs.cls[t.pAttr[p]!]!;
     const c: ExplainedPath = {
       neighbor: peer.name,
       attrs: t.attrs.get(t.pAttr[p]!),
       best: p === b,
       bestResale: p === r,
-      noResale: peer.noResale,
+      class: CLASS_NAMES[cls]!,
+      noResale: cls === RouteClass.NO_RESALE_PEER,
     };
     const step = elim.get(p);
     if (step !== undefined) c.eliminatedBy = stepNames[step]!;
     candidates.push(c);
   }
-  const out: Explanation = { family, prefix: text, candidates, reason, resaleReason };
+  const out: Explanation = { family, prefix: text, candidates, reason, resaleReason, refused };
   if (b !== -1) out.best = peers[t.pNbr[b]!]!.name;
   if (r !== -1) out.resaleBest = peers[t.pNbr[r]!]!.name;
   return out;

@@ -7,6 +7,7 @@
  * neighbor AS for MED comparison; RFC 1997 well-known communities as flags).
  */
 import { AsPathSegmentType, type PathAttributes } from '../bgp/wire/types.js';
+import { classOfTags } from '../policy/import.js';
 import { growF64, growI32, growU8 } from './arrays.js';
 import { deserialize, equalWords, hashWords, serialize, WordBuf } from './attr-words.js';
 
@@ -17,6 +18,8 @@ export const COMMUNITY_NO_EXPORT_SUBCONFED = 0xffffff03;
 /** Bits of `AttrStore.flags`. */
 export const ATTR_NO_EXPORT = 1;
 export const ATTR_NO_ADVERTISE = 2;
+/** The set carries OTC (RFC 9234): not to be propagated to providers and peers. */
+export const ATTR_OTC = 4;
 
 export const DEFAULT_LOCAL_PREF = 100;
 
@@ -70,6 +73,14 @@ export class AttrStore {
   med = new Float64Array(0); // missing MED = 0 (RFC 4271 §9.1.2.2 c)
   nbrAs = new Float64Array(0);
   flags = new Uint8Array(0);
+  /** Route class of the set's source tag (policy/import.ts RouteClass). */
+  cls = new Uint8Array(0);
+  readonly #localAs: number;
+
+  /** `localAs` names our tags (LOCAL-AS:1:CLASS) among the large communities. */
+  constructor(localAs = 0) {
+    this.#localAs = localAs;
+  }
 
   get size(): number {
     return this.#size;
@@ -117,7 +128,9 @@ export class AttrStore {
           else if (c === COMMUNITY_NO_ADVERTISE) f |= ATTR_NO_ADVERTISE;
         }
       }
+      if (a.otc !== undefined) f |= ATTR_OTC;
       this.flags[id] = f;
+      this.cls[id] = classOfTags(a.largeCommunities, this.#localAs);
       this.refs[id] = 0;
     }
     this.refs[id]! += count;
@@ -226,5 +239,6 @@ export class AttrStore {
     this.med = growF64(this.med, need);
     this.nbrAs = growF64(this.nbrAs, need);
     this.flags = growU8(this.flags, need);
+    this.cls = growU8(this.cls, need);
   }
 }

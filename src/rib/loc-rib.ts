@@ -5,11 +5,13 @@
  * neighbors), and its entry id is in its neighbor's entry log (so a session going down visits
  * only its own prefixes). The log is append-only with lazy deletion and compaction: 4 bytes a
  * path instead of the 12 of back-pointers and a doubly linked list.
- * Each entry keeps two best paths, one per table: `full`, and `resale` (no candidates from
- * no-resale neighbors), so reselling customers get the best eligible route.
+ * Each entry keeps two best paths, one per table: `full`, and `resale` (no no-resale routes,
+ * known by their class tag wherever they were learned), so reselling customers get the best
+ * eligible route.
  * Entries whose best changed are queued as dirty; flushing them is the caller's business.
  */
 import { growI32, growU8 } from './arrays.js';
+import { RouteClass } from '../policy/import.js';
 import { type DecisionPeer, Decider } from './decide.js';
 import type { AttrStore } from './intern.js';
 import type { KeyIndex } from './prefix-index.js';
@@ -20,7 +22,6 @@ export class LocRib<K extends number | string> {
   readonly index: KeyIndex<K>;
   readonly attrs: AttrStore;
   readonly decider: Decider;
-  readonly #peers: (DecisionPeer | undefined)[];
   // Per entry.
   head = new Int32Array(0);
   best = new Int32Array(0);
@@ -50,7 +51,6 @@ export class LocRib<K extends number | string> {
   constructor(index: KeyIndex<K>, attrs: AttrStore, peers: (DecisionPeer | undefined)[]) {
     this.index = index;
     this.attrs = attrs;
-    this.#peers = peers;
     this.decider = new Decider(attrs, peers);
   }
 
@@ -227,12 +227,12 @@ export class LocRib<K extends number | string> {
       r = -1;
     } else if (this.pNext[h] === -1) {
       b = h;
-      r = this.#peers[this.pNbr[h]!]!.noResale ? -1 : h;
+      r = this.attrs.cls[this.pAttr[h]!] === RouteClass.NO_RESALE_PEER ? -1 : h;
     } else {
       b = this.decider.decide(h, this.pNext, this.pNbr, this.pAttr, false);
       let anyNoResale = false;
       for (let p = h; p !== -1; p = this.pNext[p]!) {
-        if (this.#peers[this.pNbr[p]!]!.noResale) {
+        if (this.attrs.cls[this.pAttr[p]!] === RouteClass.NO_RESALE_PEER) {
           anyNoResale = true;
           break;
         }

@@ -8,7 +8,8 @@ import { parseIpv4, parseIpv6 } from '../bgp/wire/index.js';
 import type { CodecContext, Family, NextHop6, Prefix4, Prefix6 } from '../bgp/wire/types.js';
 import { MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH } from '../bgp/wire/types.js';
 import type { NeighborConfig } from '../config/types.js';
-import { allowMask, exportTable, sourceClass, targetOf } from '../policy/export.js';
+import { allowMask, exportTable, neverToReseller, otcAdds, otcBlocks, targetOf } from '../policy/export.js';
+import { type GlobalPolicy, ImportPolicy, REFUSALS } from '../policy/import.js';
 import type { ExportContext } from '../policy/transform.js';
 import type { OutboundSink, SessionInfo } from './channel.js';
 import { AdjOut, type ExportPeer, type OutTarget } from './adj-out.js';
@@ -50,11 +51,24 @@ export class NeighborState implements ExportPeer, OutTarget {
   ebgp: boolean;
   routerId = 0;
   addrKey: string;
-  noResale: boolean;
-  cls: number;
+  // Import
+  readonly policy: ImportPolicy;
+  /**
+   * Refused routes (the ineligible part of the Adj-RIB-In): prefix key → attribute-set id × 16
+   * + refusal code (policy/import.ts REFUSALS). The set is interned and referenced, so an
+   * explanation can show what was refused.
+   */
+  readonly refused4 = new Map<Prefix4, number>();
+  readonly refused6 = new Map<Prefix6, number>();
+  /** Refusals by reason since the session came up (index: refusal code). */
+  readonly refusedCount = new Array<number>(REFUSALS.length).fill(0);
+  /** Refusal codes already logged this session (each kind is logged once). */
+  refusedLogged = 0;
   // OutTarget
   allow: number;
   useResale: boolean;
+  resaleCustomer: boolean;
+  otcBlocked: boolean;
   exportCtx: ExportContext;
   codecCtx: CodecContext;
   maxLength = MAX_MESSAGE_LENGTH;
@@ -70,28 +84,34 @@ export class NeighborState implements ExportPeer, OutTarget {
   blocked = false;
   drainScheduled = false;
   // Counters
-  loopDropped = 0;
-  firstAsDropped = 0;
   updatesIgnored = 0;
   eorReceived = new Set<Family>();
 
   constructor(
     idx: number,
     config: NeighborConfig,
-    localAs: number,
+    policy: GlobalPolicy,
     t4: LocRib<Prefix4>,
     t6: LocRib<Prefix6>,
     peers: (ExportPeer | undefined)[],
   ) {
+    const localAs = policy.localAs;
     this.idx = idx;
     this.config = config;
     this.ebgp = config.role !== 'internal';
     this.addrKey = addressKey(config.address);
-    this.noResale = config.noResale;
-    this.cls = sourceClass(config);
-    this.allow = allowMask(targetOf(config));
-    this.useResale = exportTable(targetOf(config)) === 'resale';
-    this.exportCtx = { localAs, ebgp: this.ebgp, nextHopSelf: config.nextHopSelf };
+    this.policy = new ImportPolicy(config, policy);
+    const target = targetOf(config);
+    this.allow = allowMask(target);
+    this.useResale = exportTable(target) === 'resale';
+    this.resaleCustomer = neverToReseller(target);
+    this.otcBlocked = otcBlocks(target);
+    this.exportCtx = {
+      localAs,
+      ebgp: this.ebgp,
+      nextHopSelf: config.nextHopSelf,
+      addOtc: otcAdds(target),
+    };
     this.codecCtx = { as4: true, extendedMessage: false, ebgp: this.ebgp, localAs, peerAs: config.remoteAs };
     this.out4 = new AdjOut(t4, false, peers, this);
     this.out6 = new AdjOut(t6, true, peers, this);
@@ -131,11 +151,16 @@ export class NeighborState implements ExportPeer, OutTarget {
     if (local6 !== undefined && parseIpv4(local) === undefined) nh6 = { global: local6 };
     else if (cfg6 !== undefined) nh6 = { global: cfg6 };
     else if (v4 !== undefined) nh6 = { global: mapped(v4) };
-    this.exportCtx = { localAs, ebgp: info.ebgp, nextHopSelf: this.config.nextHopSelf };
+    this.exportCtx = {
+      localAs,
+      ebgp: info.ebgp,
+      nextHopSelf: this.config.nextHopSelf,
+      addOtc: otcAdds(targetOf(this.config)),
+    };
     if (v4 !== undefined) this.exportCtx.nextHop4 = v4;
     if (nh6 !== undefined) this.exportCtx.nextHop6 = nh6;
     const hex6 = nh6 !== undefined ? Buffer.from(nh6.global).toString('hex') : '';
-    this.profile = `${info.as4 ? 4 : 2}|${info.ebgp ? 'e' : 'i'}|${this.config.nextHopSelf ? 's' : ''}|${v4 ?? ''}|${hex6}|${this.maxLength}`;
+    this.profile = `${info.as4 ? 4 : 2}|${info.ebgp ? 'e' : 'i'}|${this.config.nextHopSelf ? 's' : ''}|${this.exportCtx.addOtc ? 'o' : ''}|${v4 ?? ''}|${hex6}|${this.maxLength}`;
   }
 
   /** Leaves Established; the caller withdraws the Adj-RIB-In. */

@@ -2,8 +2,10 @@
  * The RIB: Adj-RIB-In per neighbor, Loc-RIB with the RFC 4271 §9.1 decision process computed
  * per table (`full`, and `resale` without no-resale routes), Adj-RIB-Out per neighbor with packed
  * UPDATEs and End-of-RIB (RFC 4724 §2). Sessions talk to it only through the PeerChannel each
- * `addNeighbor` returns; the FIB subscribes with `onBestChange`. Import checks: AS_PATH loop
- * (RFC 4271 §9.1.2) and first AS of eBGP routes (§6.3), both treat-as-withdraw and counted.
+ * `addNeighbor` returns; the FIB subscribes with `onBestChange`. Import policy (policy/import.ts)
+ * runs on every UPDATE: refused routes stay in the neighbor's Adj-RIB-In as ineligible, with
+ * their reason (counted, logged once per reason and session, shown by `explain`), and never
+ * take part in best-path selection; accepted ones are stored with their source tag.
  * Batches are processed synchronously; output is flushed on setImmediate and drained in time
  * slices so timers and keepalives keep running during a full-table load.
  */
@@ -18,12 +20,15 @@ import {
 } from '../bgp/wire/types.js';
 import type { NeighborConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
+import { DEFAULT_BOGONS } from '../policy/bogons.js';
 import type { TableName } from '../policy/export.js';
+import { type GlobalPolicy, REFUSALS, type Refusal, refusalCode } from '../policy/import.js';
+import { PrefixSet } from '../policy/prefix-set.js';
 import type { OutboundSink, PeerChannel, SessionInfo } from './channel.js';
 import type { EncodeCache } from './adj-out.js';
 import { type RibCodec, wireCodec } from './codec.js';
 import { STEP_NAMES } from './decide.js';
-import { AttrStore, asPathContains, DEFAULT_LOCAL_PREF } from './intern.js';
+import { AttrStore, DEFAULT_LOCAL_PREF } from './intern.js';
 import { LocRib } from './loc-rib.js';
 import { NeighborState } from './neighbor.js';
 import { KeyIndex4, KeyIndex6 } from './prefix-index.js';
@@ -41,6 +46,10 @@ export interface RibOptions {
   chunk?: number;
   /** Milliseconds of draining before yielding to the event loop. */
   sliceMs?: number;
+  /** The provider's own space (CIDR): refused from eBGP. Default none. */
+  ownPrefixes?: readonly string[];
+  /** Prefix rules refused from eBGP; default policy/bogons.ts. */
+  bogons?: readonly string[];
 }
 
 /** The best route of one table for one prefix. */
@@ -78,8 +87,10 @@ export interface NeighborStats {
   up: boolean;
   prefixesIn: Record<Family, number>;
   prefixesOut: Record<Family, number>;
-  loopDropped: number;
-  firstAsDropped: number;
+  /** Routes held as refused (ineligible) in the Adj-RIB-In now. */
+  prefixesRefused: Record<Family, number>;
+  /** Refusals by reason since the neighbor was added (a prefix refused twice counts twice). */
+  refused: Record<Refusal, number>;
   encodeErrors: number;
   eorReceived: Family[];
   eorSent: Family[];
@@ -101,7 +112,8 @@ const FANOUT_STEP = 8192;
 export class Rib {
   readonly localAs: number;
   readonly routerId: number;
-  readonly attrs = new AttrStore();
+  readonly attrs: AttrStore;
+  readonly #policy: GlobalPolicy;
   readonly t4: LocRib<Prefix4>;
   readonly t6: LocRib<Prefix6>;
   readonly #log: Logger;
@@ -118,6 +130,13 @@ export class Rib {
   constructor(opts: RibOptions) {
     this.localAs = opts.localAs;
     this.routerId = opts.routerId;
+    this.attrs = new AttrStore(opts.localAs);
+    this.#policy = {
+      localAs: opts.localAs,
+      // Inside our space means the space itself and everything more specific.
+      ownPrefixes: PrefixSet.of((opts.ownPrefixes ?? []).map((p) => `${p} le ${p.includes(':') ? 128 : 32}`)),
+      bogons: PrefixSet.of(opts.bogons ?? DEFAULT_BOGONS.map((b) => b.rule)),
+    };
     this.#log = opts.log;
     this.#codec = opts.codec ?? wireCodec;
     this.#chunk = opts.chunk ?? 4096;
@@ -130,7 +149,7 @@ export class Rib {
   addNeighbor(n: NeighborConfig): PeerChannel {
     if (this.#byName.has(n.name)) throw new Error(`neighbor ${n.name} already in the RIB`);
     const idx = this.#freeIdx.length > 0 ? this.#freeIdx.pop()! : this.#peers.length;
-    const st = new NeighborState(idx, n, this.localAs, this.t4, this.t6, this.#peers);
+    const st = new NeighborState(idx, n, this.#policy, this.t4, this.t6, this.#peers);
     this.#peers[idx] = st;
     this.#byName.set(n.name, st);
     return {
@@ -209,8 +228,11 @@ export class Rib {
           'ipv6-unicast': this.t6.nbrCount[st.idx] ?? 0,
         },
         prefixesOut: { 'ipv4-unicast': st.out4.sentCount, 'ipv6-unicast': st.out6.sentCount },
-        loopDropped: st.loopDropped,
-        firstAsDropped: st.firstAsDropped,
+        prefixesRefused: { 'ipv4-unicast': st.refused4.size, 'ipv6-unicast': st.refused6.size },
+        refused: Object.fromEntries(REFUSALS.map((r, i) => [r, st.refusedCount[i]!])) as Record<
+          Refusal,
+          number
+        >,
         encodeErrors: st.out4.encodeErrors + st.out6.encodeErrors,
         eorReceived: [...st.eorReceived],
         eorSent,
@@ -246,6 +268,7 @@ export class Rib {
     st.disestablish();
     const n4 = this.t4.withdrawNeighbor(st.idx);
     const n6 = this.t6.withdrawNeighbor(st.idx);
+    this.#forgetRefused(st);
     this.#log.info({ neighbor: st.name, reason, withdrawn: n4 + n6 }, 'rib: neighbor down, routes withdrawn');
     this.#schedule();
   }
@@ -280,41 +303,94 @@ export class Rib {
       st.eorReceived.add(m.endOfRib);
       return;
     }
-    for (const p of m.withdrawn4) this.t4.withdraw(idx, p);
-    for (const p of m.withdrawn6) this.t6.withdraw(idx, p);
+    for (const p of m.withdrawn4) {
+      this.t4.withdraw(idx, p);
+      if (st.refused4.size > 0) this.#unrefuse(st.refused4, p);
+    }
+    for (const p of m.withdrawn6) {
+      this.t6.withdraw(idx, p);
+      if (st.refused6.size > 0) this.#unrefuse(st.refused6, p);
+    }
     const a = m.attrs;
     if (a === undefined || (m.nlri4.length === 0 && m.nlri6.length === 0)) return;
-    if (!this.#importable(st, a)) {
-      for (const p of m.nlri4) this.t4.withdraw(idx, p);
-      for (const p of m.nlri6) this.t6.withdraw(idx, p);
-      return;
-    }
+    const peerAs = st.info?.peerAs ?? st.config.remoteAs;
+    const bad = st.policy.checkAttributes(a, peerAs);
+    const stored = bad === undefined ? st.policy.rewrite(a, peerAs) : a;
     // LOCAL_PREF is ours to set on eBGP routes (RFC 4271 §5.1.5); iBGP carries it, default 100.
     const lp = st.ebgp ? DEFAULT_LOCAL_PREF : a.localPref === undefined ? DEFAULT_LOCAL_PREF : undefined;
-    if (m.nlri4.length > 0) {
-      const id = this.attrs.intern(a, m.nlri4.length, lp);
-      for (const p of m.nlri4) this.t4.announce(idx, p, id);
+    if (m.nlri4.length > 0) this.#import(st, this.t4, st.refused4, m.nlri4, stored, a, lp, bad, false);
+    if (m.nlri6.length > 0) this.#import(st, this.t6, st.refused6, m.nlri6, stored, a, lp, bad, true);
+  }
+
+  /**
+   * Announces the accepted prefixes of one family with one interned set, and keeps the refused
+   * ones (with the attributes as received) in the neighbor's refused map. The common case, all
+   * accepted, checks each prefix once and allocates nothing per prefix.
+   */
+  #import<K extends Prefix4 | Prefix6>(
+    st: NeighborState,
+    t: LocRib<K>,
+    refused: Map<K, number>,
+    keys: readonly K[],
+    stored: PathAttributes,
+    received: PathAttributes,
+    lp: number | undefined,
+    bad: Refusal | undefined,
+    v6: boolean,
+  ): void {
+    const pol = st.policy;
+    const check = (v6 ? pol.checkPrefix6 : pol.checkPrefix4).bind(pol) as (p: K) => Refusal | undefined;
+    let nBad = keys.length;
+    if (bad === undefined) {
+      nBad = 0;
+      for (let i = 0; i < keys.length; i++) if (check(keys[i]!) !== undefined) nBad++;
     }
-    if (m.nlri6.length > 0) {
-      const id = this.attrs.intern(a, m.nlri6.length, lp);
-      for (const p of m.nlri6) this.t6.announce(idx, p, id);
+    const idx = st.idx;
+    if (nBad < keys.length) {
+      const id = this.attrs.intern(stored, keys.length - nBad, lp);
+      for (let i = 0; i < keys.length; i++) {
+        const p = keys[i]!;
+        if (nBad > 0 && check(p) !== undefined) continue;
+        t.announce(idx, p, id);
+        if (refused.size > 0) this.#unrefuse(refused, p);
+      }
+    }
+    if (nBad === 0) return;
+    const rid = this.attrs.intern(received, nBad, lp);
+    for (let i = 0; i < keys.length; i++) {
+      const p = keys[i]!;
+      const why = bad ?? check(p);
+      if (why === undefined) continue;
+      t.withdraw(idx, p); // a route it replaces (implicit withdraw) goes with it
+      const code = refusalCode(why);
+      const old = refused.get(p);
+      if (old !== undefined) this.attrs.unref(Math.floor(old / 16));
+      refused.set(p, rid * 16 + code);
+      st.refusedCount[code]!++;
+      if ((st.refusedLogged & (1 << code)) === 0) {
+        st.refusedLogged |= 1 << code;
+        const prefix = v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4);
+        this.#log.warn(
+          { neighbor: st.name, reason: why, prefix },
+          'rib: route refused on import (logged once per reason and session; see explain)',
+        );
+      }
     }
   }
 
-  #importable(st: NeighborState, a: PathAttributes): boolean {
-    if (asPathContains(a, this.localAs)) {
-      st.loopDropped++;
-      return false;
+  #unrefuse<K>(refused: Map<K, number>, p: K): void {
+    const v = refused.get(p);
+    if (v === undefined) return;
+    refused.delete(p);
+    this.attrs.unref(Math.floor(v / 16));
+  }
+
+  #forgetRefused(st: NeighborState): void {
+    for (const map of [st.refused4, st.refused6] as Map<unknown, number>[]) {
+      for (const v of map.values()) this.attrs.unref(Math.floor(v / 16));
+      map.clear();
     }
-    if (st.ebgp) {
-      const s = a.asPath[0];
-      const peerAs = st.info?.peerAs ?? st.config.remoteAs;
-      if (s === undefined || s.type !== AsPathSegmentType.AS_SEQUENCE || s.asns[0] !== peerAs) {
-        st.firstAsDropped++;
-        return false;
-      }
-    }
-    return true;
+    st.refusedLogged = 0;
   }
 
   #busy(): boolean {

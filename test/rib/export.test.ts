@@ -50,7 +50,7 @@ t.test(
           localPref: 300,
           med: 42,
           communities: [65001 * 65536 + 7],
-          largeCommunities: [65000, 1, 2],
+          largeCommunities: [64500, 7, 8, LOCAL_AS, 1, 1],
           unknown,
         }),
         ['198.51.100.0/24'],
@@ -64,7 +64,8 @@ t.test(
     t.equal(a.localPref, undefined);
     t.equal(a.med, undefined);
     t.same(a.communities, [65001 * 65536 + 7]);
-    t.same(a.largeCommunities, [65000, 1, 2]);
+    t.same(a.largeCommunities, [64500, 7, 8], 'our source tag stays inside the AS');
+    t.equal(a.otc, LOCAL_AS, 'OTC = our AS toward a customer (RFC 9234 §5)');
     t.equal(a.unknown?.[0]?.code, 99);
     t.same([...a.unknown![0]!.value], [1, 2, 3]);
   },
@@ -187,6 +188,7 @@ t.test('back-pressure: a sink that returns false gets nothing more until drain',
     routerId: 1,
     log: (await import('../../src/observe/log.js')).silentLogger(),
     chunk: 16,
+    bogons: [],
   });
   // Same scenario on a RIB with small chunks so that one send is a fraction of the table.
   const f2 = rib.addNeighbor(neighbor('t1', 'transit', 65001, '127.0.0.2'));
@@ -293,7 +295,14 @@ t.test('large changes are delivered in time slices without losing anything', asy
   const { Rib } = await import('../../src/rib/rib.js');
   const { silentLogger } = await import('../../src/observe/log.js');
   const { DecodingSink, sessionInfo } = await import('./helpers.js');
-  const rib = new Rib({ localAs: LOCAL_AS, routerId: 1, log: silentLogger(), sliceMs: 1, chunk: 64 });
+  const rib = new Rib({
+    localAs: LOCAL_AS,
+    routerId: 1,
+    log: silentLogger(),
+    sliceMs: 1,
+    chunk: 64,
+    bogons: [],
+  });
   const fcfg = neighbor('t1', 'transit', 65001, '127.0.0.2');
   const ccfg = neighbor('c1', 'customer', 65010, '127.0.0.5');
   const f = rib.addNeighbor(fcfg);

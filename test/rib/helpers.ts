@@ -23,7 +23,7 @@ import {
 import type { NeighborConfig, Role } from '../../src/config/types.js';
 import { silentLogger } from '../../src/observe/log.js';
 import type { OutboundSink, PeerChannel, SessionInfo } from '../../src/rib/channel.js';
-import { Rib } from '../../src/rib/rib.js';
+import { Rib, type RibOptions } from '../../src/rib/rib.js';
 
 export const LOCAL_AS = 65000;
 
@@ -176,13 +176,28 @@ export interface Harness {
   settle(): Promise<void>;
 }
 
-export function harness(): Harness {
-  const rib = new Rib({ localAs: LOCAL_AS, routerId: parseIpv4('127.0.0.1')!, log: silentLogger() });
+/**
+ * A RIB with the import policy opened up, as a lab config does: no bogons, customers without a
+ * `prefixes` list may announce anything. These tests are about best paths and export; the import
+ * policy has its own (test/rib/import.test.ts, test/policy/import.test.ts) with the defaults.
+ */
+export function harness(opts: Partial<RibOptions> = {}): Harness {
+  const rib = new Rib({
+    localAs: LOCAL_AS,
+    routerId: parseIpv4('127.0.0.1')!,
+    log: silentLogger(),
+    bogons: [],
+    ...opts,
+  });
+  const open = (n: NeighborConfig): NeighborConfig =>
+    n.role === 'customer' && n.prefixes === undefined && opts.bogons === undefined
+      ? { ...n, prefixes: ['0.0.0.0/0 le 32', '::/0 le 128'] }
+      : n;
   return {
     rib,
-    add: (n) => rib.addNeighbor(n),
+    add: (n) => rib.addNeighbor(open(n)),
     up(n, routerId, opts = {}) {
-      const ch = rib.addNeighbor(n);
+      const ch = rib.addNeighbor(open(n));
       const info = sessionInfo(n, routerId, opts.localAddress, opts.info);
       const sink = new DecodingSink({ ebgp: info.ebgp, peerAs: LOCAL_AS, localAs: n.remoteAs });
       ch.up(info, sink);

@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { PathAttributes } from '../../src/bgp/wire/index.js';
 import type { NeighborConfig } from '../../src/config/types.js';
-import { communitiesAllow, mayExport, exportTable } from '../../src/policy/export.js';
+import { communitiesAllow, type ExportSource, exportTable, mayExport } from '../../src/policy/export.js';
 import type { PeerChannel } from '../../src/rib/channel.js';
 import {
   announce,
@@ -49,6 +49,14 @@ const NEIGHBORS: [NeighborConfig, number][] = [
   [neighbor('cn', 'customer', 65031, '127.0.0.9', { resale: false }), 5],
 ];
 const PREFIXES = Array.from({ length: 40 }, (_, i) => `10.${i >> 3}.${(i & 7) * 16}.0/20`);
+
+/** The class the RIB tags a route with (internal routes here carry no tag: the provider's own). */
+function sourceOf(c: NeighborConfig): ExportSource {
+  const cls = { customer: 1, peer: c.noResale ? 3 : 2, transit: 4, internal: 0 }[
+    c.role
+  ] as ExportSource['cls'];
+  return { cls, viaIbgp: c.role === 'internal' };
+}
 
 function lp(r: Ref, a: PathAttributes): number {
   return r.cfg.role === 'internal' ? (a.localPref ?? 100) : 100;
@@ -161,7 +169,7 @@ t.test(`random sequences against a reference (seed ${seed})`, async (t) => {
       const best = refBest(cands);
       if (best === undefined || best === to.cfg.name) continue;
       const from = refs.find((r) => r.cfg.name === best)!;
-      if (!mayExport(from.cfg, to.cfg)) continue;
+      if (!mayExport(sourceOf(from.cfg), to.cfg)) continue;
       if (!communitiesAllow(from.adjIn.get(p)!.communities, to.cfg.role !== 'internal')) continue;
       want.push(p);
     }

@@ -99,24 +99,35 @@ t.test('removeNeighbor withdraws and makes the channel inert', async (t) => {
   t.equal(h.rib.stats().neighbors.length, 1, 'the name can be reused');
 });
 
-t.test('import checks: AS_PATH loop and first AS are treat-as-withdraw and counted', async (t) => {
+t.test('import checks: AS_PATH loop and first AS refuse the route, and are counted', async (t) => {
   const h = harness();
   const a = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
   const i = h.up(neighbor('i1', 'internal', LOCAL_AS, '127.0.0.4'), 4);
   a.ch.updates([announce(attrs([65001]), ['192.0.2.0/24'])]);
   a.ch.updates([announce(attrs([65001, LOCAL_AS, 64500]), ['192.0.2.0/24'])]);
-  t.equal(h.rib.explain('192.0.2.0/24'), undefined, 'the looped re-announcement withdrew the old path');
+  t.same(h.rib.explain('192.0.2.0/24')!.candidates, [], 'the looped re-announcement withdrew the old path');
   a.ch.updates([announce(attrs([64999, 64500]), ['198.51.100.0/24'])]);
   a.ch.updates([announce(attrs([]), ['198.51.100.0/24'])]);
-  t.equal(h.rib.explain('198.51.100.0/24'), undefined);
+  t.same(h.rib.explain('198.51.100.0/24')!.candidates, []);
   i.ch.updates([announce(attrs([]), ['203.0.113.0/24'])]);
   t.equal(h.rib.explain('203.0.113.0/24')!.best, 'i1', 'an empty AS_PATH is fine from iBGP');
   i.ch.updates([announce(attrs([65001, LOCAL_AS]), ['203.0.113.0/25'])]);
   const s = h.rib.stats().neighbors;
-  t.equal(s.find((n) => n.name === 't1')!.loopDropped, 1);
-  t.equal(s.find((n) => n.name === 't1')!.firstAsDropped, 2);
-  t.equal(s.find((n) => n.name === 'i1')!.loopDropped, 1);
-  t.equal(h.rib.stats().attributeSets, 1, 'dropped sets were never interned');
+  t.equal(s.find((n) => n.name === 't1')!.refused['as-loop'], 1);
+  t.equal(s.find((n) => n.name === 't1')!.refused['first-as'], 2);
+  t.equal(s.find((n) => n.name === 'i1')!.refused['as-loop'], 1);
+  t.same(
+    h.rib.explain('198.51.100.0/24')!.refused.map((r) => [r.neighbor, r.reason]),
+    [['t1', 'first-as']],
+    'the refused route is visible, with its reason; the later one replaced the earlier',
+  );
+  // Live: t1's looped path, the empty path (t1's refused one and i1's accepted one are equal),
+  // i1's looped path.
+  t.equal(h.rib.stats().attributeSets, 3, 'accepted and refused sets are interned');
+  a.ch.updates([withdraw(['198.51.100.0/24', '192.0.2.0/24'])]);
+  i.ch.updates([withdraw(['203.0.113.0/25'])]);
+  t.equal(h.rib.explain('198.51.100.0/24'), undefined, 'a withdrawal forgets a refused route');
+  t.equal(h.rib.stats().attributeSets, 1, 'and releases its attributes');
 });
 
 t.test('End-of-RIB received is noted per family', async (t) => {

@@ -5,7 +5,7 @@
  * LOCAL_PREF (§5.1.5; only GoBGP can show its absence: BIRD assigns its own to eBGP routes),
  * exactly the communities and large communities the origin attached. iBGP receiver: path and
  * next hop as received (RFC 4271 §5.1.2, §5.1.3), MED kept, LOCAL_PREF 100 (our default for
- * routes learned over eBGP) sent, the same communities.
+ * routes learned over eBGP) sent, the same communities plus our source tag (LOCAL-AS:1:CLASS).
  */
 import type { Test as Tap } from 'tap';
 import { v4, v6 } from './netns.js';
@@ -57,6 +57,8 @@ export function ibgpRoute(
   nextHop: string,
   where: string,
 ): void {
+  // Toward iBGP the route carries its source tag, LOCAL-AS:1:1 for a customer's route.
+  spec = { ...spec, largeCommunities: [...(spec.largeCommunities ?? []), `${AS.gredged}:1:1`] };
   t.ok(got, `${where} holds ${spec.prefix}`);
   if (!got) return;
   t.same(

@@ -24,6 +24,8 @@ export interface GredgedNeighbor {
   localAddress?: string;
   nextHop6?: string;
   port?: number;
+  /** Customers: the prefixes they may announce. */
+  prefixes?: string[];
 }
 
 export interface GredgedOptions {
@@ -34,6 +36,8 @@ export interface GredgedOptions {
   listen: { address: string; port: number } | null;
   neighbors: GredgedNeighbor[];
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Replaces the default bogon list (which holds the documentation ranges tests use). */
+  bogons?: string[];
 }
 
 export function gredgedYaml(o: GredgedOptions): string {
@@ -43,7 +47,9 @@ export function gredgedYaml(o: GredgedOptions): string {
     `local-as: ${o.localAs}`,
   ];
   if (o.listen) lines.push(`listen: { address: ${o.listen.address}, port: ${o.listen.port} }`);
-  lines.push(`log: { level: ${o.logLevel ?? 'info'} }`, 'neighbors:');
+  lines.push(`log: { level: ${o.logLevel ?? 'info'} }`);
+  if (o.bogons) lines.push(`bogons: [${o.bogons.map((b) => JSON.stringify(b)).join(', ')}]`);
+  lines.push('neighbors:');
   for (const n of o.neighbors) {
     lines.push(
       `  - name: ${n.name}`,
@@ -58,6 +64,7 @@ export function gredgedYaml(o: GredgedOptions): string {
     if (n.port !== undefined) lines.push(`    port: ${n.port}`);
     if (n.localAddress) lines.push(`    local-address: ${n.localAddress}`);
     if (n.nextHop6) lines.push(`    next-hop6: ${n.nextHop6}`);
+    if (n.prefixes) lines.push(`    prefixes: [${n.prefixes.map((p) => JSON.stringify(p)).join(', ')}]`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -57,6 +57,9 @@ export const GOBGP_ROUTES: RouteSpec[] = [
   },
 ];
 
+/** The bogon list of a lab: only the length limits, so documentation prefixes pass. */
+export const LAB_BOGONS = ['0.0.0.0/0 ge 25', '::/0 ge 49'];
+
 export interface TopoOptions {
   tag: string;
   mode: 'connect' | 'listen';
@@ -87,9 +90,23 @@ export class Topo {
       localAs: AS.gredged,
       listen: { address: v4(G), port: 179 },
       logLevel: 'debug',
+      // The routes below live in the documentation ranges, bogons under the default list.
+      bogons: LAB_BOGONS,
       neighbors: [
-        { name: 'bird', address: v4(B), remoteAs: AS.bird, role: 'customer' },
-        { name: 'gobgp', address: v4(GO), remoteAs: AS.gobgp, role: 'customer' },
+        {
+          name: 'bird',
+          address: v4(B),
+          remoteAs: AS.bird,
+          role: 'customer',
+          prefixes: BIRD_ROUTES.map((r) => r.prefix),
+        },
+        {
+          name: 'gobgp',
+          address: v4(GO),
+          remoteAs: AS.gobgp,
+          role: 'customer',
+          prefixes: GOBGP_ROUTES.map((r) => r.prefix),
+        },
         { name: 'ibgp', address: v4(IB), remoteAs: AS.gredged, role: 'internal' },
       ].map((n) => ({
         ...n,
