@@ -30,6 +30,12 @@ export interface OutboundSink {
    * `send`, so the session can follow with the RFC 7313 End-of-RIB-Refresh (EoRR) marker.
    */
   refreshed?(family: Family): void;
+  /**
+   * Optional: ends the session with NOTIFICATION Cease `subcode` (RFC 4486, e.g. 1 "maximum
+   * number of prefixes reached", with `data`) and keeps it down, refusing connections too, for
+   * `holdDownSeconds` (RFC 4271 §8.1.2 AutomaticStop). `reason` goes to the logs.
+   */
+  close?(subcode: number, data: Uint8Array, reason: string, holdDownSeconds: number): void;
 }
 
 /** Implemented by the RIB for each neighbor; called by the session. */

@@ -64,6 +64,9 @@ export class NeighborState implements ExportPeer, OutTarget {
   readonly refusedCount = new Array<number>(REFUSALS.length).fill(0);
   /** Refusal codes already logged this session (each kind is logged once). */
   refusedLogged = 0;
+  /** Above its max-prefix limit (a warning is logged once per crossing). */
+  overLimit = false;
+  maxPrefixExceeded = 0;
   // OutTarget
   allow: number;
   useResale: boolean;

@@ -10,14 +10,7 @@
  * slices so timers and keepalives keep running during a full-table load.
  */
 import { formatPrefix4, formatPrefix6 } from '../bgp/wire/index.js';
-import {
-  AsPathSegmentType,
-  type Family,
-  type PathAttributes,
-  type Prefix4,
-  type Prefix6,
-  type UpdateMessage,
-} from '../bgp/wire/types.js';
+import type { Family, PathAttributes, Prefix4, Prefix6, UpdateMessage } from '../bgp/wire/types.js';
 import type { NeighborConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { DEFAULT_BOGONS } from '../policy/bogons.js';
@@ -91,6 +84,8 @@ export interface NeighborStats {
   prefixesRefused: Record<Family, number>;
   /** Refusals by reason since the neighbor was added (a prefix refused twice counts twice). */
   refused: Record<Refusal, number>;
+  /** Times the neighbor went over its max-prefix limit. */
+  maxPrefixExceeded: number;
   encodeErrors: number;
   eorReceived: Family[];
   eorSent: Family[];
@@ -233,6 +228,7 @@ export class Rib {
           Refusal,
           number
         >,
+        maxPrefixExceeded: st.maxPrefixExceeded,
         encodeErrors: st.out4.encodeErrors + st.out6.encodeErrors,
         eorReceived: [...st.eorReceived],
         eorSent,
@@ -294,7 +290,35 @@ export class Rib {
         this.#log.error({ neighbor: st.name, err }, 'rib: failed to apply an UPDATE');
       }
     }
+    if (st.config.maxPrefix !== undefined) this.#checkMaxPrefix(st, st.config.maxPrefix);
     this.#schedule();
+  }
+
+  /**
+   * Prefixes the neighbor holds in our Adj-RIB-In, accepted or refused (what it sent before
+   * filtering), against its max-prefix limit: `warn` logs once per crossing; `restart` ends the
+   * session with Cease 6/1 (RFC 4486) and holds it down for restart-after seconds.
+   */
+  #checkMaxPrefix(st: NeighborState, mp: NonNullable<NeighborConfig['maxPrefix']>): void {
+    const n =
+      (this.t4.nbrCount[st.idx] ?? 0) + (this.t6.nbrCount[st.idx] ?? 0) + st.refused4.size + st.refused6.size;
+    if (n <= mp.limit) {
+      st.overLimit = false;
+      return;
+    }
+    if (st.overLimit) return;
+    st.overLimit = true;
+    st.maxPrefixExceeded++;
+    const log = { neighbor: st.name, prefixes: n, limit: mp.limit, action: mp.action };
+    if (mp.action === 'warn') {
+      this.#log.warn(log, 'rib: max-prefix exceeded');
+      return;
+    }
+    this.#log.warn(
+      { ...log, restartAfter: mp.restartAfter },
+      'rib: max-prefix exceeded: closing the session',
+    );
+    st.sink?.close?.(1, new Uint8Array(0), `max-prefix ${mp.limit} exceeded (${n})`, mp.restartAfter);
   }
 
   #update(st: NeighborState, m: UpdateMessage): void {

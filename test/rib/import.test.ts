@@ -218,3 +218,40 @@ t.test('source tags: set on eBGP, trusted from iBGP, and what they do to export'
   t.equal(w.rib.explain('9.9.10.0/24')!.best, 'tr');
   t.ok(reseller.sink.routes.has('9.9.10.0/24'));
 });
+
+t.test('max-prefix counts what the neighbor sent, refused routes included', async (t) => {
+  const w = world();
+  const closes: unknown[][] = [];
+  const n = neighbor('tr', 'transit', 65020, '127.0.0.20', {
+    maxPrefix: { limit: 3, action: 'warn', restartAfter: 60 },
+  });
+  const ch = w.rib.addNeighbor(n);
+  const sink = new DecodingSink({ peerAs: LOCAL_AS, localAs: 65020 });
+  Object.assign(sink, { close: (...args: unknown[]) => closes.push(args) });
+  ch.up(sessionInfo(n, 20), sink);
+  ch.updates([announce(attrs([65020]), ['8.8.8.0/24', '8.8.9.0/24', '10.0.0.0/8'])]);
+  t.equal(w.warns.filter((x) => x.limit !== undefined).length, 0, 'at the limit (a bogon counts): quiet');
+  ch.updates([announce(attrs([65020]), ['8.8.10.0/24'])]);
+  ch.updates([announce(attrs([65020]), ['8.8.11.0/24'])]);
+  t.same(
+    w.warns.filter((x) => x.limit !== undefined).map((x) => [x.prefixes, x.limit, x.action]),
+    [[4, 3, 'warn']],
+    'warned once when crossing',
+  );
+  t.same(closes, [], 'warn does not close the session');
+  ch.updates([withdraw(['8.8.10.0/24', '8.8.11.0/24'])]);
+  ch.updates([announce(attrs([65020]), ['8.8.12.0/24'])]);
+  const s = w.rib.stats().neighbors[0]!;
+  t.equal(s.maxPrefixExceeded, 2, 'a second crossing after falling back');
+
+  const r = neighbor('tr2', 'transit', 65021, '127.0.0.21', {
+    maxPrefix: { limit: 1, action: 'restart', restartAfter: 30 },
+  });
+  const ch2 = w.rib.addNeighbor(r);
+  const sink2 = new DecodingSink({ peerAs: LOCAL_AS, localAs: 65021 });
+  Object.assign(sink2, { close: (...args: unknown[]) => closes.push(args) });
+  ch2.up(sessionInfo(r, 21), sink2);
+  ch2.updates([announce(attrs([65021]), ['9.9.9.0/24', '9.9.8.0/24'])]);
+  t.equal(closes.length, 1, 'restart asks the session to close');
+  t.same([closes[0]![0], closes[0]![3]], [1, 30], 'Cease subcode 1, held down for restart-after');
+});

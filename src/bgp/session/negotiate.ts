@@ -149,6 +149,19 @@ export function checkOpen(
     };
   }
   const ourRole = x.ours.capabilities.role;
+  // RFC 9234 §4.2: in strict mode a peer that sends no BGP Role is refused like a mismatch.
+  if (ourRole !== undefined && caps.role === undefined && x.neighbor.roleStrict === true) {
+    return {
+      ok: false,
+      error: new BgpMessageError(
+        2,
+        11,
+        new Uint8Array(0),
+        'session-reset',
+        'strict mode: no BGP Role received',
+      ),
+    };
+  }
   if (ourRole !== undefined && caps.role !== undefined && !rolesMatch(ourRole, caps.role)) {
     return {
       ok: false,

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { NeighborConfig } from '../../config/types.js';
 import type { Logger } from '../../observe/log.js';
-import type { PeerChannel, SessionInfo } from '../../rib/channel.js';
+import type { OutboundSink, PeerChannel, SessionInfo } from '../../rib/channel.js';
 import {
   ceaseNotification,
   describeNotification,
@@ -86,6 +86,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   #currentRefresh: RouteRefreshMessage | undefined;
   /** A precise reason for the next `down` (the NOTIFICATION sent or received). */
   #reason: string | undefined;
+  /** After an AutomaticStop with a hold-down (max-prefix): no restart before this time (ms). */
+  #holdDownUntil = 0;
 
   constructor(o: PeerOptions) {
     super();
@@ -318,12 +320,14 @@ export class Peer extends EventEmitter<PeerEvents> {
       this.#reason = undefined;
       if (this.#started) {
         // Automatic restart, listening first; the ConnectRetry backoff decides when we dial.
+        // A hold-down (max-prefix restart) keeps us Idle, refusing connections, until it ends.
+        const wait = Math.max(0, this.#holdDownUntil - Date.now());
         this.#restart = setTimeout(() => {
           this.#restart = undefined;
           if (this.#started && this.#state === 'Idle') {
             this.#dispatch(undefined, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
           }
-        }, 0);
+        }, wait);
       }
     }
     this.emit('state', from, to);
@@ -421,8 +425,22 @@ export class Peer extends EventEmitter<PeerEvents> {
       { peerAs: info.peerAs, families: info.families, holdTime: neg.holdTime, as4: info.as4 },
       'session established',
     );
-    const sink = socketSink(conn, () => conn === this.#primary, this.counters.messagesOut);
+    const sink: OutboundSink = {
+      ...socketSink(conn, () => conn === this.#primary, this.counters.messagesOut),
+      close: (subcode, data, reason, holdDownSeconds) => {
+        if (conn !== this.#primary || this.#state !== 'Established') return;
+        this.#automaticStop(subcode, data, reason, holdDownSeconds);
+      },
+    };
     this.#rib('up', () => this.#channel.up(info, sink));
+  }
+
+  /** RFC 4271 §8.1.2 event 8 with a Cease (RFC 4486) and a hold-down before the next start. */
+  #automaticStop(subcode: number, data: Uint8Array, reason: string, holdDownSeconds: number): void {
+    this.#holdDownUntil = Date.now() + holdDownSeconds * 1000;
+    this.#log.warn({ reason, holdDownSeconds }, 'automatic stop: session held down');
+    this.#reason = reason;
+    this.#dispatch(this.#primary, { type: 'AutomaticStop', code: 6, subcode, data });
   }
 
   #down(reason: string): void {
