@@ -167,17 +167,23 @@ export class ImportPolicy {
     return undefined;
   }
 
+  /** RFC 9234 §5 ingress 3: the OTC to add (the neighbor's AS) on a route from a provider or peer. */
+  otcToAdd(a: PathAttributes, peerAs: number): number | undefined {
+    return a.otc === undefined && (this.role === 'transit' || this.role === 'peer') ? peerAs : undefined;
+  }
+
   /**
-   * The attributes to store: for eBGP our tag replaces any LOCAL-AS:1:* it came with, and
-   * RFC 9234 §5 ingress 3 adds OTC = the neighbor's AS on routes from providers and peers.
-   * Returns `a` itself when nothing changes (so interning stays cheap for internal routes).
+   * The attributes to store: for eBGP our tag (`cls`) replaces any LOCAL-AS:1:* it came with,
+   * and `otcToAdd` applies. Returns `a` itself for internal neighbors. The RIB does the same
+   * without an object per UPDATE (rib/attr-words.ts ImportOverlay; a test checks they agree).
    */
   rewrite(a: PathAttributes, peerAs: number): PathAttributes {
-    if (!this.ebgp) return a;
+    if (this.cls === undefined) return a;
     const out: PathAttributes = { ...a };
     const large = withoutTags(a.largeCommunities, this.localAs);
-    out.largeCommunities = [...(large ?? []), this.localAs, TAG_FUNCTION, this.cls!];
-    if (out.otc === undefined && (this.role === 'transit' || this.role === 'peer')) out.otc = peerAs;
+    out.largeCommunities = [...(large ?? []), this.localAs, TAG_FUNCTION, this.cls];
+    const otc = this.otcToAdd(a, peerAs);
+    if (otc !== undefined) out.otc = otc;
     return out;
   }
 

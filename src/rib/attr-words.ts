@@ -56,9 +56,49 @@ function pushList(out: WordBuf, xs: readonly number[] | undefined): void {
   for (let i = 0; i < n; i++) out.push(xs![i]!);
 }
 
-/** Serializes `a` with LOCAL_PREF `lp` (undefined: as carried) into `out` (reset first). */
-export function serialize(a: PathAttributes, lp: number | undefined, out: WordBuf): void {
+/**
+ * What import adds to a set without building a new object per UPDATE: our source tag (any
+ * LOCAL-AS:1:* the route came with is dropped, LOCAL-AS:1:tag appended) and an OTC when the
+ * route has none (policy/import.ts `rewrite` describes the same result as an object).
+ */
+export interface ImportOverlay {
+  localAs: number;
+  tag: number;
+  otc: number | undefined;
+}
+
+/** Large communities without LOCAL-AS:1:* triples, then LOCAL-AS:1:tag. */
+function pushTagged(out: WordBuf, xs: readonly number[] | undefined, o: ImportOverlay): void {
+  const at = out.n;
+  out.push(0);
+  let n = 0;
+  if (xs !== undefined) {
+    for (let i = 0; i + 2 < xs.length; i += 3) {
+      if (xs[i] === o.localAs && xs[i + 1] === 1) continue;
+      out.push(xs[i]!);
+      out.push(xs[i + 1]!);
+      out.push(xs[i + 2]!);
+      n += 3;
+    }
+  }
+  out.push(o.localAs);
+  out.push(1);
+  out.push(o.tag);
+  out.w[at] = n + 3;
+}
+
+/**
+ * Serializes `a` with LOCAL_PREF `lp` (undefined: as carried) and, when given, the import
+ * overlay into `out` (reset first).
+ */
+export function serialize(
+  a: PathAttributes,
+  lp: number | undefined,
+  out: WordBuf,
+  overlay?: ImportOverlay,
+): void {
   out.n = 0;
+  const otc = a.otc ?? overlay?.otc;
   const l = lp ?? a.localPref;
   const nh6 = a.nextHop6;
   let head = (a.origin & 0xff) << 8;
@@ -66,7 +106,7 @@ export function serialize(a: PathAttributes, lp: number | undefined, out: WordBu
   if (a.med !== undefined) head |= HAS_MED;
   if (l !== undefined) head |= HAS_LP;
   if (a.aggregator !== undefined) head |= HAS_AGG;
-  if (a.otc !== undefined) head |= HAS_OTC;
+  if (otc !== undefined) head |= HAS_OTC;
   if (a.atomicAggregate) head |= ATOMIC;
   if (nh6 !== undefined) head |= nh6.linkLocal !== undefined ? HAS_NH6 | HAS_LL : HAS_NH6;
   out.push(head);
@@ -77,7 +117,7 @@ export function serialize(a: PathAttributes, lp: number | undefined, out: WordBu
     out.push(a.aggregator.asn);
     out.push(a.aggregator.address);
   }
-  if (a.otc !== undefined) out.push(a.otc);
+  if (otc !== undefined) out.push(otc);
   if (nh6 !== undefined) {
     pushBytes(out, nh6.global);
     if (nh6.linkLocal !== undefined) pushBytes(out, nh6.linkLocal);
@@ -89,7 +129,8 @@ export function serialize(a: PathAttributes, lp: number | undefined, out: WordBu
     pushList(out, path[i]!.asns);
   }
   pushList(out, a.communities);
-  pushList(out, a.largeCommunities);
+  if (overlay === undefined) pushList(out, a.largeCommunities);
+  else pushTagged(out, a.largeCommunities, overlay);
   const u = a.unknown;
   const nu = u === undefined ? 0 : u.length;
   out.push(nu);

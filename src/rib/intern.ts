@@ -9,7 +9,7 @@
 import { AsPathSegmentType, type PathAttributes } from '../bgp/wire/types.js';
 import { classOfTags } from '../policy/import.js';
 import { growF64, growI32, growU8 } from './arrays.js';
-import { deserialize, equalWords, hashWords, serialize, WordBuf } from './attr-words.js';
+import { deserialize, equalWords, hashWords, type ImportOverlay, serialize, WordBuf } from './attr-words.js';
 
 export const COMMUNITY_NO_EXPORT = 0xffffff01;
 export const COMMUNITY_NO_ADVERTISE = 0xffffff02;
@@ -76,10 +76,12 @@ export class AttrStore {
   /** Route class of the set's source tag (policy/import.ts RouteClass). */
   cls = new Uint8Array(0);
   readonly #localAs: number;
+  readonly #overlay: ImportOverlay;
 
   /** `localAs` names our tags (LOCAL-AS:1:CLASS) among the large communities. */
   constructor(localAs = 0) {
     this.#localAs = localAs;
+    this.#overlay = { localAs, tag: 0, otc: undefined };
   }
 
   get size(): number {
@@ -87,13 +89,20 @@ export class AttrStore {
   }
 
   /**
-   * Id of the set equal to `a` (with LOCAL_PREF replaced by `localPref` when given), taking
+   * Id of the set equal to `a` (with LOCAL_PREF replaced by `localPref` when given, and with
+   * our source tag and OTC when `tag` is given: see attr-words.ts ImportOverlay), taking
    * `count` references. `a` is copied, never kept.
    */
-  intern(a: PathAttributes, count: number, localPref?: number): number {
+  intern(a: PathAttributes, count: number, localPref?: number, tag?: number, otc?: number): number {
     const lp = localPref !== undefined && a.localPref !== localPref ? localPref : undefined;
     const sc = this.#scratch;
-    serialize(a, lp, sc);
+    let overlay: ImportOverlay | undefined;
+    if (tag !== undefined) {
+      overlay = this.#overlay;
+      overlay.tag = tag;
+      overlay.otc = otc;
+    }
+    serialize(a, lp, sc, overlay);
     const words = sc.w;
     const n = sc.n;
     const h = hashWords(words, 0, n);
@@ -128,9 +137,9 @@ export class AttrStore {
           else if (c === COMMUNITY_NO_ADVERTISE) f |= ATTR_NO_ADVERTISE;
         }
       }
-      if (a.otc !== undefined) f |= ATTR_OTC;
+      if (a.otc !== undefined || (overlay !== undefined && otc !== undefined)) f |= ATTR_OTC;
       this.flags[id] = f;
-      this.cls[id] = classOfTags(a.largeCommunities, this.#localAs);
+      this.cls[id] = tag ?? classOfTags(a.largeCommunities, this.#localAs);
       this.refs[id] = 0;
     }
     this.refs[id]! += count;

@@ -339,31 +339,32 @@ export class Rib {
     if (a === undefined || (m.nlri4.length === 0 && m.nlri6.length === 0)) return;
     const peerAs = st.info?.peerAs ?? st.config.remoteAs;
     const bad = st.policy.checkAttributes(a, peerAs);
-    const stored = bad === undefined ? st.policy.rewrite(a, peerAs) : a;
     // LOCAL_PREF is ours to set on eBGP routes (RFC 4271 §5.1.5); iBGP carries it, default 100.
     const lp = st.ebgp ? DEFAULT_LOCAL_PREF : a.localPref === undefined ? DEFAULT_LOCAL_PREF : undefined;
-    if (m.nlri4.length > 0) this.#import(st, this.t4, st.refused4, m.nlri4, stored, a, lp, bad, false);
-    if (m.nlri6.length > 0) this.#import(st, this.t6, st.refused6, m.nlri6, stored, a, lp, bad, true);
+    if (m.nlri4.length > 0) this.#import(st, this.t4, st.refused4, m.nlri4, a, peerAs, lp, bad, false);
+    if (m.nlri6.length > 0) this.#import(st, this.t6, st.refused6, m.nlri6, a, peerAs, lp, bad, true);
   }
 
   /**
-   * Announces the accepted prefixes of one family with one interned set, and keeps the refused
-   * ones (with the attributes as received) in the neighbor's refused map. The common case, all
-   * accepted, checks each prefix once and allocates nothing per prefix.
+   * Announces the accepted prefixes of one family with one interned set (with our source tag
+   * and OTC, policy/import.ts), and keeps the refused ones (with the attributes as received) in
+   * the neighbor's refused map. The common case, all accepted, checks each prefix once and
+   * allocates nothing per prefix or per UPDATE.
    */
   #import<K extends Prefix4 | Prefix6>(
     st: NeighborState,
     t: LocRib<K>,
     refused: Map<K, number>,
     keys: readonly K[],
-    stored: PathAttributes,
-    received: PathAttributes,
+    a: PathAttributes,
+    peerAs: number,
     lp: number | undefined,
     bad: Refusal | undefined,
     v6: boolean,
   ): void {
     const pol = st.policy;
-    const check = (v6 ? pol.checkPrefix6 : pol.checkPrefix4).bind(pol) as (p: K) => Refusal | undefined;
+    const check = (p: K): Refusal | undefined =>
+      v6 ? pol.checkPrefix6(p as Prefix6) : pol.checkPrefix4(p as Prefix4);
     let nBad = keys.length;
     if (bad === undefined) {
       nBad = 0;
@@ -371,7 +372,7 @@ export class Rib {
     }
     const idx = st.idx;
     if (nBad < keys.length) {
-      const id = this.attrs.intern(stored, keys.length - nBad, lp);
+      const id = this.attrs.intern(a, keys.length - nBad, lp, pol.cls, pol.otcToAdd(a, peerAs));
       for (let i = 0; i < keys.length; i++) {
         const p = keys[i]!;
         if (nBad > 0 && check(p) !== undefined) continue;
@@ -380,7 +381,7 @@ export class Rib {
       }
     }
     if (nBad === 0) return;
-    const rid = this.attrs.intern(received, nBad, lp);
+    const rid = this.attrs.intern(a, nBad, lp);
     for (let i = 0; i < keys.length; i++) {
       const p = keys[i]!;
       const why = bad ?? check(p);

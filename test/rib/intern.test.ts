@@ -102,3 +102,39 @@ t.test('get returns what was interned, every field, after the arena compacts', a
   t.equal(g.med, undefined);
   t.equal(g.nextHop6, undefined);
 });
+
+t.test('the import overlay (tag, OTC) interns exactly what ImportPolicy.rewrite describes', async (t) => {
+  const { ImportPolicy } = await import('../../src/policy/import.js');
+  const { PrefixSet } = await import('../../src/policy/prefix-set.js');
+  const { neighbor } = await import('./helpers.js');
+  const g = { localAs: 65000, ownPrefixes: PrefixSet.of([]), bogons: PrefixSet.of([]) };
+  const st = new AttrStore(65000);
+  const inputs: PathAttributes[] = [
+    set(1),
+    set(2, { largeCommunities: [65000, 1, 1, 64500, 7, 7, 65000, 1, 3] }),
+    set(3, { largeCommunities: [65000, 2, 9] }),
+    set(4, { otc: 64999 }),
+    set(5, { largeCommunities: [65000, 1, 4] }),
+  ];
+  for (const role of ['customer', 'peer', 'transit'] as const) {
+    for (const noResale of role === 'peer' ? [false, true] : [false]) {
+      const pol = new ImportPolicy(neighbor('n', role, 65010, '127.0.0.9', { noResale }), g);
+      for (const a of inputs) {
+        const viaOverlay = st.intern(a, 1, 100, pol.cls, pol.otcToAdd(a, 65010));
+        const viaObject = st.intern(pol.rewrite(a, 65010), 1, 100);
+        t.equal(viaOverlay, viaObject, `${role}${noResale ? ' (no-resale)' : ''}: one set either way`);
+        t.equal(st.cls[viaOverlay], pol.cls, 'its class is the tag');
+        t.same(
+          st.get(viaOverlay),
+          { ...pol.rewrite(a, 65010), localPref: 100 },
+          'and it reads back as rewritten',
+        );
+      }
+    }
+  }
+  t.equal(
+    st.cls[st.intern(set(9, { largeCommunities: [65000, 1, 3] }), 1)],
+    3,
+    'a stored tag read back as class',
+  );
+});
