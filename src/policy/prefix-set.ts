@@ -60,15 +60,34 @@ export function parsePrefixRule(text: string): PrefixRule | string {
   return { text: text.trim().replace(/\s+/g, ' '), family, len, ge, le, net4, net6 };
 }
 
+/** Rules by the first octet of the addresses they cover: a prefix is tested against its own. */
+function byFirstOctet(rules: readonly PrefixRule[], first: (r: PrefixRule) => number): PrefixRule[][] {
+  const out: PrefixRule[][] = Array.from({ length: 256 }, () => []);
+  for (const r of rules) {
+    const span = r.len >= 8 ? 1 : 1 << (8 - r.len);
+    const base = first(r) & ~(span - 1);
+    for (let o = base; o < base + span; o++) out[o]!.push(r);
+  }
+  return out;
+}
+
 export class PrefixSet {
   readonly rules: readonly PrefixRule[];
-  readonly #v4: PrefixRule[];
-  readonly #v6: PrefixRule[];
+  readonly #v4: PrefixRule[][];
+  readonly #v6: PrefixRule[][];
 
   constructor(rules: readonly PrefixRule[]) {
     this.rules = rules;
-    this.#v4 = rules.filter((r) => r.family === 4);
-    this.#v6 = rules.filter((r) => r.family === 6);
+    // A prefix inside a rule starts with an octet the rule covers, so only that octet's list
+    // needs looking at: a full table against the default bogons tests one or two rules each.
+    this.#v4 = byFirstOctet(
+      rules.filter((r) => r.family === 4),
+      (r) => r.net4 >>> 24,
+    );
+    this.#v6 = byFirstOctet(
+      rules.filter((r) => r.family === 6),
+      (r) => r.net6[0]!,
+    );
   }
 
   /** From rule texts that are known to be valid (config already checked them). */
@@ -90,7 +109,9 @@ export class PrefixSet {
   match4(p: Prefix4): PrefixRule | undefined {
     const len = prefix4Len(p);
     const addr = prefix4Addr(p);
-    for (const r of this.#v4) {
+    const list = this.#v4[addr >>> 24]!;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
       if (len < r.ge || len > r.le) continue;
       if ((addr & MASK4[r.len]!) >>> 0 === r.net4) return r;
     }
@@ -100,7 +121,9 @@ export class PrefixSet {
   /** The first rule matching an IPv6 prefix key (length char, then the prefix bytes). */
   match6(p: Prefix6): PrefixRule | undefined {
     const len = p.charCodeAt(0);
-    for (const r of this.#v6) {
+    const list = this.#v6[p.length > 1 ? p.charCodeAt(1) : 0]!;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
       if (len < r.ge || len > r.le) continue;
       if (inside6(p, r.net6, r.len)) return r;
     }
