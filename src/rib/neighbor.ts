@@ -60,7 +60,7 @@ export class NeighborState implements ExportPeer, OutTarget {
    */
   readonly refused4 = new Map<Prefix4, number>();
   readonly refused6 = new Map<Prefix6, number>();
-  /** Refusals by reason since the session came up (index: refusal code). */
+  /** Refusals by reason since the neighbor was added (index: refusal code); never reset. */
   readonly refusedCount = new Array<number>(REFUSALS.length).fill(0);
   /** Refusal codes already logged this session (each kind is logged once). */
   refusedLogged = 0;
@@ -72,6 +72,8 @@ export class NeighborState implements ExportPeer, OutTarget {
   useResale: boolean;
   resaleCustomer: boolean;
   otcBlocked: boolean;
+  /** RFC 9234 §5 egress: OTC added on routes toward this neighbor (customers, peers). */
+  readonly addOtc: boolean;
   exportCtx: ExportContext;
   codecCtx: CodecContext;
   maxLength = MAX_MESSAGE_LENGTH;
@@ -109,12 +111,8 @@ export class NeighborState implements ExportPeer, OutTarget {
     this.useResale = exportTable(target) === 'resale';
     this.resaleCustomer = neverToReseller(target);
     this.otcBlocked = otcBlocks(target);
-    this.exportCtx = {
-      localAs,
-      ebgp: this.ebgp,
-      nextHopSelf: config.nextHopSelf,
-      addOtc: otcAdds(target),
-    };
+    this.addOtc = otcAdds(target);
+    this.exportCtx = { localAs, ebgp: this.ebgp, nextHopSelf: config.nextHopSelf, addOtc: this.addOtc };
     this.codecCtx = { as4: true, extendedMessage: false, ebgp: this.ebgp, localAs, peerAs: config.remoteAs };
     this.out4 = new AdjOut(t4, false, peers, this);
     this.out6 = new AdjOut(t6, true, peers, this);
@@ -154,12 +152,7 @@ export class NeighborState implements ExportPeer, OutTarget {
     if (local6 !== undefined && parseIpv4(local) === undefined) nh6 = { global: local6 };
     else if (cfg6 !== undefined) nh6 = { global: cfg6 };
     else if (v4 !== undefined) nh6 = { global: mapped(v4) };
-    this.exportCtx = {
-      localAs,
-      ebgp: info.ebgp,
-      nextHopSelf: this.config.nextHopSelf,
-      addOtc: otcAdds(targetOf(this.config)),
-    };
+    this.exportCtx = { localAs, ebgp: info.ebgp, nextHopSelf: this.config.nextHopSelf, addOtc: this.addOtc };
     if (v4 !== undefined) this.exportCtx.nextHop4 = v4;
     if (nh6 !== undefined) this.exportCtx.nextHop6 = nh6;
     const hex6 = nh6 !== undefined ? Buffer.from(nh6.global).toString('hex') : '';
