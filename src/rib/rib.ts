@@ -101,6 +101,13 @@ export interface RibStats {
 
 export type { Explanation } from './explain.js';
 
+interface Subscriber {
+  listener: (batch: BestChange[]) => void;
+  /** Next entry of the snapshot still to hand over, per family; -1 when none is due. */
+  cursor4: number;
+  cursor6: number;
+}
+
 /** Dirty entries handed to neighbors between two looks at the clock. */
 const FANOUT_STEP = 8192;
 
@@ -118,7 +125,7 @@ export class Rib {
   readonly #peers: (NeighborState | undefined)[] = [];
   readonly #byName = new Map<string, NeighborState>();
   readonly #freeIdx: number[] = [];
-  readonly #listeners: ((batch: BestChange[]) => void)[] = [];
+  readonly #listeners: Subscriber[] = [];
   #flushScheduled = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -166,11 +173,19 @@ export class Rib {
     this.#freeIdx.push(st.idx);
   }
 
-  /** Subscribes to batches of best-path changes; returns an unsubscribe function. */
-  onBestChange(listener: (batch: BestChange[]) => void): () => void {
-    this.#listeners.push(listener);
+  /**
+   * Subscribes to batches of best-path changes, one batch per RIB flush; returns an unsubscribe
+   * function. With `snapshot`, a subscriber that comes late (the FIB after a restart of its
+   * writer) is first handed every current best path, in batches of its own between flushes;
+   * changes meanwhile arrive as usual. Every batch tells the state at the time it is handed
+   * over, so a prefix seen in both ends up right whichever came first.
+   */
+  onBestChange(listener: (batch: BestChange[]) => void, opts: { snapshot?: boolean } = {}): () => void {
+    const sub: Subscriber = { listener, cursor4: opts.snapshot ? 0 : -1, cursor6: opts.snapshot ? 0 : -1 };
+    this.#listeners.push(sub);
+    if (opts.snapshot) this.#schedule();
     return () => {
-      const i = this.#listeners.indexOf(listener);
+      const i = this.#listeners.indexOf(sub);
       if (i >= 0) this.#listeners.splice(i, 1);
     };
   }
@@ -420,6 +435,7 @@ export class Rib {
 
   #busy(): boolean {
     if (this.#flushScheduled) return true;
+    for (const l of this.#listeners) if (l.cursor4 >= 0 || l.cursor6 >= 0) return true;
     for (const st of this.#byName.values()) {
       if (st.up && !st.blocked && (st.drainScheduled || st.out4.pending > 0 || st.out6.pending > 0))
         return true;
@@ -454,19 +470,42 @@ export class Rib {
         this.#fanOut(this.t6, 'ipv6-unicast', up6, changes);
     }
     if (left > 0) this.#schedule();
-    if (changes !== null && changes.length > 0) {
-      for (const l of [...this.#listeners]) {
-        try {
-          l(changes);
-        } catch (err) {
-          this.#log.error({ err }, 'rib: best-change listener failed');
-        }
-      }
-    }
+    if (changes !== null && changes.length > 0) for (const l of [...this.#listeners]) this.#hand(l, changes);
+    for (const l of [...this.#listeners]) if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#snapshotStep(l);
     // One encoding per (attribute set, profile) for every neighbor drained in this tick.
     const caches = new Map<string, EncodeCache>();
     for (const st of this.#byName.values()) if (st.up) this.#drain(st, caches);
     this.#checkIdle();
+  }
+
+  #hand(l: Subscriber, batch: BestChange[]): void {
+    try {
+      l.listener(batch);
+    } catch (err) {
+      this.#log.error({ err }, 'rib: best-change listener failed');
+    }
+  }
+
+  /** The next part of a subscriber's snapshot: up to FANOUT_STEP entries with a best path. */
+  #snapshotStep(l: Subscriber): void {
+    const batch: BestChange[] = [];
+    for (const [t, family, v6] of [
+      [this.t4, 'ipv4-unicast', false],
+      [this.t6, 'ipv6-unicast', true],
+    ] as const) {
+      let e = v6 ? l.cursor6 : l.cursor4;
+      if (e < 0) continue;
+      const hw = Math.min(t.index.highWater, t.head.length);
+      for (; e < hw && batch.length < FANOUT_STEP; e++) {
+        if (t.best[e] !== -1 || t.bestResale[e] !== -1)
+          batch.push(this.#change(t as LocRib<Prefix4 | Prefix6>, family, e));
+      }
+      if (v6) l.cursor6 = e < hw ? e : -1;
+      else l.cursor4 = e < hw ? e : -1;
+      if (batch.length >= FANOUT_STEP) break;
+    }
+    if (batch.length > 0) this.#hand(l, batch);
+    if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#schedule();
   }
 
   #fanOut<K extends Prefix4 | Prefix6>(

@@ -162,3 +162,34 @@ t.test('interning refcounts return to zero when everything is withdrawn', async 
   t.equal(h.rib.t4.index.size, 0, 'every prefix entry was freed');
   t.equal(h.rib.t4.paths, 0);
 });
+
+t.test('a late subscriber gets a snapshot of every best path, in batches, then changes', async (t) => {
+  const h = harness();
+  const tr = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const nr = h.up(neighbor('nr', 'peer', 65002, '127.0.0.3', { noResale: true }), 2);
+  const v4 = Array.from({ length: 20_000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+  for (let i = 0; i < v4.length; i += 500) tr.ch.updates([announce(attrs([65001]), v4.slice(i, i + 500))]);
+  tr.ch.updates([announce(attrs([65001]), [], ['2001:db8:1::/48', '2001:db8:2::/48'])]);
+  nr.ch.updates([announce(attrs([65002]), ['198.51.100.0/24'], ['2001:db8:3::/48'])]);
+  await h.settle();
+  const batches: BestChange[][] = [];
+  h.rib.onBestChange((b) => batches.push(b), { snapshot: true });
+  await h.settle();
+  const seen = new Map<string | number, BestChange>();
+  for (const b of batches) for (const c of b) seen.set(c.prefix, c);
+  t.ok(batches.length >= 3, `handed over in ${batches.length} batches, not one`);
+  t.ok(Math.max(...batches.map((b) => b.length)) <= 8192, 'none larger than a fan-out step');
+  t.equal(seen.size, 20_004, 'every prefix with a best path, once or more');
+  const v6 = [...seen.values()].filter((c) => c.family === 'ipv6-unicast');
+  t.equal(v6.length, 3);
+  const onlyFull = [...seen.values()].filter((c) => c.full !== undefined && c.resale === undefined);
+  t.equal(onlyFull.length, 2, 'the no-resale peer’s routes are in full only');
+  t.ok(onlyFull.every((c) => c.full!.neighbor === 'nr'));
+
+  batches.length = 0;
+  tr.ch.updates([withdraw(['10.0.0.0/24'])]);
+  await h.settle();
+  t.equal(batches.length, 1, 'then changes, one batch per flush');
+  t.equal(batches[0]!.length, 1);
+  t.equal(batches[0]![0]!.full, undefined);
+});
