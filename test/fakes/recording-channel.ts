@@ -16,6 +16,8 @@ export class RecordingChannel implements PeerChannel {
   updates_ = 0;
   ups = 0;
   downs: string[] = [];
+  /** When set to an array, every UPDATE handed to `updates` is also appended to it, in order. */
+  keep: UpdateMessage[] | undefined;
   #waiters: (() => void)[] = [];
 
   up(info: SessionInfo, sink: OutboundSink): void {
@@ -30,6 +32,7 @@ export class RecordingChannel implements PeerChannel {
     this.batches.push(batch.length);
     for (const u of batch) {
       this.updates_++;
+      this.keep?.push(u);
       for (const p of u.withdrawn4) this.routes4.delete(p);
       for (const p of u.withdrawn6) this.routes6.delete(p);
       for (const p of u.nlri4) this.routes4.add(p);
@@ -69,6 +72,33 @@ export class RecordingChannel implements PeerChannel {
         } else this.#waiters.push(check);
       };
       this.#waiters.push(check);
+    });
+  }
+
+  /**
+   * Resolves true once `cond()` holds, or false when `stop` settles first or after `timeoutMs`;
+   * unlike `until` it leaves no timer running behind it (for races against another event).
+   */
+  waitUnless(cond: () => boolean, stop: Promise<unknown>, timeoutMs = 5000): Promise<boolean> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (v: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(v);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      stop.then(
+        () => finish(false),
+        () => finish(false),
+      );
+      const check = (): void => {
+        if (done) return;
+        if (cond()) finish(true);
+        else this.#waiters.push(check);
+      };
+      check();
     });
   }
 

@@ -246,6 +246,146 @@ const rows: Row[] = [
     code: 3,
     subcode: 1,
   },
+  // RFC 7606 §3 g: MP_REACH_NLRI or MP_UNREACH_NLRI more than once is 3/1, whatever else is
+  // wrong — before, the first error found won (e.g. 3/9 for a malformed first MP_REACH).
+  {
+    name: 'UPDATE: MP_REACH_NLRI twice, both malformed (§3 g over §7.11)',
+    run: () =>
+      decodeUpdate(updateBody([], cat(attr(0x80, 14, [0, 2, 1]), attr(0x80, 14, [0, 2, 1])), []), EBGP4),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_REACH_NLRI twice, the first with a flags conflict',
+    run: () =>
+      decodeUpdate(updateBody([], cat(attr(0xc0, 14, [0, 2, 1, 0, 0]), mpReach6(16), MANDATORY4), []), EBGP4),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_UNREACH_NLRI twice, the first with an invalid prefix',
+    run: () =>
+      decodeUpdate(
+        updateBody([], cat(attr(0x80, 15, [0, 2, 1, 200, 1]), attr(0x80, 15, [0, 2, 1])), []),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_REACH_NLRI twice and an invalid NLRI field',
+    run: () =>
+      decodeUpdate(updateBody([], cat(mpReach6(16), MANDATORY4, mpReach6(16)), [40, 1, 2, 3, 4, 5]), EBGP4),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_UNREACH_NLRI twice and an invalid withdrawn prefix',
+    run: () =>
+      decodeUpdate(
+        updateBody([33, 1, 2, 3, 4, 5], cat(attr(0x80, 15, [0, 1, 1]), attr(0x80, 15, [0, 1, 1])), []),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_REACH_NLRI twice after an unrecognized well-known attribute',
+    run: () => decodeUpdate(updateBody([], cat(attr(0x40, 99, [1]), mpReach6(16), mpReach6(16)), []), EBGP4),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_UNREACH_NLRI twice, no NLRI and an invalid ORIGIN (§5.2)',
+    run: () =>
+      decodeUpdate(
+        updateBody([], cat(attr(0x40, 1, [3]), attr(0x80, 15, [0, 2, 1]), attr(0x80, 15, [0, 2, 1])), []),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_REACH_NLRI twice, the second overrunning the attributes',
+    run: () =>
+      decodeUpdate(
+        updateBody([], cat(mpReach6(16), MANDATORY4, Uint8Array.of(0x80, 14, 50, 0, 2)), []),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 1,
+  },
+  {
+    name: 'UPDATE: MP_REACH_NLRI and MP_UNREACH_NLRI twice each, extended lengths',
+    run: () =>
+      decodeUpdate(
+        updateBody(
+          [],
+          cat(attr(0x90, 15, [0, 2, 1]), mpReach6(16), attr(0x90, 15, [0, 2, 1]), mpReach6(16)),
+          [],
+        ),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 1,
+  },
+  // RFC 7606 §3 j: treat-as-withdraw needs MP_REACH/MP_UNREACH parsed; one that overruns the
+  // attribute field (§4) cannot be, so that is a session reset.
+  {
+    name: 'UPDATE: MP_REACH_NLRI overruns the path attributes',
+    run: () =>
+      decodeUpdate(updateBody([], cat(MANDATORY4, Uint8Array.of(0x80, 14, 9, 0, 2, 1)), NLRI), EBGP4),
+    code: 3,
+    subcode: 9,
+  },
+  {
+    name: 'UPDATE: MP_UNREACH_NLRI header cut by the attribute field',
+    run: () => decodeUpdate(updateBody([], cat(MANDATORY4, Uint8Array.of(0x90, 15, 0)), NLRI), EBGP4),
+    code: 3,
+    subcode: 9,
+  },
+  // RFC 7606 §5.2: path attributes but no reachable NLRI — an error other than attribute discard
+  // is a session reset, with the RFC 4271 §6.3 subcode and data of that error.
+  {
+    name: 'UPDATE: no NLRI, ORIGIN value 3 (§5.2)',
+    run: () => decodeUpdate(updateBody([], cat(attr(0x40, 1, [3]), attr(0x40, 2, [])), []), EBGP4),
+    code: 3,
+    subcode: 6,
+    data: '40010103',
+  },
+  {
+    name: 'UPDATE: only withdrawals, AGGREGATOR flags conflict (§5.2)',
+    run: () =>
+      decodeUpdate(
+        updateBody([24, 192, 0, 2], cat(MANDATORY4, attr(0x80, 7, [0, 0, 0, 1, 1, 2, 3, 4])), []),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 4,
+    data: '800708 00000001 01020304',
+  },
+  {
+    name: 'UPDATE: MP_REACH_NLRI without prefixes, COMMUNITIES length 3 (§5.2)',
+    run: () =>
+      decodeUpdate(updateBody([], cat(mpReach6(16), attr(0xc0, 8, [0, 0, 1]), MANDATORY4), []), EBGP4),
+    code: 3,
+    subcode: 9,
+    data: 'c00803 000001',
+  },
+  {
+    name: 'UPDATE: MP_UNREACH_NLRI and an attribute overrunning the field (§5.2)',
+    run: () =>
+      decodeUpdate(
+        updateBody(
+          [],
+          cat(attr(0x80, 15, [0, 2, 1, 32, 0x20, 1, 0xd, 0xb8]), Uint8Array.of(0x80, 4, 9, 0)),
+          [],
+        ),
+        EBGP4,
+      ),
+    code: 3,
+    subcode: 5,
+  },
   {
     name: 'UPDATE: MP_REACH_NLRI with transitive flag',
     run: () => decodeUpdate(updateBody([], attr(0xc0, 14, [0, 2, 1, 0, 0]), []), EBGP4),

@@ -16,7 +16,7 @@ import {
   parsePrefix6,
   type UpdateMessage,
 } from '../../../src/bgp/wire/index.js';
-import { attr, cat, EBGP4, hex, IBGP4, MANDATORY4, NLRI, u16, u32, updateBody } from './helpers.js';
+import { attr, cat, EBGP2, EBGP4, hex, IBGP4, MANDATORY4, NLRI, u16, u32, updateBody } from './helpers.js';
 
 const M = 'ff'.repeat(16);
 
@@ -136,6 +136,7 @@ interface Case7606 {
 const ORIGIN = attr(0x40, 1, [0]);
 const PATH = attr(0x40, 2, [2, 1, ...u32(65001)]);
 const NH = attr(0x40, 3, [192, 0, 2, 1]);
+const PATH2 = attr(0x40, 2, [2, 1, ...u16(65001)]);
 const base = (...extra: Uint8Array[]): Uint8Array => cat(ORIGIN, PATH, NH, ...extra);
 
 const cases7606: Case7606[] = [
@@ -205,6 +206,12 @@ const cases7606: Case7606[] = [
     attrs: cat(ORIGIN, PATH, attr(0x40, 3, [0, 0, 0, 0])),
     action: 'treat-as-withdraw',
     reason: /NEXT_HOP: invalid address 0.0.0.0/,
+  },
+  {
+    name: 'AS_PATH confederation segment from eBGP (RFC 5065 §5)',
+    attrs: cat(ORIGIN, attr(0x40, 2, [2, 1, ...u32(65001), 3, 1, ...u32(64512)]), NH),
+    action: 'treat-as-withdraw',
+    reason: /AS_PATH: confederation segment from an external peer/,
   },
   {
     name: 'NEXT_HOP multicast',
@@ -298,11 +305,98 @@ const cases7606: Case7606[] = [
     action: 'attribute-discard',
     reason: /ATOMIC_AGGREGATE: length 1/,
   },
+  // RFC 7606 §3 c: an Optional/Transitive conflict is treat-as-withdraw, also for attributes
+  // whose length/value errors are attribute discard (§7.6, §7.7 say nothing about flags).
   {
     name: 'ATOMIC_AGGREGATE flagged optional',
     attrs: base(attr(0xc0, 6, [])),
+    action: 'treat-as-withdraw',
+    reason: /ATOMIC_AGGREGATE: flags 0xc0 \(3\/4\)/,
+  },
+  {
+    name: 'AGGREGATOR flagged well-known',
+    attrs: base(attr(0x40, 7, [...u32(65001), 192, 0, 2, 1])),
+    action: 'treat-as-withdraw',
+    reason: /AGGREGATOR: flags 0x40 \(3\/4\)/,
+  },
+  {
+    name: 'AGGREGATOR flagged optional non-transitive, Partial and low bits ignored',
+    attrs: base(attr(0xaf, 7, [...u32(65001), 192, 0, 2, 1])),
+    action: 'treat-as-withdraw',
+    reason: /AGGREGATOR: flags 0xaf \(3\/4\)/,
+  },
+  {
+    name: 'MED flagged transitive',
+    attrs: base(attr(0xc0, 4, [0, 0, 0, 1])),
+    action: 'treat-as-withdraw',
+    reason: /MULTI_EXIT_DISC: flags 0xc0/,
+  },
+  {
+    name: 'NEXT_HOP flagged non-transitive',
+    attrs: cat(ORIGIN, PATH, attr(0x00, 3, [192, 0, 2, 1])),
+    action: 'treat-as-withdraw',
+    reason: /NEXT_HOP: flags 0x0 \(3\/4\)/,
+  },
+  {
+    name: 'LARGE_COMMUNITY flagged non-transitive',
+    attrs: base(attr(0x80, 32, [...u32(65001), ...u32(1), ...u32(2)])),
+    action: 'treat-as-withdraw',
+    reason: /LARGE_COMMUNITY: flags 0x80/,
+  },
+  {
+    name: 'OTC flagged well-known',
+    attrs: base(attr(0x40, 35, u32(65001))),
+    action: 'treat-as-withdraw',
+    reason: /OTC: flags 0x40/,
+  },
+  {
+    name: 'LOCAL_PREF flagged optional (iBGP)',
+    attrs: base(attr(0xc0, 5, [0, 0, 0, 100])),
+    ctx: IBGP4,
+    action: 'treat-as-withdraw',
+    reason: /LOCAL_PREF: flags 0xc0/,
+  },
+  // Discarded for who sent them (RFC 7606 §7.5, RFC 6793 §6), so their flags do not matter.
+  {
+    name: 'LOCAL_PREF flagged optional from eBGP',
+    attrs: base(attr(0xc0, 5, [0, 0, 0, 100])),
     action: 'attribute-discard',
-    reason: /ATOMIC_AGGREGATE: flags/,
+    reason: /LOCAL_PREF: flags 0xc0/,
+    check: (t, m) => t.equal(m.attrs?.localPref, undefined),
+  },
+  {
+    name: 'AS4_PATH flagged well-known from a 4-octet speaker',
+    attrs: base(attr(0x40, 17, [2, 1, ...u32(65001)])),
+    action: 'attribute-discard',
+    reason: /AS4_PATH: flags 0x40/,
+  },
+  {
+    name: 'AS4_AGGREGATOR flagged non-transitive from a 2-octet speaker',
+    attrs: cat(ORIGIN, PATH2, NH, attr(0x80, 18, [...u32(65001), 192, 0, 2, 1])),
+    ctx: EBGP2,
+    action: 'treat-as-withdraw',
+    reason: /AS4_AGGREGATOR: flags 0x80 \(3\/4\)/,
+  },
+  {
+    name: 'AS4_PATH of length 0 from a 2-octet speaker (RFC 6793 §6)',
+    attrs: cat(ORIGIN, PATH2, NH, attr(0xc0, 17, [])),
+    ctx: EBGP2,
+    action: 'attribute-discard',
+    reason: /AS4_PATH: length 0/,
+    check: (t, m) => t.same(m.attrs?.asPath, [{ type: 2, asns: [65001] }]),
+  },
+  {
+    name: 'AS4_PATH with a confederation segment: only that segment dropped (RFC 6793 §6)',
+    attrs: cat(
+      ORIGIN,
+      attr(0x40, 2, [2, 3, ...u16(65001), ...u16(23456), ...u16(23456)]),
+      NH,
+      attr(0xc0, 17, [3, 1, ...u32(64512), 2, 2, ...u32(4200000001), ...u32(4200000002)]),
+    ),
+    ctx: EBGP2,
+    action: 'attribute-discard',
+    reason: /confederation segments dropped/,
+    check: (t, m) => t.same(m.attrs?.asPath, [{ type: 2, asns: [65001, 4200000001, 4200000002] }]),
   },
   {
     name: 'AGGREGATOR length 6 from a 4-octet speaker',
@@ -323,6 +417,13 @@ const cases7606: Case7606[] = [
     attrs: base(attr(0xc0, 99, [1]), attr(0xc0, 99, [2])),
     action: 'attribute-discard',
     reason: /duplicate attribute 99/,
+  },
+  {
+    name: 'duplicate unknown attribute flagged well-known: discarded unexamined (§3 g)',
+    attrs: base(attr(0xc0, 99, [1]), attr(0x40, 99, [2])),
+    action: 'attribute-discard',
+    reason: /duplicate attribute 99/,
+    check: (t, m) => t.same(m.attrs?.unknown, [{ flags: 0xe0, code: 99, value: Uint8Array.of(1) }]),
   },
   {
     name: 'AS4_PATH from a 4-octet speaker',
@@ -400,6 +501,29 @@ t.test('only MP NLRI: NEXT_HOP not required (RFC 4760 §3); withdrawals need no 
   t.same(m4.nlri4, [parsePrefix4('203.0.113.0/24')], 'IPv4 in MP_REACH');
   t.same(m4.withdrawn4, [parsePrefix4('192.0.2.0/24')], 'IPv4 in MP_UNREACH');
   t.equal(m4.attrs?.nextHop, 0x7f000002);
+});
+
+t.test('RFC 7606 §5.2: no reachable NLRI, attribute discard only: no reset', async (t) => {
+  const m = decodeOk(updateBody([24, 192, 0, 2], base(attr(0x40, 6, [1]), attr(0xc0, 7, [1, 2])), []), EBGP4);
+  t.same(m.withdrawn4, [parsePrefix4('192.0.2.0/24')]);
+  t.equal(m.treatAsWithdraw, undefined);
+  t.match(m.discarded, [/ATOMIC_AGGREGATE: length 1/, /AGGREGATOR: length 2/]);
+  // MP_REACH_NLRI and MP_UNREACH_NLRI once each are fine (RFC 7606 §3 g counts each on its own).
+  const both = decodeOk(
+    updateBody(
+      [],
+      cat(
+        attr(0x80, 15, [0, 2, 1, 32, 0x20, 1, 0xd, 0xb8]),
+        attr(0x80, 14, [0, 1, 1, 4, 127, 0, 0, 2, 0, 8, 10]),
+        ORIGIN,
+        PATH,
+      ),
+      [],
+    ),
+    EBGP4,
+  );
+  t.same(both.withdrawn6, [parsePrefix6('2001:db8::/32')]);
+  t.same(both.nlri4, [parsePrefix4('10.0.0.0/8')]);
 });
 
 t.test('host bits in received prefixes are cleared', async (t) => {

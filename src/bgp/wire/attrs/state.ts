@@ -1,6 +1,8 @@
 /**
  * What one UPDATE's attribute decode accumulates: the attributes, the RFC 7606 outcome so far
- * (§3 g: the strongest action wins), and the NLRI found in MP_REACH/MP_UNREACH.
+ * (§3 h: the strongest action wins), and the NLRI found in MP_REACH/MP_UNREACH. The first
+ * treat-as-withdraw error keeps its RFC 4271 §6.3 subcode and data: RFC 7606 §5.2 turns it into a
+ * session reset when the UPDATE carries no reachable NLRI.
  */
 import type { BgpMessageError } from '../errors.js';
 import type { AsPathSegment, CodecContext, PathAttributes, Prefix4, Prefix6 } from '../types.js';
@@ -12,6 +14,9 @@ export class AttrState {
   attrs: PathAttributes = { origin: 0, asPath: [], atomicAggregate: false };
   severity = 0;
   withdrawReason: string | undefined;
+  /** Subcode and data (the attribute) of the first treat-as-withdraw error, for §5.2. */
+  withdrawSubcode = 0;
+  withdrawData: Uint8Array | undefined;
   discarded: string[] | undefined;
   error: BgpMessageError | undefined;
   as4Path: AsPathSegment[] | undefined;
@@ -30,9 +35,13 @@ export class AttrState {
     this.ctx = ctx;
   }
 
-  withdraw(reason: string): void {
+  withdraw(reason: string, subcode = 1, data?: Uint8Array): void {
     this.severity = Severity.WITHDRAW;
-    if (this.withdrawReason === undefined) this.withdrawReason = reason;
+    if (this.withdrawReason === undefined) {
+      this.withdrawReason = reason;
+      this.withdrawSubcode = subcode;
+      this.withdrawData = data;
+    }
   }
 
   discard(reason: string): void {

@@ -1,10 +1,22 @@
 /**
  * Path attributes, one row per type code (BIRD's attrs.c idea): expected Optional/Transitive
- * flags, name, the RFC 7606 action when malformed, decode and encode. Rows:
- * ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR (RFC 4271 §5.1,
- * RFC 7606 §7.1–7.7), COMMUNITIES (RFC 1997, RFC 7606 §7.8), MP_REACH/MP_UNREACH (RFC 4760,
- * RFC 7606 §7.11–7.12; decoded in mp.ts), AS4_PATH/AS4_AGGREGATOR (RFC 6793 §4.2, §6),
+ * flags, name, the RFC 7606 action when malformed, the action when the flags conflict, decode and
+ * encode. Rows: ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR
+ * (RFC 4271 §5.1, RFC 7606 §7.1–7.7), COMMUNITIES (RFC 1997, RFC 7606 §7.8), MP_REACH/MP_UNREACH
+ * (RFC 4760, RFC 7606 §7.11–7.12; decoded in mp.ts), AS4_PATH/AS4_AGGREGATOR (RFC 6793 §4.2, §6),
  * LARGE_COMMUNITIES (RFC 8092 §5–6), OTC (RFC 9234 §5).
+ *
+ * Flags (RFC 7606 §3 c): an Optional or Transitive bit in conflict with the row makes the attribute
+ * malformed and the UPDATE treat-as-withdraw, "unless the specification for the attribute mandates
+ * different handling for incorrect Attribute Flags". That is not the row's length/value rule:
+ * §7.6 and §7.7 (ATOMIC_AGGREGATE, AGGREGATOR: attribute discard) say nothing about flags, and §3 f
+ * covers only the cases still specified as a session reset, which after §3 c a flags error no
+ * longer is. The exceptions are explicit in `flagsAction`: MP_REACH/MP_UNREACH (§5.3: flags
+ * inconsistent with RFC 4760 make them malformed, §3 j: session reset), and attributes that are
+ * discarded because of who sent them, whatever they contain — LOCAL_PREF from an external peer
+ * (§7.5 "SHALL be discarded") and AS4_PATH/AS4_AGGREGATOR from a 4-octet speaker (RFC 6793 §6
+ * "MUST discard"). Our reading: such an attribute is never used, so its flags cannot make it
+ * withdraw routes.
  */
 import type { ByteWriter } from '../reader.js';
 import type { CodecContext, ErrorAction, PathAttributes } from '../types.js';
@@ -45,6 +57,8 @@ export interface AttrRow {
   flags: number; // expected Optional and Transitive bits
   action: ErrorAction; // RFC 7606 §7 for this attribute
   subcode: number; // the RFC 4271 §6.3 subcode the malformation maps to (logs, session reset)
+  /** The action for an Optional/Transitive conflict when not treat-as-withdraw (see above). */
+  flagsAction?: (ctx: CodecContext) => ErrorAction;
   decode: AttrDecode;
   encode?: AttrEncode;
 }
@@ -75,6 +89,10 @@ function u32Attr(flags: number, code: number, get: (a: PathAttributes) => number
   };
 }
 
+/** RFC 6793 §6: from a NEW speaker the AS4_* attributes are discarded whatever their flags. */
+const as4Discarded = (ctx: CodecContext): ErrorAction =>
+  ctx.as4 ? 'attribute-discard' : 'treat-as-withdraw';
+
 const rows: AttrRow[] = [
   {
     code: AttrCode.ORIGIN,
@@ -103,6 +121,9 @@ const rows: AttrRow[] = [
     decode: (buf, off, len, st) => {
       const segs = decodeAsPath(buf, off, len, st.ctx.as4 ? 4 : 2);
       if (typeof segs === 'string') return segs;
+      // RFC 5065 §5: confederation segments from a neighbor outside our confederation (every
+      // external one: we are in none) make the AS_PATH malformed (RFC 7606 §7.2: withdraw).
+      if (st.ctx.ebgp && hasConfed(segs)) return 'confederation segment from an external peer (RFC 5065 §5)';
       st.attrs.asPath = segs;
       return undefined;
     },
@@ -148,6 +169,7 @@ const rows: AttrRow[] = [
     flags: WELL_KNOWN,
     action: 'treat-as-withdraw',
     subcode: 5,
+    flagsAction: (ctx) => (ctx.ebgp ? 'attribute-discard' : 'treat-as-withdraw'),
     decode: (buf, off, len, st) => {
       // RFC 7606 §7.5: from an external peer it is discarded, whatever it looks like.
       if (st.ctx.ebgp) {
@@ -234,6 +256,7 @@ const rows: AttrRow[] = [
     flags: OPT_NON_TRANS,
     action: 'session-reset',
     subcode: 9,
+    flagsAction: () => 'session-reset',
     decode: decodeMpReach,
   },
   {
@@ -242,6 +265,7 @@ const rows: AttrRow[] = [
     flags: OPT_NON_TRANS,
     action: 'session-reset',
     subcode: 9,
+    flagsAction: () => 'session-reset',
     decode: decodeMpUnreach,
   },
   {
@@ -250,16 +274,24 @@ const rows: AttrRow[] = [
     flags: OPT_TRANS,
     action: 'attribute-discard',
     subcode: 9,
+    flagsAction: as4Discarded,
     decode: (buf, off, len, st) => {
-      // RFC 6793 §4.1: a NEW speaker does not send it to a NEW speaker; drop it if one does.
+      // RFC 6793 §6: a NEW speaker does not send it to a NEW speaker; drop it if one does.
       if (st.ctx.as4) {
         st.discard('AS4_PATH from a 4-octet AS speaker');
         return undefined;
       }
       const segs = decodeAsPath(buf, off, len, 4);
       if (typeof segs === 'string') return segs;
-      if (hasConfed(segs)) return 'confederation segment';
-      st.as4Path = segs;
+      // RFC 6793 §6: also malformed when too short to carry one AS (an empty one).
+      if (len < 6) return `length ${len}`;
+      // §6: confederation segments "MUST" be discarded from it, the rest used.
+      if (hasConfed(segs)) {
+        st.discard('AS4_PATH: confederation segments dropped (RFC 6793 §6)');
+        st.as4Path = segs.filter((x) => x.type === 1 || x.type === 2);
+      } else {
+        st.as4Path = segs;
+      }
       return undefined;
     },
     encode: (a, ctx, w) => {
@@ -276,6 +308,7 @@ const rows: AttrRow[] = [
     flags: OPT_TRANS,
     action: 'attribute-discard',
     subcode: 9,
+    flagsAction: as4Discarded,
     decode: (buf, off, len, st) => {
       if (st.ctx.as4) {
         st.discard('AS4_AGGREGATOR from a 4-octet AS speaker');
