@@ -99,6 +99,21 @@ uint8_t* push_outer(const struct L2Path& path, uint8_t* gre, size_t len, uint32_
 uint32_t inner_flow_label(const uint8_t* ip, size_t n);
 
 inline int ip_version(const uint8_t* p, size_t n) { return n ? p[0] >> 4 : 0; }
+// Whether the destination of an IPv4 (v 4, at least 20 bytes) or IPv6 (v 6, at least 40 bytes)
+// packet is multicast of link-local scope or narrower, which a router never forwards off the
+// link, so never into a tunnel:
+//   IPv6 multicast (ff00::/8, first byte 0xff) whose scope — the low 4 bits of the second byte,
+//   after the flags — is 0 (reserved: a packet to it "must be silently dropped"), 1
+//   (interface-local: "useful only for loopback transmission") or 2 (link-local), whatever the
+//   flags (transient, prefix-based, embedded-RP): RFC 4291 §2.7, RFC 7346 §2;
+//   IPv4 224.0.0.0/24, the Local Network Control Block, "not forwarded off link" (RFC 5771 §4).
+// On the TUN these are the host's own link traffic (MLD reports to ff02::16, router
+// solicitations, IGMP to 224.0.0.22), which the kernel sends on any interface that is up.
+// Realm-local (3) and wider scopes, and the rest of 224/4, are routed like unicast.
+inline bool link_scope_multicast(const uint8_t* p, int v) {
+  if (v == 4) return p[16] == 224 && p[17] == 0 && p[18] == 0;
+  return p[24] == 0xff && (p[25] & 0x0f) <= 2;
+}
 // Returns false if ip[0..n) is not a well-formed IPv4/IPv6 header of the claimed version.
 bool ip_header_ok(const uint8_t* p, size_t n);
 

@@ -1,6 +1,7 @@
 // Debug bindings: the exact packet code the workers run (GRE, checksums, MSS clamp, PTB,
-// keepalives, LPM, TSO/GRO, the worker-split socket filter), callable from the tests with bytes
-// in and bytes out. Not part of the public API (src/dataplane/native.ts types them).
+// keepalives, LPM, TSO/GRO, the worker-split socket filter, link-scope multicast), callable
+// from the tests with bytes in and bytes out. Not part of the public API (src/dataplane/native.ts
+// types them).
 #include <arpa/inet.h>
 
 #include <vector>
@@ -258,6 +259,18 @@ Napi::Value DbgInnerFlowLabel(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, inner_flow_label(a.Data(), a.ByteLength()));
 }
 
+Napi::Value DbgLinkScopeMulticast(const Napi::CallbackInfo& info) {
+  // linkScopeMulticast(packet) → whether encap keeps it on the link (null: not an IP header,
+  // which encap counts as notIp before asking)
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray())
+    return throw_code(env, "ERR_DATAPLANE_ARG", "linkScopeMulticast(packet)"), env.Undefined();
+  auto a = info[0].As<Napi::Uint8Array>();
+  const int v = ip_version(a.Data(), a.ByteLength());
+  if (!((v == 4 && a.ByteLength() >= 20) || (v == 6 && a.ByteLength() >= 40))) return env.Null();
+  return Napi::Boolean::New(env, link_scope_multicast(a.Data(), v));
+}
+
 }  // namespace
 
 void add_debug_bindings(Napi::Env env, Napi::Object dbg) {
@@ -274,6 +287,7 @@ void add_debug_bindings(Napi::Env env, Napi::Object dbg) {
   dbg.Set("splitFilter", Napi::Function::New(env, DbgSplitFilter));
   dbg.Set("pushOuter", Napi::Function::New(env, DbgPushOuter));
   dbg.Set("innerFlowLabel", Napi::Function::New(env, DbgInnerFlowLabel));
+  dbg.Set("linkScopeMulticast", Napi::Function::New(env, DbgLinkScopeMulticast));
 }
 
 }  // namespace gredge

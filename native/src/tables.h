@@ -57,6 +57,10 @@ enum GlobalCounter : uint32_t {
   kGGroMerged,    // received segments merged into another before the TUN write
   kGCsumDone,     // partial checksums completed
   kGDirectTx,     // packets sent through the AF_PACKET socket (direct transmit, nexthop.h)
+  // TUN reads to link-scope multicast (gre.h link_scope_multicast): the host's own MLD, IGMP,
+  // router solicitations toward the TUN. Never forwarded; not a drop reason, because nothing
+  // is wrong with them — a router just keeps them on the link.
+  kGLinkLocalMcast,
   kGlobalSlots = 48
 };
 // Per-tunnel counters: these four, then drops at kTDropBase + reason, then extras.
@@ -73,7 +77,8 @@ enum TunnelCounter : uint32_t {
   kTMssClamped,
   kTunnelSlots = 24
 };
-static_assert(uint32_t(kDropCount) <= uint32_t(kGRxPackets) && kGDirectTx < kGlobalSlots && kTMssClamped < kTunnelSlots,
+static_assert(uint32_t(kDropCount) <= uint32_t(kGRxPackets) && kGLinkLocalMcast < kGlobalSlots &&
+                  kTMssClamped < kTunnelSlots,
               "counter layout overflow");
 // One slice per worker (plus one for the keepalive thread), each written by one thread only.
 constexpr size_t kSliceSlots = kGlobalSlots + size_t(kMaxTunnels) * kTunnelSlots;

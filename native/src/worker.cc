@@ -1,5 +1,6 @@
 // Packet worker: the per-packet path of issue 4 (ARCHITECTURE.md data flows 1 and 2).
-//   encap: TUN read → LPM on the inner destination → tunnel up? → MTU check (ICMP Fragmentation
+//   encap: TUN read → link-scope multicast (the host's own MLD/IGMP) kept on the link and
+//          counted → LPM on the inner destination → tunnel up? → MTU check (ICMP Fragmentation
 //          Needed, RFC 1191 / ICMPv6 Packet Too Big, RFC 4443 §3.2, back through the TUN) →
 //          MSS clamp → GRE header (RFC 2784, key and sequence RFC 2890) → sendmmsg.
 //   decap: recvmmsg → strip outer IPv4 by IHL → GRE parse/verify → tunnel by (source, key) →
@@ -209,16 +210,20 @@ uint8_t* Worker::tx_slot(size_t n) {
 }
 
 void Worker::encap_one(uint8_t* pkt, size_t n) {
-  uint32_t idx;
   int v = ip_version(pkt, n);
-  if (v == 4 && n >= 20) {
-    idx = tables_->lpm4.lookup(rd32(pkt + 16));
-  } else if (v == 6 && n >= 40) {
-    idx = tables_->lpm6.lookup(pkt + 24);
-  } else {
+  if (!((v == 4 && n >= 20) || (v == 6 && n >= 40))) {
     c_.drop(kDropNotIp);
     return;
   }
+  // Before the LPM: link-scope multicast stays on the link even when a default route points
+  // into a tunnel. It is not a noRoute drop (it is the host's normal link traffic) and never
+  // gets an ICMP error (RFC 1812 §4.3.2.7, RFC 4443 §2.4 (e.3): none about multicast). Costs
+  // one compare of a destination byte for every other packet.
+  if (link_scope_multicast(pkt, v)) {
+    c_.add(kGLinkLocalMcast, 1);
+    return;
+  }
+  const uint32_t idx = v == 4 ? tables_->lpm4.lookup(rd32(pkt + 16)) : tables_->lpm6.lookup(pkt + 24);
   const Tunnel* t = idx == kNoRoute ? nullptr : tables_->tunnel(idx);
   if (!t) {
     c_.drop(kDropNoRoute);

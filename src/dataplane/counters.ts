@@ -43,6 +43,12 @@ const GLOBAL_NAMES = [
   'groMerged', // received segments merged into one TUN write (GRO)
   'csumCompleted', // partial checksums completed for the wire
   'directTx', // GRE packets sent through the AF_PACKET socket (direct transmit)
+  // TUN reads to multicast of link-local scope or narrower — IPv6 ffXY:: with scope Y 0, 1 or 2
+  // and any flags X (RFC 4291 §2.7; e.g. ff02::16), IPv4 224.0.0.0/24 (RFC 5771 §4): the host's
+  // own MLD reports, router solicitations and IGMP on the TUN. Kept on the link (never
+  // tunnelled, no ICMP error) and not a drop reason: they are the normal traffic of any
+  // interface, and counted as noRoute they would hide real misses (issue 8).
+  'linkLocalMulticast',
 ] as const;
 const GLOBAL_BASE = 16;
 

@@ -120,6 +120,10 @@ export interface NativeDebug {
   innerFlowLabel(packet: Uint8Array): number;
   /** Completes a partial checksum in place (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
   csumComplete(packet: Uint8Array, csumStart: number, csumOffset: number): boolean;
+  /** Whether encapsulation keeps a packet read from the TUN on the link (counted as
+   * `linkLocalMulticast`): IPv6 multicast of scope 0-2, IPv4 224.0.0.0/24. null: not an IP
+   * header (counted as notIp before this question). */
+  linkScopeMulticast(packet: Uint8Array): boolean | null;
 }
 
 /** struct virtio_net_hdr as the addon reports it (flags 1 = NEEDS_CSUM; gsoType 1 TCPv4, 4 TCPv6). */

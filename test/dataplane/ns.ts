@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { diff, flatten } from '../lab/gredged.js';
+import { settle } from '../lab/netns.js';
 
 export const CHILD = fileURLToPath(new URL('./ns-child.js', import.meta.url));
 
@@ -58,6 +60,10 @@ export function makePair(tag: string): { a: string; b: string; destroy: () => vo
   return { a, b, destroy };
 }
 
+/** Counters that keepalives (every 200 ms in these tests) move on their own: the requests sent,
+ * the replies and reflections received. Left out when waiting for the counters to stand still. */
+export const KEEPALIVE_NOISE = /keepalive|^global\.(rxPackets|rxBytes|recvCalls)$/;
+
 export class Child {
   readonly proc: ChildProcess;
   readonly events: Record<string, unknown>[] = [];
@@ -103,8 +109,15 @@ export class Child {
     });
   }
 
-  event(pred: (e: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const hit = this.events.find(pred);
+  /** The first event matching `pred`, waiting up to `timeoutMs` for it. `from`: only events from
+   * this index of `events` on (an index taken before the action that should cause the event:
+   * an older one, e.g. a tunnel that went down while its far end was starting, must not count). */
+  event(
+    pred: (e: Record<string, unknown>) => boolean,
+    timeoutMs = 10_000,
+    from = 0,
+  ): Promise<Record<string, unknown>> {
+    const hit = this.events.slice(from).find(pred);
     if (hit) return Promise.resolve(hit);
     return new Promise((res, rej) => {
       const timer = setTimeout(
@@ -141,6 +154,30 @@ export class Child {
     const r = await this.call(op, ...args);
     if (!r.ok) throw new Error(`${op}: ${String(r.code)} ${String(r.message)}`);
     return r.result;
+  }
+
+  /** The data plane's counters, flattened (`global.drops.noRoute`, `tunnels.to-b.txPackets`). */
+  async counters(): Promise<Record<string, number>> {
+    return flatten(await this.ok('counters'));
+  }
+
+  /** A baseline: the counters once they stand still (keepalive noise aside), see lab/netns.ts. */
+  async stillCounters(): Promise<Record<string, number>> {
+    const r = await settle(() => this.counters(), { ignore: KEEPALIVE_NOISE });
+    if (!r.settled) throw new Error(`counters never stood still in ${r.ms} ms`);
+    return r.counters;
+  }
+
+  /** The change since `before` once `until(delta)` holds and the counters stand still. */
+  async delta(
+    before: Record<string, number>,
+    until?: (d: Record<string, number>) => boolean,
+  ): Promise<{ d: Record<string, number>; after: Record<string, number> }> {
+    const r = await settle(() => this.counters(), {
+      ignore: KEEPALIVE_NOISE,
+      until: until && ((c) => until(diff(before, c))),
+    });
+    return { d: diff(before, r.counters), after: r.counters };
   }
 
   /** Ends stdin (the child closes the data plane) and waits; kills by PID after a timeout. */

@@ -9,6 +9,7 @@
 import t from 'tap';
 import { INNER } from './configs.js';
 import { startGrePath } from './gre-path.js';
+import { waitFor } from './netns.js';
 import { Lab, labMissing } from './topology.js';
 import { cannotRun } from '../must-run.js';
 
@@ -25,16 +26,17 @@ if (missing) {
     t.teardown(() => path.stop());
     const established = (role: 'edge' | 'cpe') =>
       /"to":"Established"/.test(role === 'edge' ? path.edge.proc.stdout : (path.cpe?.proc.stdout ?? ''));
-    const deadline = Date.now() + 20_000;
-    while (!(established('edge') && established('cpe')) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // cpe connects at once and retries every second (connect-retry 1); 20 s is the deadline.
+    await waitFor(() => established('edge') && established('cpe'), 20_000, 200);
     t.ok(established('edge'), 'edge: session with the customer Established');
     t.ok(established('cpe'), 'cpe: session with the edge Established');
-    // ss prints the socket's send MSS ("mss:N") for the BGP connection on the edge side.
-    const ss = (
-      await lab.exec('edge', ['ss', '-tin', 'state', 'established', `( sport = :179 or dport = :179 )`])
-    ).stdout;
+    // ss prints the socket's send MSS ("mss:N") for the BGP connection on the edge side; a
+    // session that flapped in between is given a few seconds to be back.
+    const ssBgp = async () =>
+      (await lab.exec('edge', ['ss', '-tin', 'state', 'established', '( sport = :179 or dport = :179 )']))
+        .stdout;
+    let ss = '';
+    await waitFor(async () => (ss = await ssBgp()).includes(INNER.cpe.v4), 5000);
     t.match(ss, INNER.cpe.v4, 'the session runs between the inner addresses');
     const mss = Number(/\bmss:(\d+)/.exec(ss)?.[1]);
     t.ok(mss > 0 && mss <= mtu - 40, `edge socket MSS ${mss} ≤ ${mtu - 40} (tunnel MTU ${mtu} − 40)`);

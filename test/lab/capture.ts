@@ -51,12 +51,31 @@ export class Capture {
     await this.#proc.stop(3000);
   }
 
+  /**
+   * Proves the capture is live before a test counts on it: runs `probe` (which sends something
+   * the capture should see) until a frame matching `displayFilter` has been written, or
+   * `timeoutMs` passes. "Capturing on" can come a moment before the filter sees frames, and a
+   * fixed sleep after it is a guess. Returns how many probes it took (0: never seen).
+   */
+  async waitLive(probe: () => Promise<unknown>, displayFilter?: string, timeoutMs = 10_000): Promise<number> {
+    const end = Date.now() + timeoutMs;
+    for (let n = 1; Date.now() < end; n++) {
+      await probe();
+      // dumpcap writes each frame as it comes, so the file can be read while the capture runs.
+      if ((await this.fields(['frame.number'], displayFilter, [], true)).length > 0) return n;
+      await sleep(100);
+    }
+    return 0;
+  }
+
   /** Dissect the file: one object per frame with each field's values (comma lists split). */
   /** `prefs`: tshark preferences (`-o name:value`), e.g. `ip.check_checksum:TRUE`. */
+  /** `live`: the capture is still running; a frame being written may be cut short (not an error). */
   async fields(
     names: string[],
     displayFilter?: string,
     prefs: string[] = [],
+    live = false,
   ): Promise<Array<Record<string, string[]>>> {
     const argv = [
       'tshark',
@@ -73,7 +92,7 @@ export class Capture {
     for (const p of prefs) argv.push('-o', p);
     for (const n of names) argv.push('-e', n);
     if (displayFilter) argv.push('-Y', displayFilter);
-    const r = await this.#lab.exec('cust', argv, { timeoutMs: 60_000 });
+    const r = await this.#lab.exec('cust', argv, { timeoutMs: 60_000, allowFail: live });
     return r.stdout
       .split('\n')
       .filter((l) => l.length > 0)

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { INNER } from './configs.js';
 import { startGrePath } from './gre-path.js';
-import { sleep } from './netns.js';
+import { sleep, waitFor } from './netns.js';
 import { ADDR, Lab, labMissing } from './topology.js';
 import { cannotRun } from '../must-run.js';
 
@@ -26,8 +26,20 @@ if (missing) {
       return;
     }
     t.teardown(() => path.stop());
-    await sleep(2000);
-    t.ok(path.edge.running && path.cpe!.running, 'both gredged processes stay up');
+    // Staying up is the absence of an exit over a span, so this is a window rather than a wait
+    // for a condition: 2 s, past the data plane's first housekeeping rounds (1 s). An exit in it
+    // fails at once, with the exit code and the end of stderr.
+    const ends = [path.edge, path.cpe!];
+    const exit = await Promise.race([
+      sleep(2000).then(() => undefined),
+      ...ends.map((g) => g.proc.exited.then((code) => ({ role: g.role, code, stderr: g.proc.stderr }))),
+    ]);
+    t.notOk(
+      exit,
+      exit
+        ? `gredged on ${exit.role} exited (${exit.code}): ${exit.stderr.slice(-1000)}`
+        : 'both gredged processes stay up',
+    );
     const addr = await lab.ip('edge', 'addr', 'show', 'gredge0');
     t.match(addr, INNER.edge.v4, 'the TUN holds the tunnel inner address');
     const routes = await lab.ip('edge', 'route');
@@ -39,7 +51,11 @@ if (missing) {
     const p = await lab.ping('cust', ADDR.net.v4, { count: 3, interval: 0.05 });
     t.equal(p.rx, 3, 'ping cust → net through two gredged');
     t.equal(await path.edge.stop(), 0, 'gredged exits 0 on SIGTERM');
-    const gone = await lab.exec('edge', ['ip', 'link', 'show', 'gredge0'], { allowFail: true });
-    t.not(gone.code, 0, 'the TUN is removed on exit (not persistent)');
+    // The kernel removes a non-persistent TUN when its last file descriptor closes.
+    const gone = await waitFor(
+      async () => (await lab.exec('edge', ['ip', 'link', 'show', 'gredge0'], { allowFail: true })).code !== 0,
+      3000,
+    );
+    t.ok(gone, 'the TUN is removed on exit (not persistent)');
   });
 }

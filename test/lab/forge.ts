@@ -62,6 +62,29 @@ export function icmpEcho(src: string, dst: string, id = 0x4242, seq = 1, size = 
   return ipv4(src, dst, 1, icmp);
 }
 
+/** An IPv6 header + payload (no extension headers). */
+export function ipv6(src: string, dst: string, next: number, payload: Uint8Array, hopLimit = 64): Uint8Array {
+  const b = new Uint8Array(40 + payload.length);
+  b[0] = 0x60;
+  new DataView(b.buffer).setUint16(4, payload.length);
+  b[6] = next;
+  b[7] = hopLimit;
+  b.set(v6bytes(src), 8);
+  b.set(v6bytes(dst), 24);
+  b.set(payload, 40);
+  return b;
+}
+
+/** A UDP datagram (checksum 0: the data plane never looks at it) with `n` zero bytes. */
+export function udp(sport: number, dport: number, n = 16): Uint8Array {
+  const u = new Uint8Array(8 + n);
+  const dv = new DataView(u.buffer);
+  dv.setUint16(0, sport);
+  dv.setUint16(2, dport);
+  dv.setUint16(4, u.length);
+  return u;
+}
+
 /** An ICMPv6 echo request inside IPv6. */
 export function icmp6Echo(src: string, dst: string, id = 0x4242, seq = 1, size = 32): Uint8Array {
   const icmp = new Uint8Array(8 + size);
@@ -82,15 +105,7 @@ export function icmp6Echo(src: string, dst: string, id = 0x4242, seq = 1, size =
   const c = checksum(pseudo);
   icmp[2] = c >> 8;
   icmp[3] = c & 0xff;
-  const b = new Uint8Array(40 + icmp.length);
-  b[0] = 0x60;
-  new DataView(b.buffer).setUint16(4, icmp.length);
-  b[6] = 58;
-  b[7] = 64;
-  b.set(s, 8);
-  b.set(d, 24);
-  b.set(icmp, 40);
-  return b;
+  return ipv6(src, dst, 58, icmp);
 }
 
 export interface GreFields {
@@ -135,7 +150,9 @@ export function gre(payload: Uint8Array, f: GreFields = {}): Uint8Array {
 
 export type Forged =
   | { family: 4; packet: Uint8Array } // whole IPv4 packet, outer header included
-  | { family: 6; src: string; dst: string; gre: Uint8Array };
+  | { family: 6; src: string; dst: string; gre: Uint8Array }
+  // a whole IP packet queued on a device (AF_PACKET): on a TUN, what the data plane reads next
+  | { family: 'dev'; dev: string; packet: Uint8Array };
 
 export function outer4(src: string, dst: string, grePayload: Uint8Array): Forged {
   return { family: 4, packet: ipv4(src, dst, 47, grePayload) };
@@ -152,7 +169,9 @@ export async function sendForged(lab: Lab, role: Role, pkts: Forged[], gapMs = 1
   const lines = pkts.map((p) =>
     p.family === 4
       ? `4 ${Buffer.from(p.packet).toString('hex')}`
-      : `6 ${p.src} ${p.dst} ${Buffer.from(p.gre).toString('hex')}`,
+      : p.family === 6
+        ? `6 ${p.src} ${p.dst} ${Buffer.from(p.gre).toString('hex')}`
+        : `d ${p.dev} ${Buffer.from(p.packet).toString('hex')}`,
   );
   await lab.exec(role, ['python3', SENDER, String(gapMs / 1000)], {
     input: `${lines.join('\n')}\n`,

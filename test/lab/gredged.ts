@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { LabProcess } from './netns.js';
+import { type LabProcess, type SettleOptions, settle } from './netns.js';
 import type { Lab, Role } from './topology.js';
 
 const RUNNER = fileURLToPath(new URL('./dp-runner.js', import.meta.url));
@@ -155,6 +155,49 @@ export function diff(before: Record<string, number>, after: Record<string, numbe
     if (dv !== 0) d[k] = dv;
   }
   return d;
+}
+
+/** Flattened counters of `g`. */
+export async function snapshot(g: Gredge): Promise<Record<string, number>> {
+  return flatten(await g.counters());
+}
+
+/**
+ * A baseline: `g`'s counters once they have stopped moving (netns.ts settle), so that traffic
+ * still being counted — a test's earlier packets, the kernel's first MLD reports on a fresh TUN
+ * — does not land in the next delta. Throws when they never stand still (something keeps
+ * sending), naming what moved.
+ */
+export async function stillCounters(g: Gredge, opts: SettleOptions = {}): Promise<Record<string, number>> {
+  const first = await snapshot(g);
+  const r = await settle(() => snapshot(g), opts);
+  if (!r.settled)
+    throw new Error(
+      `counters of gredge on ${g.role} never stood still for ${opts.quietMs ?? 250} ms in ${r.ms} ms: ${JSON.stringify(diff(first, r.counters))}`,
+    );
+  return r.counters;
+}
+
+/**
+ * The change of `g`'s counters since `before`, read once `until(delta)` holds (the packets the
+ * test sent are all counted) and the counters have stopped moving; after `timeoutMs` the last
+ * delta, for the caller's exact asserts to report. `after` is the settled read: the next baseline.
+ */
+export async function settledDelta(
+  g: Gredge,
+  before: Record<string, number>,
+  until?: (d: Record<string, number>) => boolean,
+  opts: Omit<SettleOptions, 'until'> = {},
+): Promise<{ d: Record<string, number>; after: Record<string, number>; settled: boolean }> {
+  const r = await settle(() => snapshot(g), { ...opts, until: until && ((c) => until(diff(before, c))) });
+  return { d: diff(before, r.counters), after: r.counters, settled: r.settled };
+}
+
+/** The sum of the keys of `d` that match `re`. */
+export function sumOf(d: Record<string, number>, re: RegExp): number {
+  let s = 0;
+  for (const [k, v] of Object.entries(d)) if (re.test(k)) s += v;
+  return s;
 }
 
 export async function cpuSecondsOf(pid: number): Promise<number> {

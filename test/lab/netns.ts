@@ -164,6 +164,48 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs: number, st
   return v;
 }
 
+export interface SettleOptions {
+  /** Also wait until this holds (e.g. the packets the test sent have all been counted). */
+  until?: (c: Record<string, number>) => boolean;
+  /** Keys that move on their own (keepalives every 200 ms) and are left out of the comparison. */
+  ignore?: RegExp;
+  /** Two reads this far apart must agree (default 250 ms). */
+  quietMs?: number;
+  /** Give up after this long and return the last read (default 15 s); the caller's exact asserts
+   * then fail with the numbers. */
+  timeoutMs?: number;
+}
+
+/**
+ * Reads flattened counters until they have stopped moving: `until` holds and two reads `quietMs`
+ * apart are equal. Workers count asynchronously and the kernel sends traffic of its own into a
+ * fresh TUN (MLD reports at random times in the first second), so a baseline taken at once, or
+ * a delta read after a fixed sleep, can catch either half-way. Returns the last read and whether
+ * it settled (false: the deadline passed).
+ */
+export async function settle(
+  read: () => Promise<Record<string, number>>,
+  opts: SettleOptions = {},
+): Promise<{ counters: Record<string, number>; settled: boolean; ms: number }> {
+  const quiet = opts.quietMs ?? 250;
+  const t0 = Date.now();
+  const end = t0 + (opts.timeoutMs ?? 15_000);
+  const same = (a: Record<string, number>, b: Record<string, number>) => {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) if (!opts.ignore?.test(k) && (a[k] ?? 0) !== (b[k] ?? 0)) return false;
+    return true;
+  };
+  let prev = await read();
+  for (;;) {
+    await sleep(quiet);
+    const cur = await read();
+    if ((!opts.until || opts.until(cur)) && same(prev, cur))
+      return { counters: cur, settled: true, ms: Date.now() - t0 };
+    if (Date.now() >= end) return { counters: cur, settled: false, ms: Date.now() - t0 };
+    prev = cur;
+  }
+}
+
 /** Whether a command is on PATH (for skip messages naming the missing Debian package). */
 export function haveCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
