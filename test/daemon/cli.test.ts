@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -49,7 +49,7 @@ t.test('starts, listens, stops on SIGTERM with exit 0', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gredge-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'ok.yaml');
-  const port = 20000 + (process.pid % 20000);
+  const port = await freePort('127.0.10.1');
   writeFileSync(
     file,
     `router-id: 127.0.0.1\nlocal-as: 65000\nlisten: { address: 127.0.10.1, port: ${port} }\nneighbors:\n  - { name: p, address: 127.0.10.2, remote-as: 65001, role: peer, passive: true }\n`,
@@ -62,7 +62,8 @@ t.test('starts, listens, stops on SIGTERM with exit 0', async (t) => {
   child.stdout.on('data', (d) => {
     out += d;
   });
-  await waitFor(() => out.includes('gredged started'), 10_000);
+  // Deadlines, not expected durations: a node start on a loaded 2-core machine can take seconds.
+  await waitFor(() => out.includes('gredged started'), 30_000, 'gredged started');
   await new Promise<void>((resolve, reject) => {
     const s = createConnection({ host: '127.0.10.1', port }, () => {
       s.destroy();
@@ -72,14 +73,39 @@ t.test('starts, listens, stops on SIGTERM with exit 0', async (t) => {
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
-  t.equal(await exited, 0);
+  // A daemon that hangs on SIGTERM fails here with a message instead of at tap's file timeout.
+  t.equal(await withDeadline(exited, 30_000, 'gredged to exit after SIGTERM'), 0);
   t.match(out, /gredged stopped/);
 });
 
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A port nothing listens on at `address` just now. A port derived from the pid could be one that
+ * a test running in parallel (CI runs two files at once) had bound, failing the start at random.
+ */
+function freePort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen({ host: address, port: 0, exclusive: true }, () => {
+      const a = srv.address();
+      const port = a !== null && typeof a === 'object' ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -11,7 +11,9 @@
  *   await fp.closed;                                                  // the other side closed
  *   fp.destroy();                                                     // always, in t.teardown
  *
- * `establish()` does the OPEN/KEEPALIVE exchange in one call.
+ * `establish()` does the OPEN/KEEPALIVE exchange in one call. For timers, wait with
+ * `await fp.until(() => fp.ofType(MessageType.KEEPALIVE).length >= 3, 10000)` and measure with the
+ * arrival stamps `Received.at` and `lastSentAt`, never with a fixed sleep.
  */
 import net from 'node:net';
 import {
@@ -31,6 +33,12 @@ export interface Received {
   type: number;
   body: Uint8Array; // after the 19-byte header
   raw: Uint8Array; // the whole message
+  /**
+   * When the fake peer split it off the stream: performance.now() milliseconds (monotonic). Tests
+   * check timer spacing from these stamps rather than from when they got round to looking,
+   * which on a loaded machine can be much later.
+   */
+  at: number;
 }
 
 export interface FakeOpen {
@@ -71,6 +79,12 @@ export class FakePeer {
   readonly received: Received[] = [];
   /** Resolves when the socket closes (either side). */
   readonly closed: Promise<void>;
+  /**
+   * When send() last wrote bytes (performance.now() ms, as `Received.at`). The other side restarts
+   * its hold timer when they arrive, never before, so a hold time measured from here is a lower
+   * bound that load cannot break.
+   */
+  lastSentAt: number | undefined;
   #buf: Buffer = Buffer.alloc(0);
   #cursor = 0; // index in `received` of the next message `next()` returns
   #waiters: (() => void)[] = [];
@@ -107,6 +121,7 @@ export class FakePeer {
 
   send(bytes: Uint8Array | Uint8Array[]): boolean {
     if (this.socket.destroyed) return false;
+    this.lastSentAt = performance.now();
     return this.socket.write(Array.isArray(bytes) ? Buffer.concat(bytes) : bytes);
   }
 
@@ -166,6 +181,20 @@ export class FakePeer {
     return theirs;
   }
 
+  /**
+   * Resolves once `cond()` holds (checked now and after every message received or the close), or
+   * rejects after `timeoutMs`: a deadline to poll against instead of a fixed sleep.
+   */
+  async until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`fake peer: ${what} not met within ${timeoutMs} ms`);
+      if (this.#isClosed) throw new Error(`fake peer: connection closed before ${what}`);
+      await this.#wait(left);
+    }
+  }
+
   /** Messages received of one type so far (all of them, regardless of next()). */
   ofType(type: number): Received[] {
     return this.received.filter((m) => m.type === type);
@@ -183,6 +212,7 @@ export class FakePeer {
   #onData(chunk: Buffer): void {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
     let pos = 0;
+    const at = performance.now();
     while (this.#buf.length - pos >= 19) {
       const len = this.#buf.readUInt16BE(pos + 16);
       if (len < 19) {
@@ -191,7 +221,7 @@ export class FakePeer {
       }
       if (this.#buf.length - pos < len) break;
       const raw = new Uint8Array(this.#buf.subarray(pos, pos + len));
-      this.received.push({ type: raw[18]!, body: raw.subarray(19), raw });
+      this.received.push({ type: raw[18]!, body: raw.subarray(19), raw, at });
       pos += len;
     }
     this.#buf = this.#buf.subarray(pos);

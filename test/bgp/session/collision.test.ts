@@ -3,6 +3,7 @@
  * reconnection with the ConnectRetry backoff. Us: 127.0.0.41; the neighbor: 127.0.0.42.
  */
 import t, { type Test } from 'tap';
+import type { State } from '../../../src/bgp/session/fsm.js';
 import { BgpListener } from '../../../src/bgp/session/listener.js';
 import { Peer } from '../../../src/bgp/session/peer.js';
 import type { NeighborConfig } from '../../../src/config/types.js';
@@ -97,18 +98,47 @@ t.test('a new connection colliding with an Established session is closed', async
 
 t.test('reconnects after the peer closes, with exponential backoff', async (t) => {
   const { fl, peer, channel } = await setup(t, { connectRetry: 1 });
+  // Backoff after the n-th failure with rng 0.5 (no jitter): 1 s, then 2 s.
+  const INTERVALS = [1000, 2000];
+  // Lower bounds: from the loss to the new connection, read on the clock SessionTimer uses
+  // (Date.now()). The timer starts after the loss and never fires before its deadline, so load can
+  // only lengthen the gap. Upper bounds: as we enter Active the ConnectRetry timer is armed, and
+  // the state listener then arms an alarm of 1.5 × the expected interval. Node fires due timers in
+  // order of expiry, so the retry (→ Connect) must come before the alarm however late the loop
+  // runs, unless the interval was too long (2 s instead of 1 s, 4 s instead of 2 s).
+  let expected: number | undefined;
+  let alarm: { rung: boolean; timer: NodeJS.Timeout } | undefined;
+  const alarmRungAtRetry: boolean[] = [];
+  const onState = (_from: State, to: State): void => {
+    if (to === 'Active' && expected !== undefined && alarm === undefined) {
+      const a = { rung: false, timer: setTimeout(() => (a.rung = true), expected * 1.5) };
+      alarm = a;
+    } else if (to === 'Connect' && alarm !== undefined) {
+      alarmRungAtRetry.push(alarm.rung);
+      clearTimeout(alarm.timer);
+      alarm = undefined;
+    }
+  };
+  peer.on('state', onState);
+  t.teardown(() => {
+    peer.off('state', onState);
+    if (alarm) clearTimeout(alarm.timer);
+  });
   peer.start();
   const gaps: number[] = [];
   let fp = await fl.accept(10000);
   for (let i = 0; i < 2; i++) {
     await fp.establish({ asn: 65001, bgpId: '127.0.0.200' });
     await channel.until(() => channel.ups === i + 1);
+    expected = INTERVALS[i];
     const lost = Date.now();
     fp.destroy();
-    fp = await fl.accept(10000);
+    fp = await fl.accept(20000);
     gaps.push(Date.now() - lost);
+    t.equal(peer.counters.connectRetryCounter, i + 1, `${i + 1} consecutive failure(s) counted`);
   }
   t.comment(`gaps ${gaps.join(', ')} ms`);
-  t.ok(gaps[0]! >= 900 && gaps[0]! < 1800, 'first retry after the base interval (1 s)');
-  t.ok(gaps[1]! >= 1900, 'the interval doubles after further failures');
+  t.ok(gaps[0]! >= INTERVALS[0]!, `first retry not before the base interval (1 s): ${gaps[0]} ms`);
+  t.ok(gaps[1]! >= INTERVALS[1]!, `the interval doubles after further failures: ${gaps[1]} ms`);
+  t.same(alarmRungAtRetry, [false, false], 'each retry came before 1.5 × its interval: 1 s, then 2 s');
 });

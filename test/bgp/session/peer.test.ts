@@ -192,41 +192,141 @@ for (const [name, bytes, subcode, data] of headerErrors) {
   });
 }
 
+/*
+ * Timer tests. None of them sleeps and then trusts the wall clock: on a loaded machine every
+ * timer, ours and the test's, fires late, so
+ * - lower bounds ("not before the hold time") are measured between the fake peer's own send and
+ *   arrival stamps, which load can only stretch;
+ * - upper bounds ("expired within 1.5 hold times", "nothing fired in this window") are an alarm: a timer armed
+ *   after the timer under test and for longer. Node fires due timers in order of expiry, so
+ *   however late the event loop runs, the timer under test has fired by the time the alarm has;
+ * - what our side sent is counted after a ROUTE-REFRESH we asked it to send: one TCP stream, so
+ *   everything sent before it has arrived too.
+ */
+
+/** Whole milliseconds and two different clocks (Date.now() in SessionTimer, performance.now() in
+ *  the fake peer's stamps): the most a correct timer can seem early. Not a load allowance. */
+const CLOCK_SLACK_MS = 20;
+
+/** A timer of `ms` armed now; `rung` turns true when it fires. See the note above. */
+function alarm(t: Test, ms: number): { readonly rung: boolean; readonly done: Promise<void> } {
+  let rung = false;
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      rung = true;
+      resolve();
+    }, ms);
+  });
+  t.teardown(() => clearTimeout(timer));
+  return {
+    get rung() {
+      return rung;
+    },
+    done,
+  };
+}
+
 t.test('hold timer expiry sends 4/0 and takes the session down', async (t) => {
+  const HOLD_MS = 3000;
   const { channel, fp } = await established(t, { holdTime: 3 }, 3);
-  const start = Date.now();
-  const n = await fp.expectNotification(6000);
+  // Our hold timer was last restarted by the fake peer's KEEPALIVE in establish(), its last
+  // message. The alarm is armed after that restart and for 1.5 × the hold time: a hold timer
+  // set half a hold time or more too long (or restarted by our own KEEPALIVEs) loses the race.
+  const lastSent = fp.lastSentAt!;
+  const late = alarm(t, 1.5 * HOLD_MS);
+  const n = await fp.expectNotification(20_000);
   t.same([n.code, n.subcode], [4, 0]);
-  t.ok(Date.now() - start >= 2500, 'not before the hold time');
+  const arrived = fp.ofType(MessageType.NOTIFICATION)[0]!.at;
+  t.ok(
+    arrived - lastSent >= HOLD_MS - CLOCK_SLACK_MS,
+    `not before the hold time (${Math.round(arrived - lastSent)} ms after the last message)`,
+  );
   await channel.until(() => channel.downs.length === 1);
   t.match(channel.downs[0], /hold timer expired/);
+  t.notOk(late.rung, 'expired before a timer of 1.5 × the hold time armed after its last restart');
 });
 
 t.test('keepalives flow every hold/3 and keep the session up', async (t) => {
-  const { peer, fp } = await established(t, { holdTime: 3 }, 3);
-  const timer = setInterval(() => fp.sendKeepalive(), 900);
+  const HOLD_MS = 3000;
+  const N = 5; // keepalives observed: the one confirming the OPEN and 4 periodic ones, ≥ 4 s
+  const { peer, fp, channel } = await established(t, { holdTime: 3 }, 3);
+  const upAt = peer.establishedSince!; // Date.now() when our hold timer last restarted
+  const sent0 = peer.counters.messagesOut.keepalive;
+  const t0 = performance.now();
+  // Keep our hold timer fed: a KEEPALIVE every 500 ms leaves 2.5 s for a stalled event loop.
+  const timer = setInterval(() => fp.sendKeepalive(), 500);
   t.teardown(() => clearInterval(timer));
-  const before = fp.ofType(MessageType.KEEPALIVE).length;
-  await new Promise((r) => setTimeout(r, 4500));
-  t.ok(fp.ofType(MessageType.KEEPALIVE).length - before >= 3, 'about one keepalive per second');
+  await fp.until(() => fp.ofType(MessageType.KEEPALIVE).length >= N, 20_000, `${N} keepalives`);
+  const sent = peer.counters.messagesOut.keepalive - sent0;
+  const elapsed = performance.now() - t0;
+  // Not faster than one a second, from our counter sampled at two instants rather than from
+  // arrival times (a stalled loop can deliver two keepalives in one read): each send restarts a
+  // 1 s timer, so a window of W ms holds at most ⌊W / 1 s⌋ + 1 sends. A timer faster than ¾ s
+  // fails this; load only widens the window.
+  t.ok(
+    sent <= Math.floor((elapsed + CLOCK_SLACK_MS) / 1000) + 1,
+    `no faster than one per second (${sent} sent in ${Math.round(elapsed)} ms)`,
+  );
+  const at = fp
+    .ofType(MessageType.KEEPALIVE)
+    .slice(0, N)
+    .map((m) => m.at);
+  const gaps = at.slice(1).map((a, i) => a - at[i]!);
+  t.comment(`keepalive gaps ${gaps.map(Math.round).join(', ')} ms`);
+  // Late timers stretch gaps, so bound the typical one, not each: a keepalive timer at the hold
+  // time (3 s) misses this by a second; a correct one would need half its gaps a second late.
+  const median = [...gaps].sort((a, b) => a - b).slice(1, 3);
+  t.ok(
+    (median[0]! + median[1]!) / 2 < 2000,
+    `about one per second, well inside the hold time (median ${Math.round((median[0]! + median[1]!) / 2)} ms)`,
+  );
+  // Still up more than a hold time after our hold timer last restarted on the handshake: it is
+  // only the fake peer's KEEPALIVEs that kept it from expiring. The 4 keepalives above nearly
+  // always took us past that point; if a stalled handshake ate into them, wait on an alarm armed
+  // after the hold timer and for longer, which it cannot outlast.
+  await alarm(t, Math.max(0, upAt + HOLD_MS + 500 - Date.now())).done;
+  t.ok(Date.now() - upAt > HOLD_MS, 'observed for longer than a hold time');
   t.equal(peer.state, 'Established');
+  t.same(channel.downs, []);
   t.equal(fp.ofType(MessageType.NOTIFICATION).length, 0);
 });
 
 t.test('UPDATEs also reset the hold timer', async (t) => {
+  const HOLD_MS = 3000;
   const { peer, fp, channel } = await established(t, { holdTime: 3 }, 3);
-  const timer = setInterval(() => fp.send(announce24(65001, [[198, 51, 100]])), 800);
+  // From here on the fake peer sends UPDATEs only: its last KEEPALIVE was the one in establish(),
+  // which our hold timer restarted on before this alarm was armed. The alarm is a second longer
+  // than the hold time, so a hold timer that UPDATEs failed to restart has fired before it.
+  const lastKeepalive = fp.lastSentAt!;
+  const received = peer.counters.updatesReceived;
+  const observed = alarm(t, HOLD_MS + 1000);
+  const timer = setInterval(() => fp.send(announce24(65001, [[198, 51, 100]])), 500);
   t.teardown(() => clearInterval(timer));
-  await new Promise((r) => setTimeout(r, 4000));
+  await observed.done;
+  clearInterval(timer);
+  t.ok(
+    performance.now() - lastKeepalive > HOLD_MS,
+    'observed for longer than a hold time since the last KEEPALIVE',
+  );
+  t.ok(peer.counters.updatesReceived - received >= 2, 'UPDATEs arrived meanwhile');
   t.equal(peer.state, 'Established');
+  t.same(channel.downs, [], 'the hold timer never expired');
   t.ok(channel.routes4.has(prefix4(0xc6336400, 24)));
 });
 
 t.test('hold time 0 disables keepalives and the hold timer', async (t) => {
-  const { peer, fp } = await established(t, { holdTime: 0 }, 0);
-  await new Promise((r) => setTimeout(r, 1500));
+  const { peer, fp, channel } = await established(t, { holdTime: 0 }, 0);
+  // A keepalive or hold timer that hold time 0 failed to disable was armed by now: with 0 s it
+  // would fire at once, with a 1 s minimum within the second. This alarm fires after either.
+  await alarm(t, 1500).done;
   t.equal(peer.state, 'Established');
+  t.same(channel.downs, [], 'no hold timer expiry');
+  // Anything we sent before this ROUTE-REFRESH has reached the fake peer once it has.
+  t.equal(peer.requestRouteRefresh('ipv4-unicast'), true);
+  await fp.expect(MessageType.ROUTE_REFRESH);
   t.equal(fp.ofType(MessageType.KEEPALIVE).length, 1, 'only the one confirming the OPEN');
+  t.equal(fp.ofType(MessageType.NOTIFICATION).length, 0);
 });
 
 t.test('administrative shutdown sends Cease 6/2 with the RFC 8203 message', async (t) => {
@@ -359,9 +459,16 @@ t.test('stop() while connecting to an unreachable neighbor resolves at once', as
   await waitState(peer, 'Active'); // refused → Idle → Active, waiting for the backoff
   t.ok(peer.counters.connectRetryCounter >= 1);
   t.match(peer.counters.lastError, /ECONNREFUSED/);
-  const start = Date.now();
+  // "At once": no waiting for the ConnectRetry backoff (1 s, armed as we entered Active, in this
+  // same turn of the event loop) nor for any other timer. The alarm is the old 500 ms deadline, but
+  // as an order of events rather than elapsed time, which a loaded machine stretches.
+  const deadline = alarm(t, 500);
+  const start = performance.now();
   await peer.stop();
-  t.ok(Date.now() - start < 500);
+  t.notOk(
+    deadline.rung,
+    `resolved before a 500 ms timer fired (${Math.round(performance.now() - start)} ms)`,
+  );
   t.equal(peer.state, 'Idle');
 });
 

@@ -2,6 +2,7 @@
  * ConnectRetry backoff, hold-time negotiation and the restartable SessionTimer (timers.ts),
  * plus the session-level OPEN checks and collision rule (negotiate.ts).
  */
+import { mock } from 'node:test';
 import t from 'tap';
 import { checkOpen, buildOpen, localWinsCollision } from '../../../src/bgp/session/negotiate.js';
 import {
@@ -40,24 +41,98 @@ t.test('hold time negotiation and keepalive interval (RFC 4271 §4.2, §10)', as
   t.same([0, 1, 2, 3, 65535].map(isAcceptableHoldTime), [true, false, false, true, true]);
 });
 
-t.test('SessionTimer: restarts move the deadline, stop cancels', async (t) => {
-  let fired = 0;
-  const timer = new SessionTimer(() => fired++);
-  const start = Date.now();
-  timer.start(0.1);
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    timer.start(0.1);
+/**
+ * SessionTimer is pure timer logic, so it runs on node:test's mock clock (setTimeout and Date,
+ * which is all it uses): time only moves when the test ticks it, so the assertions are exact and
+ * take no real time. Against the real clock, "restart every 50 ms a timer of 100 ms" failed
+ * whenever the event loop was 50 ms late, which a loaded 2-core machine easily is. (Mocking Date
+ * needs Node ≥ 20.11; Node 20 prints an ExperimentalWarning for MockTimers on stderr.)
+ */
+function withMockClock(body: () => void): void {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  try {
+    body();
+  } finally {
+    mock.timers.reset(); // the real clock again, whatever the body threw
   }
-  t.equal(fired, 0, 'restarted before expiry: not fired');
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal(fired, 1);
-  t.ok(Date.now() - start >= 340);
-  timer.start(0.05);
-  timer.stop();
-  await new Promise((r) => setTimeout(r, 100));
-  t.equal(fired, 1, 'stopped timer does not fire');
-  t.notOk(timer.running);
+}
+
+t.test('SessionTimer: restarts move the deadline, stop cancels (mock clock)', async (t) => {
+  withMockClock(() => {
+    const firedAt: number[] = [];
+    const timer = new SessionTimer(() => firedAt.push(Date.now()));
+    const start = Date.now();
+    timer.start(0.1);
+    t.ok(timer.running);
+    for (let i = 0; i < 5; i++) {
+      mock.timers.tick(50);
+      timer.start(0.1); // each restart moves the deadline to 100 ms from now
+    }
+    t.same(firedAt, [], 'restarted before expiry: not fired');
+    mock.timers.tick(99);
+    t.same(firedAt, [], 'not 1 ms before the last restart + 100 ms');
+    mock.timers.tick(1);
+    t.same(
+      firedAt.map((x) => x - start),
+      [350],
+      'fired once, exactly 100 ms after the last restart (250 ms)',
+    );
+    t.notOk(timer.running, 'not running after it fired');
+    mock.timers.tick(1000);
+    t.equal(firedAt.length, 1, 'one-shot: does not fire again');
+
+    timer.start(0.05);
+    timer.stop();
+    t.notOk(timer.running);
+    mock.timers.tick(1000);
+    t.equal(firedAt.length, 1, 'stopped timer does not fire');
+  });
+});
+
+t.test('SessionTimer: a restart to an earlier deadline re-arms; restart after expiry works', async (t) => {
+  withMockClock(() => {
+    const firedAt: number[] = [];
+    const timer = new SessionTimer(() => firedAt.push(Date.now()));
+    const start = Date.now();
+    timer.start(10);
+    mock.timers.tick(100);
+    timer.start(0.2); // earlier than the armed 10 s: must not wait for the old setTimeout
+    mock.timers.tick(199);
+    t.same(firedAt, []);
+    mock.timers.tick(1);
+    t.same(
+      firedAt.map((x) => x - start),
+      [300],
+    );
+    timer.start(1);
+    mock.timers.tick(999);
+    t.equal(firedAt.length, 1);
+    mock.timers.tick(1);
+    t.same(
+      firedAt.map((x) => x - start),
+      [300, 1300],
+      'restarted after it fired: fires again',
+    );
+    timer.start(0);
+    mock.timers.tick(0);
+    t.equal(firedAt.length, 3, 'start(0) expires without waiting');
+  });
+});
+
+t.test('SessionTimer on the real clock: never early, and it does fire', async (t) => {
+  // One check against the real setTimeout/Date pair the daemon uses. Only the lower bound is
+  // asserted on elapsed time (load makes timers late, never early); "it fires" is a promise
+  // with a deadline 100 times the timer's duration.
+  const start = Date.now();
+  const fired = new Promise<number>((resolve) => new SessionTimer(() => resolve(Date.now())).start(0.05));
+  let deadline: NodeJS.Timeout | undefined;
+  const firedAt = await Promise.race([
+    fired,
+    new Promise<never>((_, reject) => {
+      deadline = setTimeout(() => reject(new Error('SessionTimer(50 ms) did not fire within 5 s')), 5000);
+    }),
+  ]).finally(() => clearTimeout(deadline));
+  t.ok(firedAt - start >= 50, `not before its deadline (${firedAt - start} ms)`);
 });
 
 t.test('OPEN checks and negotiation', async (t) => {
