@@ -46,6 +46,20 @@ export function localRole(role: Role): number | undefined {
   }
 }
 
+/**
+ * RFC 9234 §4.2: why the roles do not fit (answered with 2/11), or undefined. A peer that sends
+ * no BGP Role is refused only in strict mode.
+ */
+function roleMismatch(
+  ours: number | undefined,
+  theirs: number | undefined,
+  strict: boolean,
+): string | undefined {
+  if (ours === undefined) return undefined;
+  if (theirs === undefined) return strict ? 'strict mode: no BGP Role received' : undefined;
+  return rolesMatch(ours, theirs) ? undefined : `our role ${ours}, theirs ${theirs}`;
+}
+
 /** RFC 9234 §4.2, table 2: the pairs of (local, remote) roles that are correct. */
 function rolesMatch(local: number, remote: number): boolean {
   switch (local) {
@@ -148,31 +162,9 @@ export function checkOpen(
       error: new BgpMessageError(2, 6, new Uint8Array(0), 'session-reset', `hold time ${open.holdTime}`),
     };
   }
-  const ourRole = x.ours.capabilities.role;
-  // RFC 9234 §4.2: in strict mode a peer that sends no BGP Role is refused like a mismatch.
-  if (ourRole !== undefined && caps.role === undefined && x.neighbor.roleStrict === true) {
-    return {
-      ok: false,
-      error: new BgpMessageError(
-        2,
-        11,
-        new Uint8Array(0),
-        'session-reset',
-        'strict mode: no BGP Role received',
-      ),
-    };
-  }
-  if (ourRole !== undefined && caps.role !== undefined && !rolesMatch(ourRole, caps.role)) {
-    return {
-      ok: false,
-      error: new BgpMessageError(
-        2,
-        11,
-        new Uint8Array(0),
-        'session-reset',
-        `our role ${ourRole}, theirs ${caps.role}`,
-      ),
-    };
+  const mismatch = roleMismatch(x.ours.capabilities.role, caps.role, x.neighbor.roleStrict === true);
+  if (mismatch !== undefined) {
+    return { ok: false, error: new BgpMessageError(2, 11, new Uint8Array(0), 'session-reset', mismatch) };
   }
   const theirs = new Set<Family>();
   if (caps.multiprotocol.length === 0) theirs.add('ipv4-unicast');
