@@ -13,7 +13,9 @@
         "native/src/worker.cc",
         "native/src/uring.cc",
         "native/src/fastpath.cc",
-        "native/src/nexthop.cc"
+        "native/src/nexthop.cc",
+        "native/src/fib_writer.cc",
+        "native/src/napi_fib.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

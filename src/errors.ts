@@ -12,7 +12,9 @@ export type GredgeErrorCode =
   | 'ERR_DATAPLANE'
   | 'ERR_DATAPLANE_ARG'
   | 'ERR_DATAPLANE_CLOSED'
-  | 'ERR_LISTEN';
+  | 'ERR_LISTEN'
+  | 'ERR_FIB_OPEN'
+  | 'ERR_FIB_DUMP';
 
 export class GredgeError extends Error {
   readonly code: GredgeErrorCode;

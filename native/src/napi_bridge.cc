@@ -17,7 +17,7 @@
 namespace gredge {
 namespace {
 
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 const char* code_of(NetErr e) {
   switch (e) {
@@ -401,6 +401,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   exports.Set("NativeDataplane", ctor);
   exports.Set("setTcpMaxSeg", Napi::Function::New(env, SetTcpMaxSeg));
+  add_fib_bindings(env, exports);
   Napi::Object dbg = Napi::Object::New(env);
   add_debug_bindings(env, dbg);
   exports.Set("debug", dbg);

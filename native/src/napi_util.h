@@ -1,5 +1,5 @@
-// N-API helpers shared by the addon's two N-API files (napi_bridge.cc: the data plane object;
-// napi_debug.cc: debug bindings over the pure packet code). Nothing else includes napi.h.
+// N-API helpers shared by the addon's N-API files (napi_bridge.cc: the data plane object;
+// napi_fib.cc: the FIB writer; napi_debug.cc: debug bindings over the pure packet code). Nothing else includes napi.h.
 #pragma once
 #include <napi.h>
 
@@ -33,5 +33,8 @@ inline bool get_u32(const Napi::Object& o, const char* k, uint32_t lo, uint32_t 
 
 // Adds the debug bindings (pure functions of gre.cc, offload.cc, lpm.cc, fastpath.cc's filter).
 void add_debug_bindings(Napi::Env env, Napi::Object dbg);
+
+// Adds NativeFibWriter (napi_fib.cc): kernel routes and rules over rtnetlink from a thread.
+void add_fib_bindings(Napi::Env env, Napi::Object exports);
 
 }  // namespace gredge

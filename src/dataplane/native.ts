@@ -143,8 +143,27 @@ export interface NativeAddon {
     onEvent: (index: number, up: boolean) => void,
   ) => NativeDataplaneHandle;
   setTcpMaxSeg(fd: number, mss: number): void;
+  /** The FIB writer (native/src/fib_writer.h): kernel routes and rules from a thread. */
+  NativeFibWriter: new (
+    protocol: number,
+  ) => NativeFibWriterHandle;
   debug: NativeDebug;
 }
+
+/** What src/fib/writer.ts drives; records are 48 bytes each (layout in native/src/fib_writer.h). */
+export interface NativeFibWriterHandle {
+  /** results: 0 or an errno per record; messages: the kernel's words for the first of each errno */
+  write(records: Uint8Array, done: (results: Int32Array, messages: Array<[number, string]>) => void): void;
+  /** The routes of our protocol in one table, as records (op 1). */
+  dumpRoutes(family: 4 | 6, table: number, done: (records: Uint8Array, errno: number) => void): void;
+  /** The rules of our protocol, as records (op 3). */
+  dumpRules(family: 4 | 6, done: (records: Uint8Array, errno: number) => void): void;
+  pending(): number;
+  close(): void;
+}
+
+/** The addon this code was written against: an older build lacks what it calls. */
+const ABI_VERSION = 3;
 
 let cached: NativeAddon | undefined;
 
@@ -155,7 +174,10 @@ export function loadNative(): NativeAddon {
   // The compiled file, dist/src/dataplane/native.js, sits three levels below the package root.
   const path = new URL('../../../build/Release/gredge_native.node', import.meta.url).pathname;
   try {
-    cached = require(path) as NativeAddon;
+    const addon = require(path) as NativeAddon;
+    if (addon.abiVersion !== ABI_VERSION)
+      throw new Error(`the build is ABI ${addon.abiVersion}, this code needs ${ABI_VERSION}`);
+    cached = addon;
   } catch (err) {
     throw new GredgeError(
       'ERR_NATIVE_LOAD',
