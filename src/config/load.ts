@@ -10,7 +10,7 @@ import { GredgeError } from '../errors.js';
 import { parsePrefixRule } from '../policy/prefix-set.js';
 import { checkInterfaceAddress, checkIp, checkIpv4, checkIpv6, checkPrefix } from './addr.js';
 import { type ConfigIssue, Reader } from './reader.js';
-import type { Config, DataplaneConfig, NeighborConfig, Role, TunnelConfig } from './types.js';
+import type { Config, DataplaneConfig, FibConfig, NeighborConfig, Role, TunnelConfig } from './types.js';
 
 const TOP_KEYS = [
   'router-id',
@@ -23,6 +23,7 @@ const TOP_KEYS = [
   'log',
   'own-prefixes',
   'bogons',
+  'fib',
 ] as const;
 const NEIGHBOR_KEYS = [
   'name',
@@ -169,8 +170,9 @@ function readTop(r: Reader, top: Pairs | undefined, source: string): Config | un
     ? readStrings(r, val(top, 'own-prefixes'), 'own-prefixes', (x) => checkPrefix(x))
     : [];
   const bogons = top.has('bogons') ? readStrings(r, val(top, 'bogons'), 'bogons', checkRule) : undefined;
+  const fib = top.has('fib') ? readFib(r, val(top, 'fib')) : { ...FIB_DEFAULTS };
   if (routerId === undefined || localAs === undefined) return undefined;
-  const cfg: Config = { source, routerId, localAs, listen, neighbors, tunnels, log, ownPrefixes };
+  const cfg: Config = { source, routerId, localAs, listen, neighbors, tunnels, log, ownPrefixes, fib };
   if (bogons !== undefined) cfg.bogons = bogons;
   if (dataplane) cfg.dataplane = dataplane;
   if (underlay) cfg.underlay = underlay;
@@ -202,6 +204,55 @@ function readDataplane(r: Reader, node: Node | undefined): DataplaneConfig {
     persistent: persistent ?? false,
     offload: offload ?? true,
     directTx: directTx ?? true,
+  };
+}
+
+export const FIB_DEFAULTS: Readonly<FibConfig> = {
+  fullTable: 201,
+  resaleTable: 202,
+  protocol: 250,
+  rulePriority: 1000,
+  kernel: true,
+};
+
+/** The kernel's own tables: default (253), main (254), local (255); 0 is "unspecified". */
+function checkTable(n: number): string | undefined {
+  if (n === 253 || n === 254 || n === 255)
+    return `${n} is one of the kernel's own tables (253 default, 254 main, 255 local)`;
+  return undefined;
+}
+
+function readFib(r: Reader, node: Node | undefined): FibConfig | null {
+  if (node && 'value' in node && node.value === false) return null;
+  const m = r.map(node, 'fib', ['full-table', 'resale-table', 'protocol', 'rule-priority', 'kernel']);
+  const table = (key: string, dflt: number) => {
+    if (!m?.has(key)) return dflt;
+    const n = r.int(val(m, key), `fib.${key}`, 1, 4294967295);
+    if (n === undefined) return dflt;
+    const why = checkTable(n);
+    if (why) r.error(val(m, key), `fib.${key}`, why);
+    return n;
+  };
+  const fullTable = table('full-table', FIB_DEFAULTS.fullTable);
+  const resaleTable = table('resale-table', FIB_DEFAULTS.resaleTable);
+  if (fullTable === resaleTable) {
+    const key = m?.has('resale-table') ? 'resale-table' : 'full-table';
+    const other = key === 'resale-table' ? 'full-table' : 'resale-table';
+    r.error(m ? val(m, key) : node, `fib.${key}`, `must differ from fib.${other} (${fullTable})`);
+  }
+  // 0-4 are the kernel's own (unspec, redirect, kernel, boot, static): never ours to remove.
+  const protocol = m?.has('protocol') ? r.int(val(m, 'protocol'), 'fib.protocol', 5, 255) : undefined;
+  // The five rules sit at PRIORITY..PRIORITY+4, before the main table's rule (32766).
+  const rulePriority = m?.has('rule-priority')
+    ? r.int(val(m, 'rule-priority'), 'fib.rule-priority', 1, 32761)
+    : undefined;
+  const kernel = m?.has('kernel') ? r.bool(val(m, 'kernel'), 'fib.kernel') : undefined;
+  return {
+    fullTable,
+    resaleTable,
+    protocol: protocol ?? FIB_DEFAULTS.protocol,
+    rulePriority: rulePriority ?? FIB_DEFAULTS.rulePriority,
+    kernel: kernel ?? FIB_DEFAULTS.kernel,
   };
 }
 

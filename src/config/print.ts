@@ -26,6 +26,15 @@ export function printConfig(cfg: Config): string {
       'direct-tx': cfg.dataplane.directTx,
     };
   }
+  out.fib = cfg.fib
+    ? {
+        'full-table': cfg.fib.fullTable,
+        'resale-table': cfg.fib.resaleTable,
+        protocol: cfg.fib.protocol,
+        'rule-priority': cfg.fib.rulePriority,
+        kernel: cfg.fib.kernel,
+      }
+    : false;
   if (cfg.underlay) out.underlay = { ...cfg.underlay };
   if (cfg.tunnels.length > 0) out.tunnels = cfg.tunnels.map(tunnel);
   return stringify(out, { lineWidth: 0 });

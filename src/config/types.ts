@@ -65,6 +65,15 @@ export interface DataplaneConfig {
   directTx: boolean; // AF_PACKET transmit on the underlay device (bypasses IP output), default true
 }
 
+/** Where best paths are programmed (src/fib): two kernel tables and the policy rules. */
+export interface FibConfig {
+  fullTable: number; // default 201: every best path (the provider's own traffic, resale:false customers)
+  resaleTable: number; // default 202: best paths without no-resale peers' routes (reselling customers)
+  protocol: number; // default 250: the route and rule protocol that marks what gredged owns
+  rulePriority: number; // default 1000: the first of the five rule priorities gredged uses
+  kernel: boolean; // default true; false: tunnel LPMs only, no kernel routes or rules
+}
+
 export interface Config {
   /** Path of the file this came from (for messages). */
   source: string;
@@ -80,4 +89,6 @@ export interface Config {
   ownPrefixes: string[];
   /** Prefix rules refused from every eBGP neighbor; undefined: the default list (policy/bogons.ts). */
   bogons?: string[];
+  /** null: `fib: false`, best paths are programmed nowhere (a route server, a lab). */
+  fib: FibConfig | null;
 }
