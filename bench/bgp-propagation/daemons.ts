@@ -64,6 +64,8 @@ export async function startGredged(dir: string, port: number): Promise<Started> 
     localAs: AS.daemon,
     listen: { address: ADDR.daemon, port },
     logLevel: 'info',
+    // BGP work alone, as BIRD does here (no kernel protocol); bench:fib measures the FIB.
+    fib: false,
     neighbors: [
       {
         name: 'upstream',

@@ -171,7 +171,7 @@ void FibWriter::run() {
 
 size_t FibWriter::encode(const uint8_t* r, uint8_t* buf, size_t room, uint32_t seq, bool ack) const {
   if (room < kMaxMsg) return 0;
-  const uint8_t op = r[0], family = r[1], dlen = r[2], gwf = r[3];
+  const uint8_t op = r[0], family = r[1], dlen = r[2], gwf = r[3] & kFibGwMask, flags = r[3] & ~kFibGwMask;
   const uint32_t table = rd32(r + 4), oif = rd32(r + 8), prio = rd32(r + 12);
   const uint8_t* dst = r + 16;
   const uint8_t* gw = r + 32;
@@ -182,6 +182,7 @@ size_t FibWriter::encode(const uint8_t* r, uint8_t* buf, size_t room, uint32_t s
   const uint16_t ackf = ack ? NLM_F_ACK : 0;
   if (op == kFibRouteSet || op == kFibRouteDel) {
     if (table == 0 || (op == kFibRouteSet && gwf != 0 && gwf != 4 && gwf != 6)) return 0;
+    if ((flags & kFibPrefsrc) && gwf) return 0;  // the gw field holds one or the other
     h->nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
     auto* rt = static_cast<rtmsg*>(NLMSG_DATA(h));
     rt->rtm_family = uint8_t(af(family));
@@ -213,7 +214,18 @@ size_t FibWriter::encode(const uint8_t* r, uint8_t* buf, size_t room, uint32_t s
       memcpy(via + 2, gw, addr_len(gwf));
       put(h, RTA_VIA, via, 2 + addr_len(gwf));
     }
-    if (prio) put32(h, RTA_PRIORITY, prio);
+    if (flags & kFibPrefsrc) put(h, RTA_PREFSRC, gw, addr_len(family));
+    if (flags & kFibMtu) {
+      // RTA_METRICS nests rtattrs: { RTAX_MTU: u32 }.
+      alignas(rtattr) uint8_t nested[RTA_SPACE(sizeof(uint32_t))];
+      auto* m = reinterpret_cast<rtattr*>(nested);
+      m->rta_type = RTAX_MTU;
+      m->rta_len = uint16_t(RTA_LENGTH(sizeof(uint32_t)));
+      memcpy(RTA_DATA(m), &prio, sizeof(prio));
+      put(h, RTA_METRICS, nested, m->rta_len);
+    } else if (prio) {
+      put32(h, RTA_PRIORITY, prio);
+    }
     return h->nlmsg_len;
   }
   if (op == kFibRuleAdd || op == kFibRuleDel) {

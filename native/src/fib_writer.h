@@ -13,7 +13,9 @@
 //   0  u8  op         1 route set (create or replace), 2 route delete, 3 rule add, 4 rule delete
 //   1  u8  family     4 | 6
 //   2  u8  dst_len    route: prefix length; rule: source prefix length (0: any source)
-//   3  u8  gw_family  route: 0 none, 4 | 6 (a gateway of the other family goes as RTA_VIA)
+//   3  u8  gw_family  route: 0 none, 4 | 6 (a gateway of the other family goes as RTA_VIA), with
+//                     flags kFibPrefsrc (gw holds the preferred source, no gateway) and kFibMtu
+//                     (prio holds the route's MTU, the metric is the kernel's default)
 //   4  u32 table      route: table; rule: table to look up, 0 = unreachable (FR_ACT_UNREACHABLE)
 //   8  u32 oif        route: output ifindex (0: none); rule: suppress_prefixlength + 1 (0: none)
 //  12  u32 prio       route: metric (0: kernel default); rule: priority
@@ -37,6 +39,9 @@ namespace gredge {
 constexpr size_t kFibRecord = 48;
 
 enum FibOp : uint8_t { kFibRouteSet = 1, kFibRouteDel = 2, kFibRuleAdd = 3, kFibRuleDel = 4 };
+constexpr uint8_t kFibGwMask = 0x0f;
+constexpr uint8_t kFibPrefsrc = 0x80;
+constexpr uint8_t kFibMtu = 0x40;
 
 struct FibJob {
   enum Kind { kWrite, kDumpRoutes, kDumpRules } kind = kWrite;

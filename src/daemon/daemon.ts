@@ -8,6 +8,7 @@ import { Peer } from '../bgp/session/peer.js';
 import { parseIpv4 } from '../bgp/wire/index.js';
 import type { Config } from '../config/types.js';
 import type { Dataplane } from '../dataplane/index.js';
+import type { Fib } from '../fib/fib.js';
 import type { Logger } from '../observe/log.js';
 import { Rib } from '../rib/rib.js';
 
@@ -19,6 +20,7 @@ export class Daemon {
   #byAddress = new Map<string, Peer>();
   #listener: BgpListener | undefined;
   #dataplane: Dataplane | undefined;
+  #fib: Fib | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(config: Config, log: Logger) {
@@ -51,12 +53,29 @@ export class Daemon {
     return this.#dataplane;
   }
 
-  /** Data plane first (customer sessions run inside tunnels), then the listener, then sessions. */
+  get fib(): Fib | undefined {
+    return this.#fib;
+  }
+
+  /**
+   * Data plane first (customer sessions run inside tunnels), then the FIB (its rules name the
+   * TUN; it follows the RIB from here on), then the listener, then sessions.
+   */
   async start(): Promise<void> {
     if (this.config.dataplane) {
       // Loaded only when tunnels are configured: a BGP-only box never loads the native addon.
       const { startDataplane } = await import('../dataplane/from-config.js');
       this.#dataplane = await startDataplane(this.config, this.#log.child({ module: 'dataplane' }));
+    }
+    if (this.config.fib) {
+      const { Fib } = await import('../fib/fib.js');
+      this.#fib = new Fib({
+        config: { ...this.config, fib: this.config.fib },
+        rib: this.rib,
+        ...(this.#dataplane ? { dataplane: this.#dataplane } : {}),
+        log: this.#log.child({ module: 'fib' }),
+      });
+      await this.#fib.start();
     }
     if (this.config.listen && this.peers.size > 0) {
       this.#listener = new BgpListener({
@@ -85,6 +104,8 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#listener?.close();
       await Promise.allSettled([...this.peers.values()].map((p) => p.stop(message)));
+      // Routes and rules go before the TUN they point into.
+      await this.#fib?.stop().catch((err) => this.#log.error({ err }, 'fib: stop failed'));
       this.#dataplane?.close();
       this.#log.info('gredged stopped');
     })();

@@ -10,7 +10,7 @@ import { type ParsedPrefix, parseIp } from './addr.js';
 import { CounterReader, type GlobalCounters, type TunnelCounters } from './counters.js';
 import { argError, call } from './errors.js';
 import { loadNative, type NativeDataplaneHandle } from './native.js';
-import { packPrefixList, packRouteEntries } from './route-pack.js';
+import { packPrefixList, packRouteEntries, ROUTE_RECORD } from './route-pack.js';
 import { planTunnel, type TunnelPlan, type TunnelSpec } from './tunnels.js';
 
 export interface DataplaneOptions {
@@ -239,6 +239,23 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     if (!Array.isArray(prefixes)) throw argError('removeRoutes: expected an array of prefixes');
     const recs = packPrefixList(prefixes, 'removeRoutes');
     return call('removeRoutes', () => this.#h.removeRoutes(recs));
+  }
+
+  /** The addon's index of a tunnel (the FIB packs it into LPM records), or undefined. */
+  tunnelIndex(name: string): number | undefined {
+    return this.#byName.get(name)?.index;
+  }
+
+  /**
+   * LPM changes already packed as 24-byte records (route-pack.ts; the FIB builds them from the
+   * RIB's prefix keys): `add` inserts or moves each prefix to its record's tunnel, otherwise
+   * each prefix is removed. Returns how many were changed.
+   */
+  applyRoutes(records: Uint8Array, add: boolean): number {
+    this.#live();
+    if (records.length % ROUTE_RECORD !== 0) throw argError('applyRoutes: records must be 24 bytes each');
+    if (records.length === 0) return 0;
+    return call('applyRoutes', () => (add ? this.#h.addRoutes(records) : this.#h.removeRoutes(records)));
   }
 
   /** The tunnel the LPM picks for an inner destination, or undefined. */

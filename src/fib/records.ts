@@ -10,6 +10,9 @@ export const OP_ROUTE_SET = 1;
 export const OP_ROUTE_DEL = 2;
 export const OP_RULE_ADD = 3;
 export const OP_RULE_DEL = 4;
+/** Route flags in byte 3 beside the gateway's family (native/src/fib_writer.h). */
+const FLAG_PREFSRC = 0x80;
+const FLAG_MTU = 0x40;
 
 /** A record read back (dumps, failures). */
 export interface FibRecord {
@@ -76,6 +79,32 @@ export class RecordBatch {
   }
 
   /**
+   * A route into a device carrying its MTU and preferred source (a tunnel's inner subnet, as the
+   * data plane writes it into `main`: TCP to the far end then negotiates an MSS that fits).
+   */
+  deviceRoute(
+    family: 4 | 6,
+    dst: Uint8Array,
+    len: number,
+    table: number,
+    oif: number,
+    mtu: number,
+    src?: Uint8Array,
+  ): void {
+    const o = this.#head(OP_ROUTE_SET, family, len, table, oif);
+    const b = this.#buf;
+    b.set(dst.subarray(0, family === 4 ? 4 : 16), o + 16);
+    if (mtu > 0) {
+      b[o + 3] = b[o + 3]! | FLAG_MTU;
+      this.#dv.setUint32(o + 12, mtu, true);
+    }
+    if (src !== undefined) {
+      b[o + 3] = b[o + 3]! | FLAG_PREFSRC;
+      b.set(src.subarray(0, family === 4 ? 4 : 16), o + 32);
+    }
+  }
+
+  /**
    * A policy rule: packets [from src] [arriving on iif] look up `table` (0: unreachable) at
    * priority `prio`; with `suppress` N, routes of length N or shorter found there are ignored.
    */
@@ -132,7 +161,7 @@ export function readRecord(buf: Uint8Array, i: number): FibRecord {
   const o = i * FIB_RECORD;
   const dv = new DataView(buf.buffer, buf.byteOffset + o, FIB_RECORD);
   const family = buf[o + 1] === 6 ? 6 : 4;
-  const gwf = buf[o + 3];
+  const gwf = buf[o + 3]! & 0x0f; // the high bits are flags
   return {
     op: buf[o]!,
     family,

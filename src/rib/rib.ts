@@ -190,6 +190,14 @@ export class Rib {
     };
   }
 
+  /** The current best paths of one prefix (what a BestChange for it would say now). */
+  bestOf(family: Family, prefix: Prefix4 | Prefix6): BestChange {
+    const t = (family === 'ipv4-unicast' ? this.t4 : this.t6) as LocRib<Prefix4 | Prefix6>;
+    const e = (t.index as { find(k: Prefix4 | Prefix6): number }).find(prefix);
+    if (e < 0 || t.head[e] === -1) return { family, prefix };
+    return this.#change(t, family, e);
+  }
+
   /** Resolves once pending changes are flushed and every unblocked neighbor is drained. */
   idle(): Promise<void> {
     if (!this.#busy()) return Promise.resolve();

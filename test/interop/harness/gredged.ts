@@ -38,6 +38,8 @@ export interface GredgedOptions {
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** Replaces the default bogon list (which holds the documentation ranges tests use). */
   bogons?: string[];
+  /** `false`: no FIB (the propagation bench compares BGP work alone); default: the config's. */
+  fib?: false;
 }
 
 export function gredgedYaml(o: GredgedOptions): string {
@@ -49,6 +51,7 @@ export function gredgedYaml(o: GredgedOptions): string {
   if (o.listen) lines.push(`listen: { address: ${o.listen.address}, port: ${o.listen.port} }`);
   lines.push(`log: { level: ${o.logLevel ?? 'info'} }`);
   if (o.bogons) lines.push(`bogons: [${o.bogons.map((b) => JSON.stringify(b)).join(', ')}]`);
+  if (o.fib === false) lines.push('fib: false');
   lines.push('neighbors:');
   for (const n of o.neighbors) {
     lines.push(

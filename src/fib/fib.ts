@@ -1,0 +1,505 @@
+/**
+ * The FIB: the RIB's best paths made into forwarding state, on both planes.
+ *
+ *  - **Tunnel LPM** (the data plane): a prefix whose best path goes into a customer's tunnel
+ *    (the route came from the session inside it, or its next hop is the tunnel's far end).
+ *  - **Kernel tables** (rtnetlink, through the native writer's thread): the `full` best path of
+ *    every prefix into `fib.full-table`, the `resale` best path (no no-resale peer's routes) into
+ *    `fib.resale-table`; customer prefixes point into the TUN, the others at their BGP next hop.
+ *  - **Policy rules**: packets from the TUN look up the resale table, except those whose inner
+ *    source is an allowed source of a `resale: false` customer (anti-spoofing on decap makes the
+ *    source trustworthy), which look up the full table; a packet from the TUN that finds no
+ *    route there may use `main`'s specific routes but never its default route (which may well
+ *    lead to the peer), and otherwise gets an ICMP unreachable; everything else (the provider's
+ *    own traffic, traffic from peers and transits toward customers) looks up the full table,
+ *    then `main`.
+ *
+ * Routes and rules carry `fib.protocol`, which is how gredged knows its own: at start, what an
+ * earlier instance left is removed (rules: reconciled in place), and at stop it all goes.
+ * The FIB subscribes to the RIB with a snapshot, one write per RIB flush; a route the kernel
+ * refuses for its next hop (no route to the gateway yet) is counted and retried with whatever
+ * the RIB says then.
+ */
+import { readFileSync } from 'node:fs';
+import { prefix4, prefix6 } from '../bgp/wire/prefix.js';
+import type { Family, PathAttributes, Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import type { Config, FibConfig } from '../config/types.js';
+import type { ParsedPrefix } from '../dataplane/addr.js';
+import { maskBytes, parsePrefix } from '../dataplane/addr.js';
+import type { Logger } from '../observe/log.js';
+import type { BestChange, RouteInfo } from '../rib/rib.js';
+import {
+  FIB_RECORD,
+  OP_ROUTE_DEL,
+  OP_ROUTE_SET,
+  OP_RULE_ADD,
+  OP_RULE_DEL,
+  RecordBatch,
+  readRecord,
+  recordKey,
+} from './records.js';
+import { type Target, TargetResolver } from './targets.js';
+import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from './writer.js';
+
+/** What the FIB needs of the RIB. */
+export interface FibRib {
+  onBestChange(listener: (batch: BestChange[]) => void, opts?: { snapshot?: boolean }): () => void;
+  bestOf(family: Family, prefix: Prefix4 | Prefix6): BestChange;
+}
+
+/** What the FIB needs of the data plane. */
+export interface FibDataplane {
+  readonly tun: string;
+  tunnelIndex(name: string): number | undefined;
+  applyRoutes(records: Uint8Array, add: boolean): number;
+}
+
+export interface FibOptions {
+  config: Pick<Config, 'neighbors' | 'tunnels'> & { fib: FibConfig };
+  rib: FibRib;
+  dataplane?: FibDataplane;
+  log: Logger;
+  /** Default: the native rtnetlink writer (unless `fib.kernel` is false). */
+  writer?: KernelWriter;
+  /** The TUN's ifindex; default: read from /sys/class/net. */
+  tunIfindex?: number;
+  /** How often routes refused for their next hop are tried again (ms); default 5000. */
+  retryMs?: number;
+}
+
+export interface FibStats {
+  /** RIB batches applied, and the records written for them. */
+  batches: number;
+  routeWrites: number;
+  /** Kernel refusals by errno name (ESRCH on delete, "already gone", is not one). */
+  failed: Record<string, number>;
+  /** Prefixes waiting for their next hop to become reachable. */
+  unresolved: number;
+  /** Best paths with no usable next hop at all (nothing to program). */
+  noNextHop: number;
+  /** Prefixes the FIB holds in tunnel LPMs. */
+  tunnelRoutes: number;
+  /** Writes in flight, and how long the last and the slowest write took (ms). */
+  pending: number;
+  lastWriteMs: number;
+  maxWriteMs: number;
+  /** Stale routes and rules of an earlier instance removed at start. */
+  staleRemoved: number;
+}
+
+/** Errors that say "this next hop is not reachable now": retried, not fatal. */
+const ENETUNREACH = 101;
+const EHOSTUNREACH = 113;
+const ENETDOWN = 100;
+const ENODEV = 19;
+const ESRCH = 3;
+const EEXIST = 17;
+const ENOBUFS = 105;
+const ETIMEDOUT = 110;
+const RETRYABLE = new Set([ENETUNREACH, EHOSTUNREACH, ENETDOWN, ENODEV, ENOBUFS, ETIMEDOUT]);
+
+const ROUTE_RECORD = 24; // the data plane's LPM record (dataplane/route-pack.ts)
+const MAIN_TABLE = 254;
+
+type Key = Prefix4 | Prefix6;
+
+interface StaticRoute {
+  family: 4 | 6;
+  prefix: ParsedPrefix;
+  tunnel: string;
+  /** Inner subnets: the tunnel MTU and our inner address as source, as in `main`. */
+  mtu: number;
+  src?: Uint8Array;
+}
+
+export class Fib {
+  readonly #cfg: FibConfig;
+  readonly #rib: FibRib;
+  readonly #dp: FibDataplane | undefined;
+  readonly #log: Logger;
+  readonly #resolver: TargetResolver;
+  readonly #retryMs: number;
+  /** The rules this config wants (records with op rule-add). */
+  readonly #rules: RecordBatch;
+  #writer: KernelWriter | undefined;
+  #tunIfindex = 0;
+  #unsubscribe: (() => void) | undefined;
+  /** Customer prefixes configured as tunnels' static routes or inner subnets: config wins. */
+  readonly #static4 = new Set<Prefix4>();
+  readonly #static6 = new Set<Prefix6>();
+  readonly #statics: StaticRoute[] = [];
+  /** Prefixes the FIB put into tunnel LPMs (so that only those are ever removed). */
+  readonly #lpm4 = new Set<Prefix4>();
+  readonly #lpm6 = new Set<Prefix6>();
+  /** Prefixes refused for an unreachable next hop, tried again on a timer. */
+  readonly #retry4 = new Set<Prefix4>();
+  readonly #retry6 = new Set<Prefix6>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #logged = new Set<string>();
+  readonly #stats: FibStats = {
+    batches: 0,
+    routeWrites: 0,
+    failed: {},
+    unresolved: 0,
+    noNextHop: 0,
+    tunnelRoutes: 0,
+    pending: 0,
+    lastWriteMs: 0,
+    maxWriteMs: 0,
+    staleRemoved: 0,
+  };
+  #stopped = false;
+
+  constructor(opts: FibOptions) {
+    this.#cfg = opts.config.fib;
+    this.#rib = opts.rib;
+    this.#dp = opts.dataplane;
+    this.#log = opts.log;
+    this.#resolver = new TargetResolver(opts.config);
+    this.#retryMs = opts.retryMs ?? 5000;
+    this.#writer = opts.writer;
+    if (opts.tunIfindex !== undefined) this.#tunIfindex = opts.tunIfindex;
+    for (const t of opts.config.tunnels) {
+      const inner = [t.inner.local, t.inner.local6].filter((x): x is string => x !== undefined);
+      for (const cidr of [...inner, ...t.routes]) {
+        const parsed = parsePrefix(cidr, false);
+        if (typeof parsed === 'string') continue; // the config loader checked these
+        // An inner address (192.0.2.129/30) stands for its subnet (192.0.2.128/30).
+        const p = { ...parsed, bytes: maskBytes(parsed.bytes, parsed.len) };
+        const isInner = inner.includes(cidr);
+        this.#statics.push({
+          family: p.family,
+          prefix: p,
+          tunnel: t.name,
+          mtu: isInner ? t.mtu : 0,
+          ...(isInner ? { src: parsed.bytes } : {}),
+        });
+        if (p.family === 4) this.#static4.add(prefix4(u32(p.bytes), p.len));
+        else this.#static6.add(prefix6(p.bytes, p.len));
+      }
+    }
+    this.#rules = this.#desiredRules(opts.config);
+  }
+
+  /**
+   * Opens the kernel side (stale routes of an earlier instance removed, rules reconciled, the
+   * tunnels' static routes written), then subscribes to the RIB with a snapshot.
+   */
+  async start(): Promise<void> {
+    if (this.#cfg.kernel) {
+      this.#writer ??= new NetlinkWriter(this.#cfg.protocol);
+      if (this.#dp && this.#tunIfindex === 0) this.#tunIfindex = ifindexOf(this.#dp.tun);
+      await this.#reconcile();
+    }
+    this.#unsubscribe = this.#rib.onBestChange((batch) => this.#apply(batch), { snapshot: true });
+    this.#log.info(
+      {
+        fullTable: this.#cfg.fullTable,
+        resaleTable: this.#cfg.resaleTable,
+        protocol: this.#cfg.protocol,
+        kernel: this.#cfg.kernel,
+        tun: this.#dp?.tun,
+        staleRemoved: this.#stats.staleRemoved,
+      },
+      'fib started',
+    );
+  }
+
+  /** Resolves once every write handed to the kernel so far is acknowledged. */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+  }
+
+  /** Stops following the RIB; removes every route and rule of ours unless `keep` (graceful restart). */
+  async stop(opts: { keep?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    await this.idle();
+    const w = this.#writer;
+    if (w && !opts.keep) {
+      const n = await this.#removeAll(w, true);
+      this.#log.info({ removed: n }, 'fib: kernel routes and rules removed');
+    }
+    w?.close();
+  }
+
+  stats(): FibStats {
+    return {
+      ...this.#stats,
+      failed: { ...this.#stats.failed },
+      unresolved: this.#retry4.size + this.#retry6.size,
+      tunnelRoutes: this.#lpm4.size + this.#lpm6.size,
+      pending: this.#inflight.size,
+    };
+  }
+
+  // ------------------------------------------------------------------ kernel side at start
+
+  async #reconcile(): Promise<void> {
+    const w = this.#writer!;
+    // Rules: ours that are not wanted go, wanted ones missing are added; the rest stay put, so
+    // packets from customers never meet a moment without them.
+    const want = new Map<string, number>();
+    const rules = this.#rules.bytes();
+    for (let i = 0; i < rules.length / FIB_RECORD; i++) want.set(recordKey(rules, i), i);
+    const fix = new RecordBatch();
+    for (const fam of [4, 6] as const) {
+      const have = await w.dumpRules(fam);
+      for (let i = 0; i < have.length / FIB_RECORD; i++) {
+        const k = recordKey(have, i);
+        if (want.has(k)) want.delete(k);
+        else {
+          fix.copy(have, i, OP_RULE_DEL);
+          this.#stats.staleRemoved++;
+        }
+      }
+    }
+    for (const i of want.values()) fix.copy(rules, i, OP_RULE_ADD);
+    // Routes an earlier instance left (a crash, kill -9): without graceful restart nothing
+    // says they are still right, so they go before anything is written.
+    this.#stats.staleRemoved += await this.#removeAll(w, false);
+    if (this.#tunIfindex > 0) {
+      for (const s of this.#statics) {
+        for (const table of [this.#cfg.fullTable, this.#cfg.resaleTable])
+          fix.deviceRoute(s.family, s.prefix.bytes, s.prefix.len, table, this.#tunIfindex, s.mtu, s.src);
+      }
+    }
+    if (fix.count > 0) this.#check(fix.bytes(), await w.write(fix.bytes()), 'start');
+  }
+
+  /** Deletes every route of our protocol in both tables (and with `rules`, our rules). */
+  async #removeAll(w: KernelWriter, rules: boolean): Promise<number> {
+    const del = new RecordBatch();
+    for (const fam of [4, 6] as const) {
+      for (const table of [this.#cfg.fullTable, this.#cfg.resaleTable]) {
+        const have = await w.dumpRoutes(fam, table);
+        // Highest prefix first: the kernel's trie removes a dense run of prefixes many times
+        // faster from the top down than in the ascending order a dump gives (0.8 s against
+        // 7.9 s for 262,144 adjacent /24s here).
+        for (let i = have.length / FIB_RECORD - 1; i >= 0; i--) del.copy(have, i, OP_ROUTE_DEL);
+      }
+      if (rules) {
+        const have = await w.dumpRules(fam);
+        for (let i = 0; i < have.length / FIB_RECORD; i++) del.copy(have, i, OP_RULE_DEL);
+      }
+    }
+    if (del.count > 0) this.#check(del.bytes(), await w.write(del.bytes()), 'removal');
+    return del.count;
+  }
+
+  /**
+   * The five rule priorities: resale:false sources → full; TUN → resale; TUN → main, except its
+   * default route (connected networks and the operator's static routes keep working); TUN →
+   * unreachable; everything else → full. A default route in `main` (toward the provider's core,
+   * which may well leave through a no-resale peer at another edge) never carries a customer's
+   * packet: a customer that should reach everything gets a default route over BGP.
+   */
+  #desiredRules(cfg: FibOptions['config']): RecordBatch {
+    const b = new RecordBatch();
+    const base = this.#cfg.rulePriority;
+    const tun = this.#dp?.tun;
+    for (const fam of [4, 6] as const) {
+      if (tun !== undefined) {
+        for (const n of cfg.neighbors) {
+          if (n.role !== 'customer' || n.resale || n.tunnel === undefined) continue;
+          const t = cfg.tunnels.find((x) => x.name === n.tunnel);
+          for (const src of t?.allowedSources ?? []) {
+            const p = parsePrefix(src, false);
+            if (typeof p === 'string' || p.family !== fam) continue;
+            b.rule(
+              OP_RULE_ADD,
+              fam,
+              { bytes: maskBytes(p.bytes, p.len), len: p.len },
+              this.#cfg.fullTable,
+              base,
+              tun,
+            );
+          }
+        }
+        b.rule(OP_RULE_ADD, fam, undefined, this.#cfg.resaleTable, base + 1, tun);
+        b.rule(OP_RULE_ADD, fam, undefined, MAIN_TABLE, base + 2, tun, 0);
+        b.rule(OP_RULE_ADD, fam, undefined, 0, base + 3, tun);
+      }
+      b.rule(OP_RULE_ADD, fam, undefined, this.#cfg.fullTable, base + 4, '');
+    }
+    return b;
+  }
+
+  // ------------------------------------------------------------------ best-path changes
+
+  #apply(batch: readonly BestChange[]): void {
+    if (this.#stopped) return;
+    const kernel = this.#writer !== undefined ? new RecordBatch(batch.length * 2) : undefined;
+    const lpmAdd: Array<[Key, number, 4 | 6]> = [];
+    const lpmDel: Array<[Key, 4 | 6]> = [];
+    const cache = new Map<string, Map<Readonly<PathAttributes>, Target>>();
+    const resolve = (family: Family, r: RouteInfo | undefined): Target | undefined => {
+      if (r === undefined) return undefined;
+      let byAttrs = cache.get(r.neighbor);
+      if (byAttrs === undefined) cache.set(r.neighbor, (byAttrs = new Map()));
+      let t = byAttrs.get(r.attrs);
+      if (t === undefined) byAttrs.set(r.attrs, (t = this.#resolver.resolve(family, r.neighbor, r.attrs)));
+      return t;
+    };
+    for (const c of batch) {
+      const v6 = c.family === 'ipv6-unicast';
+      if (v6 ? this.#static6.has(c.prefix as Prefix6) : this.#static4.has(c.prefix as Prefix4)) continue;
+      const full = resolve(c.family, c.full);
+      const resale = c.resale === c.full ? full : resolve(c.family, c.resale);
+      if (kernel) {
+        if (v6) this.#retry6.delete(c.prefix as Prefix6);
+        else this.#retry4.delete(c.prefix as Prefix4);
+        this.#kernelRecord(kernel, v6, c.prefix, this.#cfg.fullTable, full);
+        this.#kernelRecord(kernel, v6, c.prefix, this.#cfg.resaleTable, resale);
+      }
+      if (this.#dp) {
+        const tunnel =
+          full?.kind === 'tunnel' ? full.tunnel : resale?.kind === 'tunnel' ? resale.tunnel : undefined;
+        const idx = tunnel !== undefined ? this.#dp.tunnelIndex(tunnel) : undefined;
+        const lpm = v6 ? this.#lpm6 : this.#lpm4;
+        if (idx !== undefined) {
+          lpmAdd.push([c.prefix, idx, v6 ? 6 : 4]);
+          (lpm as Set<Key>).add(c.prefix);
+        } else if ((lpm as Set<Key>).delete(c.prefix)) lpmDel.push([c.prefix, v6 ? 6 : 4]);
+      }
+    }
+    this.#stats.batches++;
+    if (this.#dp && (lpmAdd.length > 0 || lpmDel.length > 0)) this.#applyLpm(lpmAdd, lpmDel);
+    if (kernel && kernel.count > 0) this.#submit(kernel);
+  }
+
+  #kernelRecord(b: RecordBatch, v6: boolean, p: Key, table: number, t: Target | undefined): void {
+    let op = OP_ROUTE_DEL;
+    let oif = 0;
+    let gw: Uint8Array | undefined;
+    if (t?.kind === 'tunnel' && this.#tunIfindex > 0) {
+      op = OP_ROUTE_SET;
+      oif = this.#tunIfindex;
+    } else if (t?.kind === 'gateway') {
+      op = OP_ROUTE_SET;
+      gw = t.address;
+    } else if (t !== undefined) {
+      // A best path with nothing to forward to (no next hop; a tunnel on a box without a TUN).
+      this.#stats.noNextHop++;
+    }
+    if (v6) b.route6(op, p as Prefix6, table, oif, gw);
+    else b.route4(op, p as Prefix4, table, oif, gw);
+  }
+
+  #applyLpm(add: Array<[Key, number, 4 | 6]>, del: Array<[Key, 4 | 6]>): void {
+    const pack = (list: Array<[Key, number, 4 | 6]>): Uint8Array => {
+      const out = new Uint8Array(list.length * ROUTE_RECORD);
+      const dv = new DataView(out.buffer);
+      list.forEach(([p, idx, fam], i) => {
+        const o = i * ROUTE_RECORD;
+        out[o] = fam;
+        dv.setUint32(o + 4, idx, true);
+        if (fam === 4) {
+          out[o + 1] = (p as number) % 64;
+          dv.setUint32(o + 8, Math.floor((p as number) / 64), false);
+        } else {
+          const s = p as string;
+          out[o + 1] = s.charCodeAt(0);
+          for (let k = 1; k < s.length && k <= 16; k++) out[o + 7 + k] = s.charCodeAt(k);
+        }
+      });
+      return out;
+    };
+    try {
+      if (del.length > 0) this.#dp!.applyRoutes(pack(del.map(([p, f]) => [p, 0, f])), false);
+      if (add.length > 0) this.#dp!.applyRoutes(pack(add), true);
+    } catch (err) {
+      this.#once('lpm', () => this.#log.error({ err }, 'fib: tunnel LPM update failed'));
+    }
+  }
+
+  #submit(b: RecordBatch): void {
+    const w = this.#writer!;
+    const bytes = b.bytes();
+    const t0 = performance.now();
+    this.#stats.routeWrites += b.count;
+    const job = w.write(bytes).then(
+      (res) => {
+        const ms = performance.now() - t0;
+        this.#stats.lastWriteMs = ms;
+        if (ms > this.#stats.maxWriteMs) this.#stats.maxWriteMs = ms;
+        this.#check(bytes, res, 'update');
+      },
+      (err) => this.#once('write', () => this.#log.error({ err }, 'fib: kernel write failed')),
+    );
+    this.#inflight.add(job);
+    void job.finally(() => this.#inflight.delete(job));
+  }
+
+  /** Counts and logs (once per kind) what the kernel refused; next-hop failures are retried. */
+  #check(bytes: Uint8Array, res: WriteResult, what: string): void {
+    const { results } = res;
+    let retry = false;
+    for (let i = 0; i < results.length; i++) {
+      const err = results[i]!;
+      if (err === 0) continue;
+      const op = bytes[i * FIB_RECORD]!;
+      if ((op === OP_ROUTE_DEL && err === ESRCH) || (op === OP_RULE_ADD && err === EEXIST)) continue;
+      const name = errnoName(err);
+      this.#stats.failed[name] = (this.#stats.failed[name] ?? 0) + 1;
+      const r = readRecord(bytes, i);
+      if (op === OP_ROUTE_SET && RETRYABLE.has(err) && !this.#stopped) {
+        if (r.family === 4) this.#retry4.add(prefix4(u32(r.dst), r.len));
+        else this.#retry6.add(prefix6(r.dst, r.len));
+        retry = true;
+      }
+      const text = res.messages.find(([e]) => e === err)?.[1];
+      this.#once(`${op}:${err}`, () =>
+        this.#log.warn(
+          { errno: name, kernel: text || undefined, table: r.table, during: what, op: OPS[op] },
+          err === ENETUNREACH || err === EHOSTUNREACH
+            ? 'fib: next hop not reachable; the route is retried (logged once)'
+            : 'fib: the kernel refused a route or rule (logged once per kind)',
+        ),
+      );
+    }
+    if (retry) this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#stopped) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const batch: BestChange[] = [];
+      for (const p of this.#retry4) batch.push(this.#rib.bestOf('ipv4-unicast', p));
+      for (const p of this.#retry6) batch.push(this.#rib.bestOf('ipv6-unicast', p));
+      this.#retry4.clear();
+      this.#retry6.clear();
+      if (batch.length > 0) this.#apply(batch);
+    }, this.#retryMs);
+    this.#retryTimer.unref();
+  }
+
+  #once(kind: string, fn: () => void): void {
+    if (this.#logged.has(kind)) return;
+    this.#logged.add(kind);
+    fn();
+  }
+}
+
+const OPS: Record<number, string> = {
+  [OP_ROUTE_SET]: 'route-set',
+  [OP_ROUTE_DEL]: 'route-delete',
+  [OP_RULE_ADD]: 'rule-add',
+  [OP_RULE_DEL]: 'rule-delete',
+};
+
+function u32(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+function ifindexOf(name: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+  } catch {
+    return 0;
+  }
+}

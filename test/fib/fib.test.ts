@@ -1,0 +1,240 @@
+/**
+ * The FIB's decisions, against a fake kernel writer (no root needed): which record goes to which
+ * table for which best path, what enters and leaves the tunnel LPM, that configured static
+ * prefixes win over BGP, and that a route refused for its next hop is retried with what the RIB
+ * says at retry time (never with the stale record), logged once.
+ */
+import t from 'tap';
+import { formatPrefix4 } from '../../src/bgp/wire/index.js';
+import { Fib } from '../../src/fib/fib.js';
+import { FIB_RECORD, OP_ROUTE_DEL, OP_ROUTE_SET, OP_RULE_ADD, readRecord } from '../../src/fib/records.js';
+import type { KernelWriter, WriteResult } from '../../src/fib/writer.js';
+import type { Logger } from '../../src/observe/log.js';
+import { Rib } from '../../src/rib/rib.js';
+import { attrs, DecodingSink, LOCAL_AS, neighbor, p4, sessionInfo } from '../rib/helpers.js';
+
+const ENETUNREACH = 101;
+
+interface Written {
+  op: number;
+  table: number;
+  dst: string;
+  via: string;
+  oif: number;
+}
+
+/** A kernel that records every record and refuses gateways in `unreachable`. */
+class FakeKernel implements KernelWriter {
+  readonly log: Written[] = [];
+  readonly rules: Written[] = [];
+  unreachable = new Set<string>();
+  async write(records: Uint8Array): Promise<WriteResult> {
+    const n = records.length / FIB_RECORD;
+    const results = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = readRecord(records, i);
+      const via = r.gwFamily === 4 ? [...r.gw.subarray(0, 4)].join('.') : '';
+      const w = {
+        op: r.op,
+        table: r.table,
+        dst: r.family === 4 ? `${[...r.dst].join('.')}/${r.len}` : `v6/${r.len}`,
+        via,
+        oif: r.oif,
+      };
+      if (r.op === OP_RULE_ADD) this.rules.push(w);
+      else this.log.push(w);
+      if (r.op === OP_ROUTE_SET && this.unreachable.has(via)) results[i] = ENETUNREACH;
+    }
+    return {
+      results,
+      messages: results.some((x) => x) ? [[ENETUNREACH, 'Nexthop has invalid gateway']] : [],
+    };
+  }
+  async dumpRoutes(): Promise<Uint8Array> {
+    return new Uint8Array(0);
+  }
+  async dumpRules(): Promise<Uint8Array> {
+    return new Uint8Array(0);
+  }
+  close(): void {}
+  /** The last record written per table and prefix: what the kernel holds. */
+  state(table: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const w of this.log) {
+      if (w.table !== table) continue;
+      if (w.op === OP_ROUTE_DEL) delete out[w.dst];
+      else out[w.dst] = w.via || `dev ${w.oif}`;
+    }
+    return out;
+  }
+}
+
+function warnLog(): { log: Logger; warns: string[] } {
+  const warns: string[] = [];
+  const noop = () => {};
+  const log = {
+    warn: (_o: unknown, msg: string) => warns.push(msg),
+    info: noop,
+    debug: noop,
+    error: noop,
+    trace: noop,
+    fatal: noop,
+    child: () => log,
+  } as unknown as Logger;
+  return { log, warns };
+}
+
+function world(opts: { retryMs?: number } = {}) {
+  const rib = new Rib({ localAs: LOCAL_AS, routerId: 1, log: warnLog().log, bogons: [] });
+  const nbrs = [
+    neighbor('transit', 'transit', 64496, '192.0.2.2'),
+    neighbor('peer', 'peer', 64497, '192.0.2.3', { noResale: true }),
+    neighbor('cust', 'customer', 64498, '198.51.100.2', {
+      tunnel: 'cust',
+      prefixes: ['203.0.113.0/24 le 28'],
+    }),
+  ];
+  const ch = new Map(
+    nbrs.map((n, i) => {
+      const c = rib.addNeighbor(n);
+      const info = sessionInfo(n, 10 + i);
+      c.up(info, new DecodingSink({ ebgp: info.ebgp, peerAs: LOCAL_AS, localAs: n.remoteAs }));
+      return [n.name, c] as const;
+    }),
+  );
+  const kernel = new FakeKernel();
+  const lpm = new Map<string, number>();
+  const dataplane = {
+    tun: 'gredge0',
+    tunnelIndex: (name: string) => (name === 'cust' ? 7 : undefined),
+    applyRoutes(records: Uint8Array, add: boolean) {
+      const dv = new DataView(records.buffer, records.byteOffset);
+      for (let o = 0; o < records.length; o += 24) {
+        const key = formatPrefix4(dv.getUint32(o + 8, false) * 64 + records[o + 1]!);
+        if (add) lpm.set(key, dv.getUint32(o + 4, true));
+        else lpm.delete(key);
+      }
+      return records.length / 24;
+    },
+  };
+  const { log, warns } = warnLog();
+  const fib = new Fib({
+    config: {
+      neighbors: nbrs,
+      tunnels: [
+        {
+          name: 'cust',
+          remote: '192.0.2.50',
+          key: 1,
+          mtu: 1472,
+          inner: { local: '198.51.100.1/30' },
+          allowedSources: ['203.0.113.0/24'],
+          routes: ['203.0.113.240/28'],
+          mssClamp: true,
+          sequence: false,
+          checksum: false,
+        },
+      ],
+      fib: { fullTable: 201, resaleTable: 202, protocol: 250, rulePriority: 1000, kernel: true },
+    },
+    rib,
+    dataplane,
+    log,
+    writer: kernel,
+    tunIfindex: 9,
+    retryMs: opts.retryMs ?? 20,
+  });
+  const announce = (who: string, nextHop: string, prefixes: string[], path?: number[]) => {
+    const n = nbrs.find((x) => x.name === who)!;
+    const [a, b, c, d] = nextHop.split('.').map(Number) as [number, number, number, number];
+    ch.get(who)!.updates([
+      {
+        withdrawn4: [],
+        withdrawn6: [],
+        nlri6: [],
+        nlri4: prefixes.map(p4),
+        attrs: attrs(path ?? [n.remoteAs], { nextHop: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 }),
+      },
+    ]);
+  };
+  const withdraw = (who: string, prefixes: string[]) =>
+    ch.get(who)!.updates([{ withdrawn4: prefixes.map(p4), withdrawn6: [], nlri4: [], nlri6: [] }]);
+  const settle = async () => {
+    await rib.idle();
+    await fib.idle();
+  };
+  return { rib, fib, kernel, lpm, warns, announce, withdraw, settle };
+}
+
+t.test('full and resale tables, the TUN, the LPM and the rules', async (t) => {
+  const w = world();
+  await w.fib.start();
+  t.same(
+    w.kernel.state(201),
+    { '198.51.100.0/30': 'dev 9', '203.0.113.240/28': 'dev 9' },
+    'static routes first',
+  );
+  t.same(
+    w.kernel.rules.map((r) => `${r.table}`),
+    ['202', '254', '0', '201', '202', '254', '0', '201'],
+    'per family: TUN → resale, → main without its default, → unreachable; all → full (no resale:false customer here)',
+  );
+  w.announce('transit', '192.0.2.2', ['198.51.100.128/25', '203.0.113.0/26'], [64496, 64511]);
+  w.announce('peer', '192.0.2.3', ['198.51.100.128/25']);
+  w.announce('cust', '198.51.100.2', ['203.0.113.0/26', '203.0.113.240/28']);
+  await w.settle();
+  t.same(w.kernel.state(201), {
+    '198.51.100.0/30': 'dev 9',
+    '203.0.113.240/28': 'dev 9',
+    '198.51.100.128/25': '192.0.2.3',
+    '203.0.113.0/26': 'dev 9',
+  });
+  t.same(w.kernel.state(202), {
+    '198.51.100.0/30': 'dev 9',
+    '203.0.113.240/28': 'dev 9',
+    '198.51.100.128/25': '192.0.2.2',
+    '203.0.113.0/26': 'dev 9',
+  });
+  t.same(
+    [...w.lpm],
+    [['203.0.113.0/26', 7]],
+    'the customer route in its tunnel; the static /28 left to the config',
+  );
+  w.withdraw('cust', ['203.0.113.0/26', '203.0.113.240/28']);
+  await w.settle();
+  t.equal(w.kernel.state(201)['203.0.113.0/26'], '192.0.2.2', 'the transit takes over');
+  t.equal(w.kernel.state(201)['203.0.113.240/28'], 'dev 9', 'the static route stays');
+  t.same([...w.lpm], [], 'the LPM entry goes with the customer route');
+  await w.fib.stop();
+});
+
+t.test('an unreachable next hop is retried with the current best, logged once', async (t) => {
+  const w = world({ retryMs: 10 });
+  await w.fib.start();
+  w.kernel.unreachable.add('192.0.2.9');
+  w.announce('transit', '192.0.2.9', ['198.51.100.0/26', '198.51.100.64/26']);
+  await w.settle();
+  t.equal(w.fib.stats().unresolved, 2, 'two prefixes wait for their next hop');
+  // Both tables refused both prefixes (and a retry may already have been refused again).
+  t.ok((w.fib.stats().failed.ENETUNREACH ?? 0) >= 4, 'refused in both tables, counted');
+  // Meanwhile the route changes: the retry must write the new next hop, not the refused one.
+  w.announce('transit', '192.0.2.2', ['198.51.100.0/26']);
+  w.withdraw('transit', ['198.51.100.64/26']);
+  await w.settle();
+  const before = w.kernel.log.length;
+  const deadline = Date.now() + 2000;
+  while (w.fib.stats().unresolved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await w.fib.idle();
+  t.equal(w.fib.stats().unresolved, 0, 'nothing left to retry');
+  t.same(w.kernel.state(201), {
+    '198.51.100.0/30': 'dev 9',
+    '203.0.113.240/28': 'dev 9',
+    '198.51.100.0/26': '192.0.2.2',
+  });
+  t.ok(
+    w.kernel.log.slice(before).every((x) => x.via !== '192.0.2.9'),
+    'the refused next hop is never written again',
+  );
+  t.equal(w.warns.filter((m) => m.includes('next hop not reachable')).length, 1, 'logged once');
+  await w.fib.stop();
+});
