@@ -127,6 +127,8 @@ export class Rib {
   readonly #freeIdx: number[] = [];
   readonly #listeners: Subscriber[] = [];
   #flushScheduled = false;
+  /** RouteInfo objects handed out during this flush (#routeInfo). */
+  readonly #infoCache = new Map<number, RouteInfo>();
   #idleWaiters: (() => void)[] = [];
 
   constructor(opts: RibOptions) {
@@ -181,9 +183,12 @@ export class Rib {
    * over, so a prefix seen in both ends up right whichever came first.
    */
   onBestChange(listener: (batch: BestChange[]) => void, opts: { snapshot?: boolean } = {}): () => void {
-    const sub: Subscriber = { listener, cursor4: opts.snapshot ? 0 : -1, cursor6: opts.snapshot ? 0 : -1 };
+    // Nothing to hand over from an empty table (a FIB that starts before any session).
+    const snap4 = opts.snapshot === true && this.t4.index.highWater > 0;
+    const snap6 = opts.snapshot === true && this.t6.index.highWater > 0;
+    const sub: Subscriber = { listener, cursor4: snap4 ? 0 : -1, cursor6: snap6 ? 0 : -1 };
     this.#listeners.push(sub);
-    if (opts.snapshot) this.#schedule();
+    if (snap4 || snap6) this.#schedule();
     return () => {
       const i = this.#listeners.indexOf(sub);
       if (i >= 0) this.#listeners.splice(i, 1);
@@ -195,7 +200,9 @@ export class Rib {
     const t = (family === 'ipv4-unicast' ? this.t4 : this.t6) as LocRib<Prefix4 | Prefix6>;
     const e = (t.index as { find(k: Prefix4 | Prefix6): number }).find(prefix);
     if (e < 0 || t.head[e] === -1) return { family, prefix };
-    return this.#change(t, family, e);
+    const c = this.#change(t, family, e);
+    this.#infoCache.clear();
+    return c;
   }
 
   /** Resolves once pending changes are flushed and every unblocked neighbor is drained. */
@@ -478,11 +485,14 @@ export class Rib {
         this.#fanOut(this.t6, 'ipv6-unicast', up6, changes);
     }
     if (left > 0) this.#schedule();
-    if (changes !== null && changes.length > 0) for (const l of [...this.#listeners]) this.#hand(l, changes);
-    for (const l of [...this.#listeners]) if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#snapshotStep(l);
     // One encoding per (attribute set, profile) for every neighbor drained in this tick.
     const caches = new Map<string, EncodeCache>();
     for (const st of this.#byName.values()) if (st.up) this.#drain(st, caches);
+    // Subscribers (the FIB) after the neighbors: their work never delays an UPDATE going out.
+    if (changes !== null && changes.length > 0) for (const l of [...this.#listeners]) this.#hand(l, changes);
+    for (const l of [...this.#listeners]) if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#snapshotStep(l);
+    // Attribute ids are reused once freed: an entry must not outlive the flush that made it.
+    this.#infoCache.clear();
     this.#checkIdle();
   }
 
@@ -534,11 +544,23 @@ export class Rib {
     const c: BestChange = { family, prefix: t.index.key(e) };
     const b = t.best[e]!;
     const r = t.bestResale[e]!;
-    if (b !== -1) c.full = { neighbor: this.#peers[t.pNbr[b]!]!.name, attrs: this.attrs.get(t.pAttr[b]!) };
-    if (r !== -1)
-      c.resale =
-        r === b ? c.full! : { neighbor: this.#peers[t.pNbr[r]!]!.name, attrs: this.attrs.get(t.pAttr[r]!) };
+    if (b !== -1) c.full = this.#routeInfo(t.pNbr[b]!, t.pAttr[b]!);
+    if (r !== -1) c.resale = r === b ? c.full! : this.#routeInfo(t.pNbr[r]!, t.pAttr[r]!);
     return c;
+  }
+
+  /**
+   * One RouteInfo per (neighbor, attribute set) and flush: a full table shares ~10 prefixes per
+   * attribute set, and a million short-lived objects are what the collector would pay for.
+   */
+  #routeInfo(nbr: number, attrId: number): RouteInfo {
+    const key = attrId * 1048576 + nbr; // exact below 2^20 neighbors
+    let info = this.#infoCache.get(key);
+    if (info === undefined) {
+      info = { neighbor: this.#peers[nbr]!.name, attrs: this.attrs.get(attrId) };
+      this.#infoCache.set(key, info);
+    }
+    return info;
   }
 
   /** Sends queued changes to one neighbor until done, blocked by its sink, or out of time. */
