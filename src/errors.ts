@@ -14,7 +14,10 @@ export type GredgeErrorCode =
   | 'ERR_DATAPLANE_CLOSED'
   | 'ERR_LISTEN'
   | 'ERR_FIB_OPEN'
-  | 'ERR_FIB_DUMP';
+  | 'ERR_FIB_DUMP'
+  | 'ERR_CONTROL_IN_USE'
+  | 'ERR_CONTROL_LISTEN'
+  | 'ERR_CONTROL_GROUP';
 
 export class GredgeError extends Error {
   readonly code: GredgeErrorCode;

@@ -9,8 +9,16 @@ import type { Family } from '../bgp/wire/types.js';
 import { GredgeError } from '../errors.js';
 import { parsePrefixRule } from '../policy/prefix-set.js';
 import { checkInterfaceAddress, checkIp, checkIpv4, checkIpv6, checkPrefix } from './addr.js';
-import { type ConfigIssue, Reader } from './reader.js';
-import type { Config, DataplaneConfig, FibConfig, NeighborConfig, Role, TunnelConfig } from './types.js';
+import { type ConfigIssue, describe, Reader } from './reader.js';
+import type {
+  Config,
+  ControlConfig,
+  DataplaneConfig,
+  FibConfig,
+  NeighborConfig,
+  Role,
+  TunnelConfig,
+} from './types.js';
 
 const TOP_KEYS = [
   'router-id',
@@ -24,6 +32,7 @@ const TOP_KEYS = [
   'own-prefixes',
   'bogons',
   'fib',
+  'control',
 ] as const;
 const NEIGHBOR_KEYS = [
   'name',
@@ -171,8 +180,20 @@ function readTop(r: Reader, top: Pairs | undefined, source: string): Config | un
     : [];
   const bogons = top.has('bogons') ? readStrings(r, val(top, 'bogons'), 'bogons', checkRule) : undefined;
   const fib = top.has('fib') ? readFib(r, val(top, 'fib')) : { ...FIB_DEFAULTS };
+  const control = top.has('control') ? readControl(r, val(top, 'control')) : { ...CONTROL_DEFAULTS };
   if (routerId === undefined || localAs === undefined) return undefined;
-  const cfg: Config = { source, routerId, localAs, listen, neighbors, tunnels, log, ownPrefixes, fib };
+  const cfg: Config = {
+    source,
+    routerId,
+    localAs,
+    listen,
+    neighbors,
+    tunnels,
+    log,
+    ownPrefixes,
+    fib,
+    control,
+  };
   if (bogons !== undefined) cfg.bogons = bogons;
   if (dataplane) cfg.dataplane = dataplane;
   if (underlay) cfg.underlay = underlay;
@@ -254,6 +275,72 @@ function readFib(r: Reader, node: Node | undefined): FibConfig | null {
     rulePriority: rulePriority ?? FIB_DEFAULTS.rulePriority,
     kernel: kernel ?? FIB_DEFAULTS.kernel,
   };
+}
+
+export const CONTROL_DEFAULTS: Readonly<ControlConfig> = {
+  socket: '/run/gredge/gredge.sock',
+  mode: 0o660,
+};
+
+/** sockaddr_un.sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+const GROUP_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
+
+function readControl(r: Reader, node: Node | undefined): ControlConfig | null {
+  if (node && 'value' in node && node.value === false) return null;
+  const m = r.map(node, 'control', ['socket', 'mode', 'group']);
+  const socket = m?.has('socket')
+    ? r.checked(val(m, 'socket'), 'control.socket', (s) => {
+        if (!s.startsWith('/')) return `'${s}' must be an absolute path`;
+        if (s.endsWith('/')) return `'${s}' names a directory, not a socket file`;
+        if (Buffer.byteLength(s) > MAX_SOCKET_PATH)
+          return `'${s}' is longer than ${MAX_SOCKET_PATH} bytes (the limit of a Unix socket path)`;
+        return undefined;
+      })
+    : CONTROL_DEFAULTS.socket;
+  const mode = m?.has('mode') ? readMode(r, val(m, 'mode'), 'control.mode') : CONTROL_DEFAULTS.mode;
+  const group = m?.has('group')
+    ? r.checked(val(m, 'group'), 'control.group', (s) =>
+        GROUP_RE.test(s) ? undefined : `'${s}' is not a valid group name`,
+      )
+    : undefined;
+  const out: ControlConfig = {
+    socket: socket ?? CONTROL_DEFAULTS.socket,
+    mode: mode ?? CONTROL_DEFAULTS.mode,
+  };
+  if (group !== undefined) out.group = group;
+  return out;
+}
+
+/**
+ * A file mode: YAML 1.2 reads `0660` as the decimal 660 and `0o660` as octal 432, so the
+ * number's decimal digits are taken as octal (660 → 0o660) when they are all octal digits;
+ * a string ('0660', '660', '0o660') is read as octal. Owner, group and other bits only.
+ */
+function readMode(r: Reader, node: Node | undefined, path: string): number | undefined {
+  const scalar = node && 'value' in node ? (node as { value: unknown }).value : undefined;
+  let mode: number | undefined;
+  if (typeof scalar === 'number' && Number.isInteger(scalar) && scalar >= 0) {
+    const digits = String(scalar);
+    const text = (node as { source?: string }).source ?? digits;
+    // 0o660 or 0x1b0 in the YAML: already the right number; 660 or 0660: octal digits.
+    mode = /^0[ox]/i.test(text) ? scalar : /^[0-7]+$/.test(digits) ? Number.parseInt(digits, 8) : undefined;
+  } else if (typeof scalar === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(scalar)) {
+    mode = Number.parseInt(scalar.replace(/^0o/i, ''), 8);
+  }
+  if (mode === undefined || mode > 0o777) {
+    r.error(node, path, `must be a file mode in octal, 0 to 0777 (e.g. 0660), got ${describe(node)}`);
+    return undefined;
+  }
+  if ((mode & 0o600) !== 0o600) {
+    r.error(node, path, `${formatMode(mode)} would keep gredged's own user out: include 0600`);
+    return undefined;
+  }
+  return mode;
+}
+
+export function formatMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 function readUnderlay(r: Reader, node: Node | undefined): Config['underlay'] {

@@ -3,6 +3,7 @@
  * `gredged --check` prints it; the golden tests compare it with test/fixtures/config/*.ok.
  */
 import { stringify } from 'yaml';
+import { formatMode } from './load.js';
 import type { Config, NeighborConfig, TunnelConfig } from './types.js';
 
 export function printConfig(cfg: Config): string {
@@ -35,6 +36,13 @@ export function printConfig(cfg: Config): string {
         kernel: cfg.fib.kernel,
       }
     : false;
+  if (cfg.control) {
+    const c: Record<string, unknown> = { socket: cfg.control.socket, mode: formatMode(cfg.control.mode) };
+    if (cfg.control.group !== undefined) c.group = cfg.control.group;
+    out.control = c;
+  } else {
+    out.control = false;
+  }
   if (cfg.underlay) out.underlay = { ...cfg.underlay };
   if (cfg.tunnels.length > 0) out.tunnels = cfg.tunnels.map(tunnel);
   return stringify(out, { lineWidth: 0 });

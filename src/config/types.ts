@@ -74,6 +74,13 @@ export interface FibConfig {
   kernel: boolean; // default true; false: tunnel LPMs only, no kernel routes or rules
 }
 
+/** The control socket gredgectl talks to (src/control). */
+export interface ControlConfig {
+  socket: string; // default /run/gredge/gredge.sock
+  mode: number; // file mode of the socket, default 0o660
+  group?: string; // group owning the socket (name), default: gredged's own
+}
+
 export interface Config {
   /** Path of the file this came from (for messages). */
   source: string;
@@ -91,4 +98,6 @@ export interface Config {
   bogons?: string[];
   /** null: `fib: false`, best paths are programmed nowhere (a route server, a lab). */
   fib: FibConfig | null;
+  /** null: `control: false`, no control socket. */
+  control: ControlConfig | null;
 }

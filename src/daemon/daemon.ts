@@ -7,10 +7,12 @@ import { BgpListener } from '../bgp/session/listener.js';
 import { Peer } from '../bgp/session/peer.js';
 import { parseIpv4 } from '../bgp/wire/index.js';
 import type { Config } from '../config/types.js';
+import type { ControlServer } from '../control/server.js';
 import type { Dataplane } from '../dataplane/index.js';
 import type { Fib } from '../fib/fib.js';
 import type { Logger } from '../observe/log.js';
 import { Rib } from '../rib/rib.js';
+import { createControlTarget } from './control.js';
 
 export class Daemon {
   readonly config: Config;
@@ -22,6 +24,10 @@ export class Daemon {
   #dataplane: Dataplane | undefined;
   #fib: Fib | undefined;
   #stopping: Promise<void> | undefined;
+  #control: ControlServer | undefined;
+  /** Tunnel up/down as the data plane's keepalives last said (absent: never said). */
+  readonly #tunnelUp = new Map<string, boolean>();
+  readonly #startedAt = Date.now();
 
   constructor(config: Config, log: Logger) {
     this.config = config;
@@ -62,10 +68,39 @@ export class Daemon {
    * TUN; it follows the RIB from here on), then the listener, then sessions.
    */
   async start(): Promise<void> {
+    // The control socket first: a second gredged started by mistake stops here ("another
+    // gredged is running"), before it touches the TUN or the kernel tables of the first.
+    if (this.config.control) {
+      const { ControlServer } = await import('../control/server.js');
+      const log = this.#log.child({ module: 'control' });
+      this.#control = new ControlServer({
+        path: this.config.control.socket,
+        mode: this.config.control.mode,
+        ...(this.config.control.group !== undefined ? { group: this.config.control.group } : {}),
+        target: createControlTarget({
+          config: this.config,
+          rib: this.rib,
+          peers: this.peers,
+          dataplane: () => this.#dataplane,
+          fib: () => this.#fib,
+          tunnelState: (name) => this.#tunnelUp.get(name),
+          log: this.#log,
+          startedAt: this.#startedAt,
+        }),
+        log,
+      });
+      try {
+        await this.#control.start();
+      } catch (err) {
+        this.#control = undefined;
+        throw err;
+      }
+    }
     if (this.config.dataplane) {
       // Loaded only when tunnels are configured: a BGP-only box never loads the native addon.
       const { startDataplane } = await import('../dataplane/from-config.js');
       this.#dataplane = await startDataplane(this.config, this.#log.child({ module: 'dataplane' }));
+      this.#dataplane?.on('tunnel-state', ({ name, up }) => this.#tunnelUp.set(name, up));
     }
     if (this.config.fib) {
       const { Fib } = await import('../fib/fib.js');
@@ -102,6 +137,7 @@ export class Daemon {
   /** Cease (administrative shutdown, RFC 8203 message) to every neighbor, then close everything. */
   stop(message = 'gredged shutting down'): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#control?.stop().catch((err) => this.#log.error({ err }, 'control: stop failed'));
       this.#listener?.close();
       await Promise.allSettled([...this.peers.values()].map((p) => p.stop(message)));
       // Routes and rules go before the TUN they point into.

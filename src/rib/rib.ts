@@ -9,7 +9,7 @@
  * Batches are processed synchronously; output is flushed on setImmediate and drained in time
  * slices so timers and keepalives keep running during a full-table load.
  */
-import { formatPrefix4, formatPrefix6 } from '../bgp/wire/index.js';
+import { formatPrefix4, formatPrefix6, prefix4, prefix6 } from '../bgp/wire/index.js';
 import type { Family, PathAttributes, Prefix4, Prefix6, UpdateMessage } from '../bgp/wire/types.js';
 import type { NeighborConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
@@ -67,6 +67,16 @@ export interface RouteView {
   attrs: Readonly<PathAttributes>;
   /** Whether this path is the best of the table asked for. */
   best: boolean;
+}
+
+/** A route refused on import: held in the neighbor's Adj-RIB-In as ineligible. */
+export interface RefusedRouteView {
+  family: Family;
+  prefix: string;
+  neighbor: string;
+  reason: Refusal;
+  /** As received. */
+  attrs: Readonly<PathAttributes>;
 }
 
 export interface RoutesOptions {
@@ -217,11 +227,14 @@ export class Rib {
       family === 'ipv4-unicast'
         ? formatPrefix4(t.index.key(e) as Prefix4)
         : formatPrefix6(t.index.key(e) as Prefix6);
-    const bestOf = opts.table === 'resale' ? t.bestResale : t.best;
+    // Read live at each entry: a caller may iterate across event-loop turns (the control socket
+    // does, in slices) while a table load grows, and so replaces, these arrays.
+    const resale = opts.table === 'resale';
     const nbr = opts.neighbor !== undefined ? this.#byName.get(opts.neighbor) : undefined;
     if (opts.neighbor !== undefined && nbr === undefined) return;
     const hw = Math.min(t.index.highWater, t.head.length);
     for (let e = 0; e < hw; e++) {
+      const bestOf = resale ? t.bestResale : t.best;
       const p = nbr !== undefined ? t.pathOf(e, nbr.idx) : bestOf[e]!;
       if (p === -1 || t.head[e] === -1) continue;
       yield {
@@ -232,6 +245,50 @@ export class Rib {
         best: bestOf[e] === p,
       };
     }
+  }
+
+  /** Routes refused on import, with their reason: every neighbor's, or one neighbor's. */
+  *refusedRoutes(family: Family, opts: { neighbor?: string } = {}): Generator<RefusedRouteView> {
+    const v6 = family === 'ipv6-unicast';
+    const attrs = v6 ? this.t6.attrs : this.t4.attrs;
+    for (const st of this.#byName.values()) {
+      if (opts.neighbor !== undefined && st.name !== opts.neighbor) continue;
+      const map: ReadonlyMap<Prefix4 | Prefix6, number> = v6 ? st.refused6 : st.refused4;
+      for (const [p, v] of map) {
+        yield {
+          family,
+          prefix: v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4),
+          neighbor: st.name,
+          reason: REFUSALS[v % 16]!,
+          attrs: attrs.get(Math.floor(v / 16)),
+        };
+      }
+    }
+  }
+
+  /**
+   * The longest prefix with a best path in `table` that covers an address (IPv4 as a uint32,
+   * IPv6 as 16 bytes), as text; undefined when none does. At most 33 or 129 lookups.
+   */
+  longestMatch(address: number | Uint8Array, table: TableName = 'full'): string | undefined {
+    if (typeof address === 'number') {
+      const t = this.t4;
+      const best = table === 'resale' ? t.bestResale : t.best;
+      for (let len = 32; len >= 0; len--) {
+        const key = prefix4(address, len);
+        const e = t.index.find(key);
+        if (e >= 0 && e < t.head.length && t.head[e] !== -1 && best[e] !== -1) return formatPrefix4(key);
+      }
+      return undefined;
+    }
+    const t = this.t6;
+    const best = table === 'resale' ? t.bestResale : t.best;
+    for (let len = 128; len >= 0; len--) {
+      const key = prefix6(address, len);
+      const e = t.index.find(key);
+      if (e >= 0 && e < t.head.length && t.head[e] !== -1 && best[e] !== -1) return formatPrefix6(key);
+    }
+    return undefined;
   }
 
   /** Every candidate path of a prefix ("192.0.2.0/24", "2001:db8::/32"), the winners and why. */

@@ -44,6 +44,8 @@ export interface LabConfigOptions {
    * `mssClamp` its clamp, to check the session socket's own MSS.
    */
   bgp?: { mtu?: number; mssClamp?: boolean };
+  /** The edge's control socket (a path in the lab's directory); default none. */
+  control?: string;
 }
 
 function dataplaneYaml(o: LabConfigOptions): string {
@@ -120,6 +122,8 @@ export function edgeYaml(o: LabConfigOptions): string {
     dataplaneYaml(o),
     `underlay: { ${u === 'v4' ? 'local' : 'local6'}: ${q(ADDR.edgeUnder[u])} }`,
     'log: { level: info }',
+    // Two gredged run at once (edge and CPE): neither may take the default control socket.
+    o.control ? `control: { socket: ${q(o.control)} }` : 'control: false',
     'tunnels:',
     ...tunnels,
     ...(o.bgp
@@ -142,6 +146,8 @@ export function cpeYaml(o: LabConfigOptions): string {
     dataplaneYaml(o),
     `underlay: { ${u === 'v4' ? 'local' : 'local6'}: ${q(ADDR.cpeUnder[u])} }`,
     'log: { level: info }',
+    // Two gredged run at once (edge and CPE): neither may take the default control socket.
+    'control: false',
     'tunnels:',
     tunnelYaml({
       name: 'to-edge',

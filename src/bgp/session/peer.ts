@@ -49,6 +49,21 @@ export interface PeerOptions {
 
 export type { MessageKind, PeerCounters } from './counters.js';
 
+/** A NOTIFICATION sent or received, as operators see it (gredgectl show neighbor). */
+export interface NotificationRecord {
+  code: number;
+  subcode: number;
+  /** describeNotification(): the RFC names and any shutdown communication (RFC 8203). */
+  text: string;
+  /** When (ms since the epoch). */
+  at: number;
+}
+
+/** The outcome of a soft reset request (see Peer.softReset). */
+export type SoftResetResult =
+  | { ok: true; families: Family[] }
+  | { ok: false; reason: 'not-established' | 'unsupported' };
+
 export interface PeerEvents {
   state: [from: State, to: State];
 }
@@ -88,6 +103,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   #reason: string | undefined;
   /** After an AutomaticStop with a hold-down (max-prefix): no restart before this time (ms). */
   #holdDownUntil = 0;
+  #lastSent: NotificationRecord | undefined;
+  #lastReceived: NotificationRecord | undefined;
 
   constructor(o: PeerOptions) {
     super();
@@ -117,6 +134,52 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#info === undefined ? undefined : this.#since;
   }
 
+  /** False once stopped (administratively down) until the next start(). */
+  get enabled(): boolean {
+    return this.#started;
+  }
+
+  /** The hold time negotiated with the neighbor, while Established. */
+  get negotiatedHoldTime(): number | undefined {
+    return this.#info === undefined ? undefined : this.#primary?.negotiated?.holdTime;
+  }
+
+  /** The last NOTIFICATION sent to and received from this neighbor, on any connection. */
+  get lastNotifications(): { sent?: NotificationRecord; received?: NotificationRecord } {
+    return {
+      ...(this.#lastSent ? { sent: { ...this.#lastSent } } : {}),
+      ...(this.#lastReceived ? { received: { ...this.#lastReceived } } : {}),
+    };
+  }
+
+  /**
+   * Soft reset, both directions, no session reset: a ROUTE-REFRESH (RFC 2918) for every
+   * negotiated family, so the neighbor sends its routes again, and our Adj-RIB-Out re-sent, as
+   * when the neighbor asks. Needs Established and the neighbor's route refresh capability.
+   */
+  softReset(): SoftResetResult {
+    const info = this.#info;
+    if (this.#state !== 'Established' || info === undefined) return { ok: false, reason: 'not-established' };
+    if (!info.remoteCapabilities.routeRefresh && !info.remoteCapabilities.enhancedRouteRefresh)
+      return { ok: false, reason: 'unsupported' };
+    const families = info.families.filter((f) => this.requestRouteRefresh(f));
+    this.#flush();
+    for (const f of families) this.#rib('routeRefresh', () => this.#channel.routeRefresh(f));
+    this.#log.info({ families }, 'soft reset: route refresh requested, Adj-RIB-Out re-sent');
+    return { ok: true, families };
+  }
+
+  /**
+   * Hard reset: Cease 6/4 "administrative reset" (RFC 4486, with an RFC 8203 message) on every
+   * open connection, then a ManualStart: the session comes back as after a restart. A stopped
+   * (disabled) neighbor stays stopped.
+   */
+  async reset(message?: string): Promise<void> {
+    if (!this.#started) return;
+    await this.#shutdown(4, message, 'administrative reset');
+    this.start();
+  }
+
   /**
    * Asks the neighbor to send its routes again (RFC 2918): false unless Established with the
    * family negotiated and the neighbor advertised route refresh.
@@ -144,11 +207,16 @@ export class Peer extends EventEmitter<PeerEvents> {
    * Administrative shutdown: Cease 6/2 carrying `message` (RFC 8203) on every open connection,
    * then close once it has been flushed. Resolves when the sockets are closed.
    */
-  async stop(message?: string): Promise<void> {
+  stop(message?: string): Promise<void> {
+    return this.#shutdown(2, message, 'administrative shutdown');
+  }
+
+  /** ManualStop with Cease `subcode` (2 shutdown, 4 reset) on every open connection. */
+  async #shutdown(subcode: number, message: string | undefined, what: string): Promise<void> {
     this.#started = false;
     if (this.#restart) clearTimeout(this.#restart);
     this.#restart = undefined;
-    const n = ceaseNotification(2, message);
+    const n = ceaseNotification(subcode, message);
     const waits: Promise<void>[] = [];
     const second = this.#secondary;
     if (second) {
@@ -158,7 +226,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       void second.close();
     }
     if (this.#primary) waits.push(this.#primary.closed);
-    this.#reason = message === undefined ? 'administrative shutdown' : `administrative shutdown: ${message}`;
+    this.#reason = message === undefined ? what : `${what}: ${message}`;
     this.#dispatch(undefined, { type: 'ManualStop', code: n.code, subcode: n.subcode, data: n.data });
     this.#abortConnect();
     await Promise.all(waits);
@@ -395,6 +463,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const text = describeNotification(n);
     this.#log.warn({ code: n.code, subcode: n.subcode }, `sent NOTIFICATION: ${text}`);
     this.counters.lastError = `sent: ${text}`;
+    this.#lastSent = { code: n.code, subcode: n.subcode, text, at: Date.now() };
     this.#reason ??= `sent NOTIFICATION: ${text}`;
     conn.write(encodeNotification(n));
     this.counters.messagesOut.notification++;
@@ -535,6 +604,12 @@ export class Peer extends EventEmitter<PeerEvents> {
         `received NOTIFICATION: ${text}`,
       );
       this.counters.lastError = `received: ${text}`;
+      this.#lastReceived = {
+        code: m.notification.code,
+        subcode: m.notification.subcode,
+        text,
+        at: Date.now(),
+      };
       if (conn === this.#primary) this.#reason = `received NOTIFICATION: ${text}`;
     } else if (m.error) {
       const level = m.event.type === 'UpdateMsg' ? 'debug' : 'warn';

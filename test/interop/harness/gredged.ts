@@ -40,6 +40,8 @@ export interface GredgedOptions {
   bogons?: string[];
   /** `false`: no FIB (the propagation bench compares BGP work alone); default: the config's. */
   fib?: false;
+  /** The control socket: default `DIR/gredge.sock` (never the system's default path); `false`: none. */
+  control?: false | { socket: string };
 }
 
 export function gredgedYaml(o: GredgedOptions): string {
@@ -52,6 +54,9 @@ export function gredgedYaml(o: GredgedOptions): string {
   lines.push(`log: { level: ${o.logLevel ?? 'info'} }`);
   if (o.bogons) lines.push(`bogons: [${o.bogons.map((b) => JSON.stringify(b)).join(', ')}]`);
   if (o.fib === false) lines.push('fib: false');
+  // Tests run side by side: each gredged gets a control socket in its own directory.
+  if (o.control === false) lines.push('control: false');
+  else lines.push(`control: { socket: ${JSON.stringify(o.control?.socket ?? join(o.dir, 'gredge.sock'))} }`);
   lines.push('neighbors:');
   for (const n of o.neighbors) {
     lines.push(

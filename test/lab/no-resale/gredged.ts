@@ -46,6 +46,8 @@ export function edgeYaml(): string {
     `router-id: ${EDGE_UNDERLAY}`,
     `local-as: ${AS.edge}`,
     'log: { level: info }',
+    // Three gredged run at once in this lab: none of them needs a control socket.
+    'control: false',
     `dataplane: { tun: ${TUN}, workers: 2 }`,
     `underlay: { local: ${q(EDGE_UNDERLAY)} }`,
     `own-prefixes: ${list(OWN_PREFIXES)}`,
@@ -147,6 +149,7 @@ export function cpeYaml(c: Customer): string {
     `dataplane: { tun: ${TUN}, workers: 1 }`,
     // The CPE is only a tunnel end: no FIB of its own (its static routes stay the data plane's).
     'fib: false',
+    'control: false',
     `underlay: { local: ${q(c.link.cpe)} }`,
     'tunnels:',
     '  - name: to-edge',
