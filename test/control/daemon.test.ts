@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -19,6 +18,7 @@ import { groupId } from '../../src/control/server.js';
 import { asPath4, announce24, nextHop, ORIGIN_IGP, rawUpdate } from '../bgp/session/helpers.js';
 import { FakePeer } from '../fakes/fake-peer.js';
 import { skipUnless } from '../must-run.js';
+import { freePort } from '../ports.js';
 
 const root = join(import.meta.dirname, '../../..');
 const MAIN = join(root, 'dist/src/main.js');
@@ -107,18 +107,6 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what:
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function freePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ host: address, port: 0, exclusive: true }, () => {
-      const a = srv.address();
-      const port = a !== null && typeof a === 'object' ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A fake neighbor connected from `local`, Established, sending a KEEPALIVE every second. */

@@ -4,10 +4,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { freePort } from '../ports.js';
 
 const root = join(import.meta.dirname, '../../..');
 const main = join(root, 'dist/src/main.js');
@@ -92,20 +93,4 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A port nothing listens on at `address` just now. A port derived from the pid could be one that
- * a test running in parallel (CI runs two files at once) had bound, failing the start at random.
- */
-function freePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ host: address, port: 0, exclusive: true }, () => {
-      const a = srv.address();
-      const port = a !== null && typeof a === 'object' ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }

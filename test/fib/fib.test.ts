@@ -9,9 +9,8 @@ import { formatPrefix4 } from '../../src/bgp/wire/index.js';
 import { Fib } from '../../src/fib/fib.js';
 import { FIB_RECORD, OP_ROUTE_DEL, OP_ROUTE_SET, OP_RULE_ADD, readRecord } from '../../src/fib/records.js';
 import type { KernelWriter, WriteResult } from '../../src/fib/writer.js';
-import type { Logger } from '../../src/observe/log.js';
 import { Rib } from '../../src/rib/rib.js';
-import { attrs, DecodingSink, LOCAL_AS, neighbor, p4, sessionInfo } from '../rib/helpers.js';
+import { attrs, DecodingSink, LOCAL_AS, neighbor, p4, recordingLog, sessionInfo } from '../rib/helpers.js';
 
 const ENETUNREACH = 101;
 
@@ -69,23 +68,8 @@ class FakeKernel implements KernelWriter {
   }
 }
 
-function warnLog(): { log: Logger; warns: string[] } {
-  const warns: string[] = [];
-  const noop = () => {};
-  const log = {
-    warn: (_o: unknown, msg: string) => warns.push(msg),
-    info: noop,
-    debug: noop,
-    error: noop,
-    trace: noop,
-    fatal: noop,
-    child: () => log,
-  } as unknown as Logger;
-  return { log, warns };
-}
-
 function world(opts: { retryMs?: number } = {}) {
-  const rib = new Rib({ localAs: LOCAL_AS, routerId: 1, log: warnLog().log, bogons: [] });
+  const rib = new Rib({ localAs: LOCAL_AS, routerId: 1, log: recordingLog().log, bogons: [] });
   const nbrs = [
     neighbor('transit', 'transit', 64496, '192.0.2.2'),
     neighbor('peer', 'peer', 64497, '192.0.2.3', { noResale: true }),
@@ -117,7 +101,7 @@ function world(opts: { retryMs?: number } = {}) {
       return records.length / 24;
     },
   };
-  const { log, warns } = warnLog();
+  const { log, warns } = recordingLog();
   const fib = new Fib({
     config: {
       neighbors: nbrs,
@@ -235,6 +219,6 @@ t.test('an unreachable next hop is retried with the current best, logged once', 
     w.kernel.log.slice(before).every((x) => x.via !== '192.0.2.9'),
     'the refused next hop is never written again',
   );
-  t.equal(w.warns.filter((m) => m.includes('next hop not reachable')).length, 1, 'logged once');
+  t.equal(w.warns.filter((m) => String(m.msg).includes('next hop not reachable')).length, 1, 'logged once');
   await w.fib.stop();
 });

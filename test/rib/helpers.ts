@@ -21,7 +21,7 @@ import {
   type UpdateMessage,
 } from '../../src/bgp/wire/index.js';
 import type { NeighborConfig, Role } from '../../src/config/types.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { type Logger, silentLogger } from '../../src/observe/log.js';
 import type { OutboundSink, PeerChannel, SessionInfo } from '../../src/rib/channel.js';
 import { Rib, type RibOptions } from '../../src/rib/rib.js';
 
@@ -222,4 +222,20 @@ export async function until(cond: () => boolean, turns = 10000): Promise<boolean
 /** Turns the event loop `n` times. */
 export async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A logger that keeps warn lines (the RIB logs each refusal reason once per session). */
+export function recordingLog(): { log: Logger; warns: Record<string, unknown>[] } {
+  const warns: Record<string, unknown>[] = [];
+  const noop = () => {};
+  const log = {
+    warn: (o: Record<string, unknown>, msg: string) => warns.push({ ...o, msg }),
+    info: noop,
+    debug: noop,
+    error: noop,
+    trace: noop,
+    fatal: noop,
+    child: () => log,
+  } as unknown as Logger;
+  return { log, warns };
 }

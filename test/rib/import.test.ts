@@ -5,25 +5,17 @@
  * at another edge never reaches a reselling customer), and RFC 9234 OTC on both sides.
  */
 import t from 'tap';
-import type { Logger } from '../../src/observe/log.js';
 import { Rib } from '../../src/rib/rib.js';
-import { announce, attrs, DecodingSink, LOCAL_AS, neighbor, sessionInfo, withdraw } from './helpers.js';
-
-/** A logger that keeps warn lines (the RIB logs each refusal reason once per session). */
-function recordingLog(): { log: Logger; warns: Record<string, unknown>[] } {
-  const warns: Record<string, unknown>[] = [];
-  const noop = () => {};
-  const log = {
-    warn: (o: Record<string, unknown>, msg: string) => warns.push({ ...o, msg }),
-    info: noop,
-    debug: noop,
-    error: noop,
-    trace: noop,
-    fatal: noop,
-    child: () => log,
-  } as unknown as Logger;
-  return { log, warns };
-}
+import {
+  announce,
+  attrs,
+  DecodingSink,
+  LOCAL_AS,
+  neighbor,
+  recordingLog,
+  sessionInfo,
+  withdraw,
+} from './helpers.js';
 
 function world(own: string[] = ['193.0.0.0/16', '2a0e:1000::/29']) {
   const { log, warns } = recordingLog();
