@@ -45,7 +45,10 @@ constexpr uint8_t kFibMtu = 0x40;
 
 struct FibJob {
   enum Kind { kWrite, kDumpRoutes, kDumpRules } kind = kWrite;
-  // kWrite: the records in; kDump*: the records found (op 1 or 3), filled by the thread.
+  // kWrite: the records in, borrowed from the caller (who keeps them alive and unchanged until
+  // the job is handed back); kDump*: `records`, the records found (op 1 or 3).
+  const uint8_t* input = nullptr;
+  size_t input_len = 0;
   std::vector<uint8_t> records;
   // kWrite: one result per record, 0 or an errno.
   std::vector<int32_t> results;

@@ -11,6 +11,9 @@
 namespace gredge {
 namespace {
 
+// Writes at least this large are read in place from the caller's (off-heap) buffer.
+constexpr size_t kBorrowBytes = 4096;
+
 class NativeFibWriter : public Napi::ObjectWrap<NativeFibWriter> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -65,6 +68,9 @@ class NativeFibWriter : public Napi::ObjectWrap<NativeFibWriter> {
   struct Owned {
     FibJob job;
     Napi::FunctionReference cb;
+    // A write's records stay in the caller's buffer (no copy of a million routes): held here
+    // until the job is done, and released on the main thread.
+    Napi::ObjectReference input;
     NativeFibWriter* self;
   };
   static void Complete(Napi::Env env, FibJob* j) {
@@ -131,7 +137,15 @@ class NativeFibWriter : public Napi::ObjectWrap<NativeFibWriter> {
              env.Undefined();
     auto* o = new Owned();
     o->job.kind = FibJob::kWrite;
-    o->job.records.assign(a.Data(), a.Data() + a.ByteLength());
+    if (a.ByteLength() < kBorrowBytes) {
+      // Small arrays may live inside V8's heap, where the collector moves them: copied.
+      o->job.records.assign(a.Data(), a.Data() + a.ByteLength());
+      o->job.input = o->job.records.data();
+    } else {
+      o->input = Napi::Persistent(a.As<Napi::Object>());
+      o->job.input = a.Data();
+    }
+    o->job.input_len = a.ByteLength();
     Submit(env, o, info[1]);
     return env.Undefined();
   }

@@ -152,7 +152,10 @@ export interface NativeAddon {
 
 /** What src/fib/writer.ts drives; records are 48 bytes each (layout in native/src/fib_writer.h). */
 export interface NativeFibWriterHandle {
-  /** results: 0 or an errno per record; messages: the kernel's words for the first of each errno */
+  /**
+   * results: 0 or an errno per record; messages: the kernel's words for the first of each errno.
+   * The records are read in place by the writer's thread: unchanged until `done` runs.
+   */
   write(records: Uint8Array, done: (results: Int32Array, messages: Array<[number, string]>) => void): void;
   /** The routes of our protocol in one table, as records (op 1). */
   dumpRoutes(family: 4 | 6, table: number, done: (records: Uint8Array, errno: number) => void): void;
