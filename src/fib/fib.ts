@@ -79,6 +79,8 @@ export interface FibStats {
   noNextHop: number;
   /** Prefixes the FIB holds in tunnel LPMs. */
   tunnelRoutes: number;
+  /** Best-path changes waiting for the FIB's turn on the event loop. */
+  queued: number;
   /** Writes in flight, and how long the last and the slowest write took (ms). */
   pending: number;
   lastWriteMs: number;
@@ -100,6 +102,9 @@ const RETRYABLE = new Set([ENETUNREACH, EHOSTUNREACH, ENETDOWN, ENODEV, ENOBUFS,
 
 const ROUTE_RECORD = 24; // the data plane's LPM record (dataplane/route-pack.ts)
 const MAIN_TABLE = 254;
+/** Changes applied between two looks at the clock, and the FIB's share of one loop turn (ms). */
+const PUMP_STEP = 1024;
+const PUMP_MS = 2;
 
 type Key = Prefix4 | Prefix6;
 
@@ -136,6 +141,11 @@ export class Fib {
   readonly #retry6 = new Set<Prefix6>();
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Best-path batches not yet applied, and how far into the first one the FIB is. */
+  readonly #queue: Array<readonly BestChange[]> = [];
+  #queuePos = 0;
+  #pumpScheduled = false;
+  readonly #pumpWaiters: Array<() => void> = [];
   readonly #logged = new Set<string>();
   readonly #stats: FibStats = {
     batches: 0,
@@ -144,6 +154,7 @@ export class Fib {
     unresolved: 0,
     noNextHop: 0,
     tunnelRoutes: 0,
+    queued: 0,
     pending: 0,
     lastWriteMs: 0,
     maxWriteMs: 0,
@@ -192,7 +203,7 @@ export class Fib {
       if (this.#dp && this.#tunIfindex === 0) this.#tunIfindex = ifindexOf(this.#dp.tun);
       await this.#reconcile();
     }
-    this.#unsubscribe = this.#rib.onBestChange((batch) => this.#apply(batch), { snapshot: true });
+    this.#unsubscribe = this.#rib.onBestChange((batch) => this.#enqueue(batch), { snapshot: true });
     this.#log.info(
       {
         fullTable: this.#cfg.fullTable,
@@ -208,15 +219,23 @@ export class Fib {
 
   /** Resolves once every write handed to the kernel so far is acknowledged. */
   async idle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+    for (;;) {
+      if (this.#queue.length > 0 && !this.#stopped) await new Promise<void>((r) => this.#pumpWaiters.push(r));
+      else if (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+      else return;
+    }
   }
 
   /** Stops following the RIB; removes every route and rule of ours unless `keep` (graceful restart). */
   async stop(opts: { keep?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
-    this.#stopped = true;
     this.#unsubscribe?.();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    // Kept routes (graceful restart) must be the RIB's last word: what is queued is written.
+    if (opts.keep) while (this.#queue.length > 0) this.#pump();
+    this.#stopped = true;
+    this.#queue.length = 0;
+    for (const w of this.#pumpWaiters.splice(0)) w();
     await this.idle();
     const w = this.#writer;
     if (w && !opts.keep) {
@@ -232,6 +251,7 @@ export class Fib {
       failed: { ...this.#stats.failed },
       unresolved: this.#retry4.size + this.#retry6.size,
       tunnelRoutes: this.#lpm4.size + this.#lpm6.size,
+      queued: this.#queue.reduce((n, b) => n + b.length, 0) - this.#queuePos,
       pending: this.#inflight.size,
     };
   }
@@ -330,9 +350,46 @@ export class Fib {
 
   // ------------------------------------------------------------------ best-path changes
 
-  #apply(batch: readonly BestChange[]): void {
+  #enqueue(batch: readonly BestChange[]): void {
+    if (this.#stopped || batch.length === 0) return;
+    this.#queue.push(batch);
+    this.#schedulePump();
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => this.#pump());
+  }
+
+  /**
+   * Applies queued changes for about PUMP_MS, then yields: the RIB's flushes (sending UPDATEs
+   * to neighbors) and the FIB's turns alternate on the event loop, so a full table being
+   * programmed costs BGP propagation a bounded share of the thread, and the FIB catches up as
+   * soon as BGP goes quiet.
+   */
+  #pump(): void {
+    this.#pumpScheduled = false;
     if (this.#stopped) return;
-    const kernel = this.#writer !== undefined ? new RecordBatch(batch.length * 2) : undefined;
+    const t0 = performance.now();
+    while (this.#queue.length > 0) {
+      const b = this.#queue[0]!;
+      const end = Math.min(b.length, this.#queuePos + PUMP_STEP);
+      this.#apply(b, this.#queuePos, end);
+      this.#queuePos = end;
+      if (end >= b.length) {
+        this.#queue.shift();
+        this.#queuePos = 0;
+      }
+      if (performance.now() - t0 >= PUMP_MS) break;
+    }
+    if (this.#queue.length > 0) this.#schedulePump();
+    else for (const w of this.#pumpWaiters.splice(0)) w();
+  }
+
+  #apply(batch: readonly BestChange[], from = 0, to = batch.length): void {
+    if (this.#stopped) return;
+    const kernel = this.#writer !== undefined ? new RecordBatch((to - from) * 2) : undefined;
     const lpmAdd: Array<[Key, number, 4 | 6]> = [];
     const lpmDel: Array<[Key, 4 | 6]> = [];
     const cache = new Map<string, Map<Readonly<PathAttributes>, Target>>();
@@ -344,7 +401,8 @@ export class Fib {
       if (t === undefined) byAttrs.set(r.attrs, (t = this.#resolver.resolve(family, r.neighbor, r.attrs)));
       return t;
     };
-    for (const c of batch) {
+    for (let i = from; i < to; i++) {
+      const c = batch[i]!;
       const v6 = c.family === 'ipv6-unicast';
       if (v6 ? this.#static6.has(c.prefix as Prefix6) : this.#static4.has(c.prefix as Prefix4)) continue;
       const full = resolve(c.family, c.full);
@@ -473,7 +531,7 @@ export class Fib {
       for (const p of this.#retry6) batch.push(this.#rib.bestOf('ipv6-unicast', p));
       this.#retry4.clear();
       this.#retry6.clear();
-      if (batch.length > 0) this.#apply(batch);
+      this.#enqueue(batch);
     }, this.#retryMs);
     this.#retryTimer.unref();
   }
