@@ -222,3 +222,27 @@ t.test('an unreachable next hop is retried with the current best, logged once', 
   t.equal(w.warns.filter((m) => String(m.msg).includes('next hop not reachable')).length, 1, 'logged once');
   await w.fib.stop();
 });
+
+t.test(
+  'a backlog of batches ends in the newest state of every prefix, a withdrawal storm top down',
+  async (t) => {
+    const w = world();
+    await w.fib.start();
+    // Several RIB flushes before the FIB's turn: the same prefixes flap between next hops and
+    // go away; only each prefix's last state may reach the kernel.
+    const prefixes = Array.from({ length: 40 }, (_, i) => `198.51.100.${i}/32`);
+    w.announce('transit', '192.0.2.2', prefixes);
+    await w.rib.idle();
+    w.announce('transit', '192.0.2.4', prefixes);
+    await w.rib.idle();
+    w.withdraw('transit', prefixes.slice(0, 20));
+    await w.rib.idle();
+    w.announce('transit', '192.0.2.5', prefixes.slice(30));
+    await w.settle();
+    const state = w.kernel.state(201);
+    for (const p of prefixes.slice(0, 20)) t.notOk(p in state, `${p} withdrawn`);
+    for (const p of prefixes.slice(20, 30)) t.equal(state[p], '192.0.2.4', `${p} via its newest next hop`);
+    for (const p of prefixes.slice(30)) t.equal(state[p], '192.0.2.5', `${p} via its newest next hop`);
+    await w.fib.stop();
+  },
+);
