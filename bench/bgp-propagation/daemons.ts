@@ -44,16 +44,7 @@ protocol bgp monitor {
 `,
   );
   const daemon = new Daemon('bird', ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird-bench.pid')]);
-  await until(
-    'BIRD up',
-    () =>
-      new Promise<true | undefined>((resolve) =>
-        execFile('birdc', ['-s', ctl, 'show', 'status'], (err, out) =>
-          resolve(!err && out.includes('Daemon is up') ? true : undefined),
-        ),
-      ),
-    10_000,
-  );
+  await birdUp(ctl);
   return { name: 'bird', daemon };
 }
 
@@ -87,4 +78,18 @@ export async function startGredged(dir: string, port: number): Promise<Started> 
   });
   const daemon = await g.start();
   return { name: 'gredged', daemon };
+}
+
+/** Resolves once the BIRD behind control socket `ctl` says it is up (10 s deadline). */
+export function birdUp(ctl: string): Promise<true> {
+  return until(
+    'BIRD up',
+    () =>
+      new Promise<true | undefined>((resolve) =>
+        execFile('birdc', ['-s', ctl, 'show', 'status'], (err, out) =>
+          resolve(!err && out.includes('Daemon is up') ? true : undefined),
+        ),
+      ),
+    10_000,
+  );
 }

@@ -14,12 +14,12 @@
  *   or `fib: false`. The default bogon list stays: the feed has no bogon (public-looking /22
  *   and /24 only), so the config is the one an operator would run.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN } from '../../test/interop/harness/gredged.js';
-import { Daemon, until } from '../../test/interop/harness/proc.js';
-import { ADDR, AS } from '../bgp-propagation/daemons.js';
+import { Daemon } from '../../test/interop/harness/proc.js';
+import { ADDR, AS, birdUp } from '../bgp-propagation/daemons.js';
 import { atCleanup } from './cleanup.js';
 import { LINK } from './netns.js';
 
@@ -87,19 +87,7 @@ export async function startBird(ns: string, dir: string, fib: boolean): Promise<
   });
   exited.catch(() => {});
   try {
-    await Promise.race([
-      exited,
-      until(
-        'BIRD up',
-        () =>
-          new Promise<true | undefined>((resolve) =>
-            execFile('birdc', ['-s', ctl, 'show', 'status'], (err, out) =>
-              resolve(!err && out.includes('Daemon is up') ? true : undefined),
-            ),
-          ),
-        10_000,
-      ),
-    ]);
+    await Promise.race([exited, birdUp(ctl)]);
   } catch (err) {
     await started.stop();
     throw new Error(`${(err as Error).message}\n${started.daemon.output.slice(-2000)}`);

@@ -14,17 +14,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-
-interface Opts {
-  local: string;
-  remote: string;
-  as: number;
-  routerId: string;
-  path: number[];
-  nextHop4: string;
-  nextHop6: string;
-  holdTime: number;
-}
+import type { FeederOptions as Opts } from './feeder.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as Opts;
 const MAX_NLRI = 400; // per UPDATE: 400 × 7 bytes of IPv6 NLRI stays under 4096
