@@ -17,7 +17,7 @@
  *                        [--removal close|withdraw] [--deadline 120] [--removal-deadline 400]
  *                        [--poll-ms 50] [--json FILE] [--verbose]
  * The announcement is waited for --deadline seconds, the removal --removal-deadline (both daemons
- * need 85–260 s to remove 1M here: the kernel's trie, update_suffix, takes most of it), each
+ * need 60–260 s to remove 1M here: the kernel's trie, update_suffix, takes most of it), each
  * failing with a message that says how far it got; a daemon that programs nothing at all is not
  * waited for again in later runs. The namespaces and every process the bench started are
  * removed on exit, error and SIGINT.
