@@ -613,9 +613,17 @@ async function maxPrefixFlow(nr: NoResaleLab) {
     25_000,
     250,
   );
-  const est = nr.edge.logs
-    .slice(since)
-    .find((l) => l.neighbor === 'mp' && l.to === 'Established' && Date.parse(String(l.time)) > tCease);
+  // BIRD may report Established a moment before gredged's own log line of it reaches us.
+  const logged = await until(
+    async () =>
+      nr.edge.logs
+        .slice(since)
+        .find((l) => l.neighbor === 'mp' && l.to === 'Established' && Date.parse(String(l.time)) > tCease),
+    Boolean,
+    5_000,
+    50,
+  );
+  const est = logged.value;
   return {
     cease: cease.ok,
     tCease,
