@@ -1,135 +1,216 @@
 /**
- * A checked reader over a parsed YAML document: every value is read through it, so every
- * error names the file, line, column and the field's path (`neighbors[1].remote-as`).
- * Errors are collected, not thrown one at a time, so an operator sees all of them at once.
+ * One YAML file read for the schema: its plain value, and the way back from a path in that
+ * value (`['neighbors', 1, 'remote-as']`) to the file, line and column it came from. The schema
+ * (zod) reports problems by path; this turns each into `file:line:column: field: message`, and
+ * an unknown key into one message per key with a "did you mean" hint.
  */
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import type { z } from 'zod';
 
 export interface ConfigIssue {
+  /** The file as shown in messages; absent: the main file (ConfigError's source). */
+  file?: string;
+  /** Files in the order they were read (main 0, includes 1, 2, ...): messages sort by it. */
+  order?: number;
   line: number;
   column: number;
   path: string;
   message: string;
 }
 
-export class Reader {
-  readonly issues: ConfigIssue[] = [];
+export type Path = readonly PropertyKey[];
+
+/** A problem found by path; `atKey`: point at the key itself (an unknown or repeated key). */
+export interface PathIssue {
+  path: Path;
+  message: string;
+  atKey?: boolean;
+}
+
+export class YamlFile {
+  readonly name: string;
+  readonly order: number;
+  readonly value: unknown;
+  readonly #contents: Node | null;
   readonly #lines: LineCounter;
+  /** Problems of the YAML itself: syntax, repeated keys, keys that are not plain strings. */
+  readonly issues: ConfigIssue[] = [];
+  /** The text is not YAML: there is no value to check further. */
+  readonly syntaxError: boolean;
 
-  constructor(lines: LineCounter) {
-    this.#lines = lines;
-  }
-
-  error(node: Node | null | undefined, path: string, message: string): void {
-    const offset = node?.range?.[0] ?? 0;
-    const pos = this.#lines.linePos(offset);
-    this.issues.push({ line: pos.line, column: pos.col, path, message });
-  }
-
-  /** The pairs of a mapping, after rejecting keys that are not in `allowed`. */
-  map(
-    node: Node | null | undefined,
-    path: string,
-    allowed: readonly string[],
-  ): Map<string, Pair<Node, Node>> | undefined {
-    if (!isMap(node)) {
-      this.error(node, path, `must be a mapping (key: value), got ${describe(node)}`);
-      return undefined;
+  constructor(text: string, name: string, order: number) {
+    this.name = name;
+    this.order = order;
+    this.#lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: false });
+    this.#contents = (doc.contents as Node | null) ?? null;
+    for (const e of doc.errors) {
+      // prettyErrors: false leaves linePos unset: place the error with our own line counter.
+      const pos = e.linePos?.[0] ?? this.#lines.linePos(e.pos[0]);
+      this.issues.push(this.#at(pos.line, pos.col, '', `YAML syntax: ${e.message.split('\n')[0]}`));
     }
-    const out = new Map<string, Pair<Node, Node>>();
-    for (const pair of (node as YAMLMap<Node, Node>).items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
-      const where = path ? `${path}.${key}` : String(key);
-      if (key === undefined) {
-        this.error(pair.key, path, 'keys must be plain strings');
-        continue;
+    this.syntaxError = this.issues.length > 0;
+    if (this.syntaxError) {
+      this.value = undefined;
+      return;
+    }
+    this.#checkKeys(this.#contents, []);
+    this.value = doc.toJS({ maxAliasCount: 100 });
+    this.#literalRadix(this.#contents, this.value);
+  }
+
+  /** The issue for a path: at its value (or key), else at the nearest enclosing node there is. */
+  issue(p: PathIssue): ConfigIssue {
+    let node: Node | null = this.#contents;
+    let keyNode: Node | undefined;
+    for (const seg of p.path) {
+      const next = child(node, seg);
+      if (!next) {
+        keyNode = undefined;
+        break;
       }
-      if (!allowed.includes(key)) {
-        const hint = suggest(key, allowed);
-        this.error(pair.key, where, `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
-        continue;
+      node = next.value;
+      keyNode = next.key;
+    }
+    const target = p.atKey && keyNode ? keyNode : node;
+    const pos = this.#lines.linePos(target?.range?.[0] ?? 0);
+    return this.#at(pos.line, pos.col, formatPath(p.path), p.message);
+  }
+
+  #at(line: number, column: number, path: string, message: string): ConfigIssue {
+    return { file: this.name, order: this.order, line, column, path, message };
+  }
+
+  #checkKeys(node: Node | null, path: PropertyKey[]): void {
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of (node as YAMLMap<Node, Node>).items) {
+        if (
+          !isScalar(pair.key) ||
+          (typeof pair.key.value !== 'string' && typeof pair.key.value !== 'number')
+        ) {
+          this.issues.push(this.issue({ path, message: 'keys must be plain strings' }));
+          continue;
+        }
+        const key = String(pair.key.value);
+        if (seen.has(key)) {
+          const pos = this.#lines.linePos(pair.key.range?.[0] ?? 0);
+          this.issues.push(this.#at(pos.line, pos.col, formatPath([...path, key]), `duplicate key '${key}'`));
+        }
+        seen.add(key);
+        this.#checkKeys(pair.value, [...path, key]);
       }
-      if (out.has(key)) {
-        this.error(pair.key, where, `duplicate key '${key}'`);
-        continue;
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        this.#checkKeys(item as Node, [...path, i]);
+      });
+    }
+  }
+
+  /**
+   * YAML 1.2 reads `0o660` and `0x1b0` as numbers, losing how they were written; a file mode
+   * needs to know (0660 written as a decimal means octal 660). Such literals reach the schema
+   * as their octal text (`0o660`), where an integer field reads it back (schema.ts `mode`).
+   */
+  #literalRadix(node: Node | null, value: unknown): void {
+    if (isMap(node) && value && typeof value === 'object') {
+      for (const pair of (node as YAMLMap<Node, Node>).items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined) continue;
+        const v = (value as Record<string, unknown>)[key];
+        const s = pair.value;
+        if (key === 'mode' && isScalar(s) && typeof s.value === 'number') {
+          const src = (s as { source?: string }).source ?? '';
+          if (/^0[ox]/i.test(src)) (value as Record<string, unknown>)[key] = `0o${s.value.toString(8)}`;
+        } else this.#literalRadix(s, v);
       }
-      out.set(key, pair);
+    } else if (isSeq(node) && Array.isArray(value)) {
+      node.items.forEach((item, i) => {
+        this.#literalRadix(item as Node, value[i]);
+      });
     }
-    return out;
-  }
-
-  seq(node: Node | null | undefined, path: string): Node[] | undefined {
-    if (!isSeq(node)) {
-      this.error(node, path, `must be a list, got ${describe(node)}`);
-      return undefined;
-    }
-    return node.items as Node[];
-  }
-
-  string(node: Node | null | undefined, path: string): string | undefined {
-    if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number')) {
-      return String(node.value);
-    }
-    this.error(node, path, `must be a string, got ${describe(node)}`);
-    return undefined;
-  }
-
-  bool(node: Node | null | undefined, path: string): boolean | undefined {
-    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
-    this.error(node, path, `must be true or false, got ${describe(node)}`);
-    return undefined;
-  }
-
-  int(node: Node | null | undefined, path: string, min: number, max: number): number | undefined {
-    if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value)) {
-      const v = node.value;
-      if (v >= min && v <= max) return v;
-      this.error(node, path, `must be between ${min} and ${max}, got ${v}`);
-      return undefined;
-    }
-    this.error(node, path, `must be an integer between ${min} and ${max}, got ${describe(node)}`);
-    return undefined;
-  }
-
-  /** A string checked by `check`, which returns an error message or undefined when valid. */
-  checked(
-    node: Node | null | undefined,
-    path: string,
-    check: (s: string) => string | undefined,
-  ): string | undefined {
-    const s = this.string(node, path);
-    if (s === undefined) return undefined;
-    const problem = check(s);
-    if (problem) {
-      this.error(node, path, problem);
-      return undefined;
-    }
-    return s;
-  }
-
-  oneOf<T extends string>(node: Node | null | undefined, path: string, values: readonly T[]): T | undefined {
-    const s = this.string(node, path);
-    if (s === undefined) return undefined;
-    if ((values as readonly string[]).includes(s)) return s as T;
-    this.error(node, path, `must be one of ${values.join(', ')}, got '${s}'`);
-    return undefined;
   }
 }
 
-export function describe(node: Node | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    if (node.value === null) return 'null';
-    if (typeof node.value === 'string') return `'${node.value}'`;
-    return String(node.value);
+function child(node: Node | null, seg: PropertyKey): { key?: Node; value: Node | null } | undefined {
+  if (isMap(node)) {
+    const items = (node as YAMLMap<Node, Node>).items;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const pair = items[i]!;
+      if (isScalar(pair.key) && String(pair.key.value) === String(seg))
+        return { key: pair.key, value: pair.value };
+    }
+    return undefined;
   }
-  return 'an unsupported value';
+  if (isSeq(node) && typeof seg === 'number') {
+    const item = node.items[seg] as Node | undefined;
+    return item ? { value: item } : undefined;
+  }
+  return undefined;
+}
+
+/** `neighbors[1].remote-as` */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+/** A value as a message shows it: `'text'`, 42, true, null, a mapping, a list, nothing. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `'${v}'`;
+  return String(v);
+}
+
+/**
+ * zod's issues as PathIssues. A union that failed is explained by the one alternative the value
+ * was meant for (a mapping for `listen: {...}`), when there is exactly one; an unknown key
+ * becomes one issue per key, with the closest allowed key (`keysAt`) as a hint.
+ */
+export function fromZod(
+  issues: readonly z.core.$ZodIssue[],
+  keysAt: (path: Path) => readonly string[],
+  prefix: Path = [],
+): PathIssue[] {
+  const out: PathIssue[] = [];
+  for (const iss of issues) {
+    const path = [...prefix, ...iss.path];
+    if (iss.code === 'invalid_union') {
+      const deep = iss.errors.filter(
+        (branch) =>
+          branch.length > 0 &&
+          !branch.every(
+            (b) => b.path.length === 0 && (b.code === 'invalid_type' || b.code === 'invalid_value'),
+          ),
+      );
+      if (deep.length === 1) out.push(...fromZod(deep[0]!, keysAt, path));
+      else out.push({ path, message: iss.message });
+    } else if (iss.code === 'unrecognized_keys') {
+      const allowed = keysAt(path);
+      for (const key of iss.keys) {
+        const hint = suggest(key, allowed);
+        out.push({
+          path: [...path, key],
+          message: `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
+          atKey: true,
+        });
+      }
+    } else {
+      out.push({ path, message: iss.message });
+    }
+  }
+  return out;
 }
 
 /** The closest allowed key by edit distance, when it is close enough to be a typo. */
-function suggest(key: string, allowed: readonly string[]): string | undefined {
+export function suggest(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of allowed) {

@@ -14,7 +14,8 @@
  * Adding a command: a line in COMMANDS (its name, its arguments' validators, a summary), a case
  * in the server's dispatch (server.ts), and a line in gredgectl's command table.
  */
-import { parseIpv4, parseIpv6, parsePrefix4, parsePrefix6 } from '../bgp/wire/index.js';
+import { parsePrefix4, parsePrefix6 } from '../bgp/wire/index.js';
+import { parseIp } from '../net/ip.js';
 import type { Family } from '../bgp/wire/types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -43,8 +44,12 @@ export type ErrorCode =
   | 'unsupported'
   /** The command exists in the protocol but not in this build (reload). */
   | 'not-available'
-  /** The daemon is stopping, or too much is queued. */
+  /** The daemon is stopping, or too much is queued, or (reload) a rollback is pending. */
   | 'busy'
+  /** reload: the config file has errors (each with file:line:column); nothing was applied. */
+  | 'invalid-config'
+  /** reload: the config changes something only a restart of gredged applies; nothing was applied. */
+  | 'needs-restart'
   | 'internal';
 
 export type RequestId = string | number;
@@ -287,11 +292,12 @@ function validateArgs(cmd: CommandName, raw: unknown): Record<string, unknown> |
 
 /** An IPv4 address as a uint32 or an IPv6 one as 16 bytes, with its family; undefined if neither. */
 export function parseAddress(s: string): { family: Family; addr: number | Uint8Array } | undefined {
-  const v4 = parseIpv4(s);
-  if (v4 !== undefined) return { family: 'ipv4-unicast', addr: v4 };
-  if (!s.includes(':')) return undefined;
-  const v6 = parseIpv6(s);
-  return v6 === undefined ? undefined : { family: 'ipv6-unicast', addr: v6 };
+  // Request text is an edge: parsed by the one address module (src/net/ip.ts).
+  const ip = parseIp(s);
+  if (ip === undefined) return undefined;
+  if (ip.family === 6) return { family: 'ipv6-unicast', addr: ip.bytes };
+  const b = ip.bytes;
+  return { family: 'ipv4-unicast', addr: ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 };
 }
 
 export function okResponse(id: RequestId | null, result: unknown): Response {

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { GredgeError } from '../errors.js';
+import { IFNAME_RE, LIMITS } from '../config/schema.js';
 import { type ParsedPrefix, parseIp } from './addr.js';
 import { CounterReader, type GlobalCounters, type TunnelCounters } from './counters.js';
 import { argError, call } from './errors.js';
@@ -54,8 +55,6 @@ interface TunnelEntry {
   baseline: number[];
 }
 
-const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
-
 /** The kernel's main routing table (RT_TABLE_MAIN). */
 const MAIN_TABLE = 254;
 
@@ -79,8 +78,9 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     if (typeof opts !== 'object' || opts === null) throw argError('Dataplane.open: options object required');
     if (typeof opts.tun !== 'string' || !IFNAME_RE.test(opts.tun))
       throw argError(`tun '${String(opts.tun)}': an interface name of 1-15 characters [A-Za-z0-9_.-]`);
-    if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 32)
-      throw argError('workers must be an integer 1..32');
+    const [wMin, wMax] = LIMITS.workers;
+    if (!Number.isInteger(opts.workers) || opts.workers < wMin || opts.workers > wMax)
+      throw argError(`workers must be an integer ${wMin}..${wMax}`);
     const mtu = opts.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw argError('mtu must be 1280..65535');
     const underlay = opts.underlay ?? {};

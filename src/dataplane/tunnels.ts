@@ -1,7 +1,10 @@
 /**
  * TunnelSpec: the data plane's view of one GRE circuit (RFC 2784/2890), validated here in JS
- * and turned into the byte-level record the addon takes.
+ * and turned into the byte-level record the addon takes. A spec from the config has passed the
+ * config schema already; these checks guard the API for every other caller, with the same
+ * limits (src/config/schema.ts LIMITS, NAME_RE), so both accept exactly the same tunnels.
  */
+import { LIMITS, NAME_RE } from '../config/schema.js';
 import { argError } from './errors.js';
 import type { TunnelSpecNative } from './native.js';
 import { maskBytes, type ParsedPrefix, parseIp, parsePrefix } from './addr.js';
@@ -37,7 +40,10 @@ export interface TunnelPlan {
   routes: ParsedPrefix[]; // static routes: LPM + kernel
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const [KEY_MIN, KEY_MAX] = LIMITS.greKey;
+const [MTU_MIN, MTU_MAX] = LIMITS.mtu;
+const [KA_MIN, KA_MAX] = LIMITS.keepaliveInterval;
+const [RETRIES_MIN, RETRIES_MAX] = LIMITS.keepaliveRetries;
 
 function prefixOrThrow(s: unknown, what: string, strict: boolean): ParsedPrefix {
   if (typeof s !== 'string') throw argError(`${what}: expected a CIDR string`);
@@ -59,7 +65,7 @@ export function packPrefixes(list: ParsedPrefix[]): Uint8Array {
 export function planTunnel(t: TunnelSpec, underlay: { local?: string; local6?: string }): TunnelPlan {
   if (typeof t !== 'object' || t === null) throw argError('tunnel: expected an object');
   if (typeof t.name !== 'string' || !NAME_RE.test(t.name))
-    throw argError(`tunnel name '${String(t.name)}': 1-64 characters of letters, digits, '.', '_', '-'`);
+    throw argError(`tunnel name '${String(t.name)}': 1-63 characters of letters, digits, '.', '_', '-'`);
   const where = `tunnel ${t.name}`;
   const remote = typeof t.remote === 'string' ? parseIp(t.remote) : null;
   if (!remote) throw argError(`${where}: remote '${String(t.remote)}' is not an IP address`);
@@ -71,10 +77,11 @@ export function planTunnel(t: TunnelSpec, underlay: { local?: string; local6?: s
     if (!local || local.length !== remote.length)
       throw argError(`${where}: local '${localText}' must be an address of the same family as remote`);
   }
-  if (!Number.isInteger(t.key) || t.key < 0 || t.key > 0xffffffff)
+  if (!Number.isInteger(t.key) || t.key < KEY_MIN || t.key > KEY_MAX)
     throw argError(`${where}: key must be a uint32`);
   const mtu = t.mtu ?? (family === 4 ? 1472 : 1452);
-  if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 9000) throw argError(`${where}: mtu must be 1280..9000`);
+  if (!Number.isInteger(mtu) || mtu < MTU_MIN || mtu > MTU_MAX)
+    throw argError(`${where}: mtu must be ${MTU_MIN}..${MTU_MAX}`);
   const addresses: ParsedPrefix[] = [];
   let inner4: Uint8Array | undefined;
   let inner6: Uint8Array | undefined;
@@ -100,10 +107,10 @@ export function planTunnel(t: TunnelSpec, underlay: { local?: string; local6?: s
   let keepaliveRetries = 0;
   if (t.keepalive) {
     const { interval, retries } = t.keepalive;
-    if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600)
-      throw argError(`${where}: keepalive interval must be 0.1..3600 seconds`);
-    if (!Number.isInteger(retries) || retries < 1 || retries > 255)
-      throw argError(`${where}: keepalive retries must be 1..255`);
+    if (!Number.isFinite(interval) || interval < KA_MIN || interval > KA_MAX)
+      throw argError(`${where}: keepalive interval must be ${KA_MIN}..${KA_MAX} seconds`);
+    if (!Number.isInteger(retries) || retries < RETRIES_MIN || retries > RETRIES_MAX)
+      throw argError(`${where}: keepalive retries must be ${RETRIES_MIN}..${RETRIES_MAX}`);
     if (family !== 4)
       throw argError(`${where}: keepalives need an IPv4 underlay (Cisco keepalives are IPv4 only)`);
     if (!local)

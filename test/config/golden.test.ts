@@ -21,7 +21,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     let actual: string;
     let kind: 'ok' | 'err';
     try {
-      actual = printConfig(parseConfig(text, file));
+      actual = printConfig(parseConfig(text, file, { baseDir: dir }));
       kind = 'ok';
     } catch (err) {
       t.ok(err instanceof GredgeError, 'a typed error');

@@ -1,0 +1,270 @@
+/**
+ * Checks between fields and entries of the merged config (main file and includes), which the
+ * per-field schema cannot make: remote-as against local-as, keys that apply to some roles only,
+ * a neighbor's tunnel and its inner addresses, tunnels against the underlay, and the
+ * duplicates and overlaps that would make two entries fight over one thing (names, neighbor
+ * addresses, GRE remote+key, inner subnets, customers' prefixes).
+ *
+ * Each check reads the fields it needs one by one through the schema, so it runs on every part
+ * that is valid even while other parts are not: an operator sees every problem at once.
+ */
+import { parsePrefixRule, type PrefixRule } from '../policy/prefix-set.js';
+import {
+  type Cidr,
+  contains,
+  formatCidr,
+  ipFamily,
+  maskBytes,
+  overlaps,
+  parseCidr,
+  parseIp,
+  sameBytes,
+} from '../net/ip.js';
+import type { Path, PathIssue } from './reader.js';
+import { fibShape, mainShape, neighborShape, ROLE_KEYS, type Role, tunnelShape } from './schema.js';
+
+type Shape = Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
+
+/** A field's parsed value (defaults applied), or undefined when it is not valid. */
+function field<T>(shape: Shape, raw: unknown, key: string): T | undefined {
+  if (!isRecord(raw)) return undefined;
+  const r = shape[key]!.safeParse(raw[key]);
+  return r.success ? (r.data as T) : undefined;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Names another entry in a message: `tunnels[0] (conf.d/a.yaml:3:5)`. */
+export type Ref = (path: Path) => string;
+
+interface Tunnel {
+  i: number;
+  raw: unknown;
+  name?: string;
+  remote?: string;
+  inner?: { local?: string; local6?: string };
+}
+
+const U = undefined;
+
+export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
+  if (!isRecord(raw)) return [];
+  const out: PathIssue[] = [];
+  const add = (path: Path, message: string) => out.push({ path, message });
+  const top = <T>(key: string) => (key in raw ? field<T>(mainShape as Shape, raw, key) : U);
+
+  const localAs = top<number>('local-as');
+  const underlay = top<{ local?: string; local6?: string }>('underlay');
+  const tunnelItems = Array.isArray(raw.tunnels) ? (raw.tunnels as unknown[]) : [];
+  const neighborItems = Array.isArray(raw.neighbors) ? (raw.neighbors as unknown[]) : [];
+
+  // ---- underlay and tunnels ----
+  if (underlay && underlay.local === U && underlay.local6 === U)
+    add(['underlay'], 'needs local (IPv4) and/or local6 (IPv6)');
+  if (tunnelItems.length > 0 && raw.underlay === U)
+    add(['underlay'], 'is required when tunnels are configured');
+
+  const tunnels: Tunnel[] = tunnelItems.map((t, i) => {
+    const x: Tunnel = { i, raw: t };
+    const name = field<string>(tunnelShape as Shape, t, 'name');
+    const remote = field<string>(tunnelShape as Shape, t, 'remote');
+    const inner = field<Tunnel['inner']>(tunnelShape as Shape, t, 'inner');
+    if (name !== U) x.name = name;
+    if (remote !== U) x.remote = remote;
+    if (inner !== U) x.inner = inner;
+    return x;
+  });
+  for (const t of tunnels) {
+    const p = (...rest: PropertyKey[]): Path => ['tunnels', t.i, ...rest];
+    const family = t.remote === U ? 0 : ipFamily(t.remote);
+    const local =
+      isRecord(t.raw) && t.raw.local !== U ? field<string>(tunnelShape as Shape, t.raw, 'local') : U;
+    if (family && local !== U && ipFamily(local) !== family)
+      add(p('local'), `'${local}' is not an IPv${family} address like remote ${t.remote}`);
+    if (family && underlay && local === U && !(family === 4 ? underlay.local : underlay.local6))
+      add(p('remote'), `an IPv${family} remote needs underlay.${family === 4 ? 'local' : 'local6'}`);
+    if (family === 6 && isRecord(t.raw) && t.raw.keepalive !== U)
+      add(p('keepalive'), 'keepalives need an IPv4 underlay (Cisco GRE keepalives are IPv4 only)');
+  }
+  duplicates(
+    tunnels.map((t) => ({ path: ['tunnels', t.i, 'name'], key: t.name })),
+    (first) => `duplicates the name of ${ref(first)}`,
+    add,
+  );
+  duplicates(
+    tunnels.map((t) => {
+      const key = field<number>(tunnelShape as Shape, t.raw, 'key');
+      return {
+        path: ['tunnels', t.i, 'key'],
+        key: t.remote !== U && key !== U ? `${t.remote} key ${key}` : U,
+      };
+    }),
+    (first, k) => `remote ${k} is already ${ref(first)}: one tunnel per remote and GRE key`,
+    add,
+  );
+  // Inner subnets: a packet to one address must belong to one tunnel.
+  const subnets: Array<{ path: Path; cidr: Cidr }> = [];
+  for (const t of tunnels) {
+    for (const k of ['local', 'local6'] as const) {
+      const text = t.inner?.[k];
+      const c = text === U ? U : parseCidr(text);
+      if (!c) continue;
+      const path: Path = ['tunnels', t.i, 'inner', k];
+      const net = { ...c, bytes: maskBytes(c.bytes, c.length) };
+      const clash = subnets.find((s) => overlaps(s.cidr, net));
+      if (clash) {
+        const theirs = formatCidr(clash.cidr.bytes, clash.cidr.length);
+        const mine = formatCidr(net.bytes, net.length);
+        add(
+          path,
+          clash.cidr.length === net.length
+            ? `the same inner subnet (${mine}) as ${ref(clash.path)}`
+            : `inner subnet ${mine} overlaps ${theirs} of ${ref(clash.path)}`,
+        );
+      } else subnets.push({ path, cidr: net });
+    }
+  }
+
+  // ---- neighbors ----
+  const byName = new Map(tunnels.filter((t) => t.name !== U).map((t) => [t.name!, t]));
+  const names: Array<{ path: Path; key: string | undefined }> = [];
+  const addresses: Array<{ path: Path; key: string | undefined }> = [];
+  const customers: Array<{ i: number; as: number; rules: Array<{ k: number; rule: PrefixRule }> }> = [];
+  neighborItems.forEach((n, i) => {
+    const p = (...rest: PropertyKey[]): Path => ['neighbors', i, ...rest];
+    const get = <T>(key: string) => field<T>(neighborShape as Shape, n, key);
+    const has = (key: string) => isRecord(n) && n[key] !== U;
+    const role = get<Role>('role');
+    const remoteAs = get<number>('remote-as');
+    const address = get<string>('address');
+    names.push({ path: p('name'), key: get<string>('name') });
+    addresses.push({ path: p('address'), key: address });
+    if (role && remoteAs !== U && localAs !== U) {
+      if (role === 'internal' && remoteAs !== localAs)
+        add(p('remote-as'), `an internal neighbor must have remote-as = local-as (${localAs})`);
+      else if (role !== 'internal' && remoteAs === localAs)
+        add(p('role'), `remote-as equals local-as (${localAs}): use role internal`);
+    }
+    if (role) {
+      for (const [key, only] of Object.entries(ROLE_KEYS)) {
+        if (!has(key) || only.roles.includes(role)) continue;
+        // role-strict: false says nothing for an internal neighbor; true asks for what cannot be.
+        if (key === 'role-strict' && get<boolean>(key) !== true) continue;
+        add(p(key), only.message);
+      }
+    }
+    const tunnelName = has('tunnel') ? get<string>('tunnel') : U;
+    if (tunnelName !== U) {
+      const t = byName.get(tunnelName);
+      if (!t) add(p('tunnel'), `no tunnel named '${tunnelName}' in tunnels`);
+      else if (address !== U) insideTunnel(address, t, p, ref, add);
+    }
+    if (role === 'customer' && remoteAs !== U && has('prefixes')) {
+      const rules = (get<string[]>('prefixes') ?? []).flatMap((text, k) => {
+        const rule = parsePrefixRule(text);
+        return typeof rule === 'string' ? [] : [{ k, rule }];
+      });
+      customers.push({ i, as: remoteAs, rules });
+    }
+  });
+  duplicates(names, (first) => `duplicates the name of ${ref(first)}`, add);
+  duplicates(addresses, (first) => `duplicates the address of ${ref(first)}`, add);
+
+  // Two customers (two ASes) may not claim the same space: each prefix has one owner. Sessions
+  // of one AS (two circuits of one customer) may repeat their prefixes.
+  customers.forEach((c, ci) => {
+    for (const { k, rule } of c.rules) {
+      for (const other of customers.slice(0, ci)) {
+        if (other.as === c.as) continue;
+        const hit = other.rules.find((o) => rulesOverlap(o.rule, rule));
+        if (!hit) continue;
+        add(
+          ['neighbors', c.i, 'prefixes', k],
+          `'${rule.text}' overlaps '${hit.rule.text}' of another customer, ${ref(['neighbors', other.i, 'prefixes', hit.k])} (AS ${other.as})`,
+        );
+        break;
+      }
+    }
+  });
+
+  // ---- fib ----
+  if (isRecord(raw.fib)) {
+    const fibRaw = raw.fib;
+    // Equal tables are a problem even while either is invalid for another reason (254).
+    const table = (key: string) =>
+      fibRaw[key] === U
+        ? field<number>(fibShape as Shape, fibRaw, key)
+        : Number.isInteger(fibRaw[key])
+          ? (fibRaw[key] as number)
+          : U;
+    const full = table('full-table');
+    const resale = table('resale-table');
+    if (full !== U && full === resale) {
+      const key = fibRaw['resale-table'] !== U ? 'resale-table' : 'full-table';
+      const other = key === 'resale-table' ? 'full-table' : 'resale-table';
+      add(['fib', key], `must differ from fib.${other} (${full})`);
+    }
+  }
+  return out;
+}
+
+/** A session inside a tunnel runs between the tunnel's inner addresses (fib/targets.ts). */
+function insideTunnel(
+  address: string,
+  t: Tunnel,
+  p: (...rest: PropertyKey[]) => Path,
+  ref: Ref,
+  add: (path: Path, message: string) => void,
+): void {
+  const ip = parseIp(address);
+  if (!ip) return;
+  const key = ip.family === 4 ? 'local' : 'local6';
+  const inner = t.inner?.[key];
+  if (t.inner && inner === U) {
+    add(
+      p('tunnel'),
+      `tunnel '${t.name}' (${ref(['tunnels', t.i])}) has no inner.${key}: an IPv${ip.family} session inside it needs one`,
+    );
+    return;
+  }
+  const ours = inner === U ? U : parseCidr(inner);
+  if (!ours) return;
+  const net = formatCidr(maskBytes(ours.bytes, ours.length), ours.length);
+  if (sameBytes(ours.bytes, ip.bytes))
+    add(p('address'), `${address} is our own inner address in tunnel '${t.name}'`);
+  else if (!contains(ours, ip))
+    add(p('address'), `${address} is not inside the inner subnet ${net} of tunnel '${t.name}'`);
+}
+
+/** Rules match a common prefix: one's prefix contains the other's, and their lengths meet. */
+export function rulesOverlap(a: PrefixRule, b: PrefixRule): boolean {
+  if (a.family !== b.family) return false;
+  const ca = ruleCidr(a);
+  const cb = ruleCidr(b);
+  if (!overlaps(ca, cb)) return false;
+  return Math.max(a.ge, b.ge) <= Math.min(a.le, b.le);
+}
+
+function ruleCidr(r: PrefixRule): Cidr {
+  const bytes =
+    r.family === 4
+      ? Uint8Array.of(r.net4 >>> 24, (r.net4 >>> 16) & 0xff, (r.net4 >>> 8) & 0xff, r.net4 & 0xff)
+      : r.net6;
+  return { family: r.family, bytes, length: r.len };
+}
+
+function duplicates(
+  entries: ReadonlyArray<{ path: Path; key: string | undefined }>,
+  message: (first: Path, key: string) => string,
+  add: (path: Path, message: string) => void,
+): void {
+  const seen = new Map<string, Path>();
+  for (const { path, key } of entries) {
+    if (key === U) continue;
+    const first = seen.get(key);
+    if (first) add(path, message(first.slice(0, 2), key));
+    else seen.set(key, path);
+  }
+}
