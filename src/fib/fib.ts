@@ -38,6 +38,7 @@ import {
   readRecord,
   recordKey,
 } from './records.js';
+import { DeletePass4, DeletePass6, TABLE_FULL, TABLE_RESALE } from './delete-order.js';
 import { type Target, TargetResolver } from './targets.js';
 import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from './writer.js';
 
@@ -45,6 +46,8 @@ import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from '.
 export interface FibRib {
   onBestChange(listener: (batch: BestChange[]) => void, opts?: { snapshot?: boolean }): () => void;
   bestOf(family: Family, prefix: Prefix4 | Prefix6): BestChange;
+  /** True while best-path changes still wait to reach neighbors: the FIB gives way to them. */
+  propagating?(): boolean;
 }
 
 /** What the FIB needs of the data plane. */
@@ -81,6 +84,8 @@ export interface FibStats {
   tunnelRoutes: number;
   /** Best-path changes waiting for the FIB's turn on the event loop. */
   queued: number;
+  /** Route deletions held back to go out in the kernel's fast order (prefixes × tables). */
+  deletesHeld: number;
   /** Writes in flight, and how long the last and the slowest write took (ms). */
   pending: number;
   lastWriteMs: number;
@@ -105,6 +110,16 @@ const MAIN_TABLE = 254;
 /** Changes applied between two looks at the clock, and the FIB's share of one loop turn (ms). */
 const PUMP_STEP = 1024;
 const PUMP_MS = 2;
+/**
+ * While the RIB still has changes to send to neighbors, the FIB takes one turn per BGP_GAP_MS:
+ * BGP propagation comes first, the kernel tables follow (a full table's worth of kernel work
+ * would otherwise take CPU from the UPDATEs on a 2-CPU box).
+ */
+const BGP_GAP_MS = 25;
+/** Records handed to the writer and not yet acknowledged: the writer's queue stays short. */
+const MAX_INFLIGHT = 16_384;
+/** How long a deletion may wait for others to be ordered with (ms); the queue running dry ends it too. */
+const DELETE_HOLD_MS = 1000;
 
 type Key = Prefix4 | Prefix6;
 
@@ -145,7 +160,16 @@ export class Fib {
   readonly #queue: Array<readonly BestChange[]> = [];
   #queuePos = 0;
   #pumpScheduled = false;
+  #pumpTimer: NodeJS.Timeout | undefined;
+  #lastTurn = -Infinity;
+  #inflightRecords = 0;
   readonly #pumpWaiters: Array<() => void> = [];
+  /** Deletions held back (prefix → TABLE_FULL | TABLE_RESALE bits), since when, and the pass emitting them. */
+  readonly #del4 = new Map<Prefix4, number>();
+  readonly #del6 = new Map<Prefix6, number>();
+  #delSince = 0;
+  #pass4: DeletePass4 | undefined;
+  #pass6: DeletePass6 | undefined;
   readonly #logged = new Set<string>();
   readonly #stats: FibStats = {
     batches: 0,
@@ -155,6 +179,7 @@ export class Fib {
     noNextHop: 0,
     tunnelRoutes: 0,
     queued: 0,
+    deletesHeld: 0,
     pending: 0,
     lastWriteMs: 0,
     maxWriteMs: 0,
@@ -220,7 +245,7 @@ export class Fib {
   /** Resolves once every write handed to the kernel so far is acknowledged. */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.#queue.length > 0 && !this.#stopped) await new Promise<void>((r) => this.#pumpWaiters.push(r));
+      if (this.#hasWork() && !this.#stopped) await new Promise<void>((r) => this.#pumpWaiters.push(r));
       else if (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
       else return;
     }
@@ -231,10 +256,13 @@ export class Fib {
     if (this.#stopped) return;
     this.#unsubscribe?.();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     // Kept routes (graceful restart) must be the RIB's last word: what is queued is written.
-    if (opts.keep) while (this.#queue.length > 0) this.#pump();
+    if (opts.keep) while (this.#hasWork()) this.#turn(Number.POSITIVE_INFINITY, true);
     this.#stopped = true;
     this.#queue.length = 0;
+    this.#del4.clear();
+    this.#del6.clear();
     for (const w of this.#pumpWaiters.splice(0)) w();
     await this.idle();
     const w = this.#writer;
@@ -252,6 +280,7 @@ export class Fib {
       unresolved: this.#retry4.size + this.#retry6.size,
       tunnelRoutes: this.#lpm4.size + this.#lpm6.size,
       queued: this.#queue.reduce((n, b) => n + b.length, 0) - this.#queuePos,
+      deletesHeld: this.#del4.size + this.#del6.size,
       pending: this.#inflight.size,
     };
   }
@@ -356,23 +385,49 @@ export class Fib {
     this.#schedulePump();
   }
 
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
+  #schedulePump(delayMs = 0): void {
+    if (this.#pumpScheduled || this.#stopped) return;
     this.#pumpScheduled = true;
-    setImmediate(() => this.#pump());
+    if (delayMs <= 0) setImmediate(() => this.#pump());
+    else
+      this.#pumpTimer = setTimeout(() => {
+        this.#pumpTimer = undefined;
+        this.#pump();
+      }, delayMs);
+  }
+
+  #hasWork(): boolean {
+    return this.#queue.length > 0 || this.#del4.size > 0 || this.#del6.size > 0;
   }
 
   /**
-   * Applies queued changes for about PUMP_MS, then yields: the RIB's flushes (sending UPDATEs
-   * to neighbors) and the FIB's turns alternate on the event loop, so a full table being
-   * programmed costs BGP propagation a bounded share of the thread, and the FIB catches up as
-   * soon as BGP goes quiet.
+   * One FIB turn on the event loop: queued changes for about PUMP_MS, then yields. The RIB's
+   * flushes (UPDATEs to neighbors) and the FIB's turns alternate; while the RIB still has
+   * changes for neighbors the FIB takes a turn only every BGP_GAP_MS, and it never has more
+   * than MAX_INFLIGHT records waiting for the kernel (a write's completion wakes it).
    */
   #pump(): void {
     this.#pumpScheduled = false;
     if (this.#stopped) return;
+    if (this.#inflightRecords >= MAX_INFLIGHT) return;
+    const now = performance.now();
+    const wait = this.#lastTurn + BGP_GAP_MS - now;
+    if (wait > 0 && this.#rib.propagating?.()) {
+      this.#schedulePump(Math.ceil(wait));
+      return;
+    }
+    this.#lastTurn = now;
+    this.#turn(PUMP_MS, false);
+    if (this.#hasWork()) {
+      if (this.#inflightRecords < MAX_INFLIGHT) this.#schedulePump();
+    } else for (const w of this.#pumpWaiters.splice(0)) w();
+  }
+
+  /** Applies queued changes, then held deletions when they are due, for `budgetMs`. */
+  #turn(budgetMs: number, force: boolean): void {
     const t0 = performance.now();
-    while (this.#queue.length > 0) {
+    const full = () => !force && this.#inflightRecords >= MAX_INFLIGHT;
+    while (this.#queue.length > 0 && !full()) {
       const b = this.#queue[0]!;
       const end = Math.min(b.length, this.#queuePos + PUMP_STEP);
       this.#apply(b, this.#queuePos, end);
@@ -381,10 +436,65 @@ export class Fib {
         this.#queue.shift();
         this.#queuePos = 0;
       }
-      if (performance.now() - t0 >= PUMP_MS) break;
+      if (performance.now() - t0 >= budgetMs) return;
     }
-    if (this.#queue.length > 0) this.#schedulePump();
-    else for (const w of this.#pumpWaiters.splice(0)) w();
+    // Deletions go once the RIB's changes are all applied (a withdrawn table is then ordered
+    // whole), or when the oldest has waited DELETE_HOLD_MS under a steady stream of changes.
+    const due =
+      force ||
+      this.#pass4 !== undefined ||
+      this.#pass6 !== undefined ||
+      this.#queue.length === 0 ||
+      performance.now() - this.#delSince >= DELETE_HOLD_MS;
+    if (!due || this.#del4.size + this.#del6.size === 0) return;
+    while (!full()) {
+      if (!this.#emitDeletes()) return;
+      if (performance.now() - t0 >= budgetMs) return;
+    }
+  }
+
+  /** Writes the next PUMP_STEP held deletions in the kernel's order; false once none is left. */
+  #emitDeletes(): boolean {
+    if (this.#pass4 === undefined && this.#pass6 === undefined) {
+      if (this.#del4.size > 0) this.#pass4 = new DeletePass4(this.#del4);
+      if (this.#del6.size > 0) this.#pass6 = new DeletePass6(this.#del6);
+      if (this.#pass4 === undefined && this.#pass6 === undefined) return false;
+    }
+    const b = new RecordBatch(PUMP_STEP * 2);
+    let n = 0;
+    while (this.#pass4 !== undefined && n < PUMP_STEP) {
+      const k = this.#pass4.next();
+      if (k === undefined) this.#pass4 = undefined;
+      else n += this.#deleteRecords(b, false, k, this.#del4);
+    }
+    while (this.#pass6 !== undefined && n < PUMP_STEP) {
+      const k = this.#pass6.next();
+      if (k === undefined) this.#pass6 = undefined;
+      else n += this.#deleteRecords(b, true, k, this.#del6);
+    }
+    if (b.count > 0) this.#submit(b);
+    if (this.#pass4 === undefined && this.#pass6 === undefined) {
+      // Deletions held after the pass began wait for the next one, from now.
+      this.#delSince = performance.now();
+      return this.#del4.size + this.#del6.size > 0;
+    }
+    return true;
+  }
+
+  /** The deletions still held for `k` (a route set since cleared its bits). */
+  #deleteRecords(b: RecordBatch, v6: boolean, k: Key, held: Map<Key, number>): number {
+    const tables = held.get(k);
+    if (tables === undefined) return 0;
+    held.delete(k);
+    for (const [bit, table] of [
+      [TABLE_FULL, this.#cfg.fullTable],
+      [TABLE_RESALE, this.#cfg.resaleTable],
+    ] as const) {
+      if ((tables & bit) === 0) continue;
+      if (v6) b.route6(OP_ROUTE_DEL, k as Prefix6, table, 0);
+      else b.route4(OP_ROUTE_DEL, k as Prefix4, table, 0);
+    }
+    return 1;
   }
 
   #apply(batch: readonly BestChange[], from = 0, to = batch.length): void {
@@ -410,8 +520,8 @@ export class Fib {
       if (kernel) {
         if (v6) this.#retry6.delete(c.prefix as Prefix6);
         else this.#retry4.delete(c.prefix as Prefix4);
-        this.#kernelRecord(kernel, v6, c.prefix, this.#cfg.fullTable, full);
-        this.#kernelRecord(kernel, v6, c.prefix, this.#cfg.resaleTable, resale);
+        this.#kernelRecord(kernel, v6, c.prefix, TABLE_FULL, full);
+        this.#kernelRecord(kernel, v6, c.prefix, TABLE_RESALE, resale);
       }
       if (this.#dp) {
         const tunnel =
@@ -429,22 +539,35 @@ export class Fib {
     if (kernel && kernel.count > 0) this.#submit(kernel);
   }
 
-  #kernelRecord(b: RecordBatch, v6: boolean, p: Key, table: number, t: Target | undefined): void {
-    let op = OP_ROUTE_DEL;
+  /** A route set goes into `b` now; a deletion is held (see delete-order.ts). */
+  #kernelRecord(b: RecordBatch, v6: boolean, p: Key, bit: number, t: Target | undefined): void {
+    const table = bit === TABLE_FULL ? this.#cfg.fullTable : this.#cfg.resaleTable;
+    const held = (v6 ? this.#del6 : this.#del4) as Map<Key, number>;
     let oif = 0;
     let gw: Uint8Array | undefined;
     if (t?.kind === 'tunnel' && this.#tunIfindex > 0) {
-      op = OP_ROUTE_SET;
       oif = this.#tunIfindex;
     } else if (t?.kind === 'gateway') {
-      op = OP_ROUTE_SET;
       gw = t.address;
-    } else if (t !== undefined) {
-      // A best path with nothing to forward to (no next hop; a tunnel on a box without a TUN).
-      this.#stats.noNextHop++;
+    } else {
+      // No best path, or one with nothing to forward to (no next hop; a tunnel on a box
+      // without a TUN).
+      if (t !== undefined) this.#stats.noNextHop++;
+      const tables = held.get(p);
+      if (tables === undefined) {
+        if (held.size === 0 && this.#pass4 === undefined && this.#pass6 === undefined)
+          this.#delSince = performance.now();
+        held.set(p, bit);
+      } else held.set(p, tables | bit);
+      return;
     }
-    if (v6) b.route6(op, p as Prefix6, table, oif, gw);
-    else b.route4(op, p as Prefix4, table, oif, gw);
+    const tables = held.get(p);
+    if (tables !== undefined) {
+      if ((tables & ~bit) === 0) held.delete(p);
+      else held.set(p, tables & ~bit);
+    }
+    if (v6) b.route6(OP_ROUTE_SET, p as Prefix6, table, oif, gw);
+    else b.route4(OP_ROUTE_SET, p as Prefix4, table, oif, gw);
   }
 
   #applyLpm(add: Array<[Key, number, 4 | 6]>, del: Array<[Key, 4 | 6]>): void {
@@ -478,15 +601,23 @@ export class Fib {
     const w = this.#writer!;
     const bytes = b.bytes();
     const t0 = performance.now();
-    this.#stats.routeWrites += b.count;
+    const n = b.count;
+    this.#stats.routeWrites += n;
+    this.#inflightRecords += n;
     const job = w.write(bytes).then(
       (res) => {
+        this.#inflightRecords -= n;
+        if (this.#hasWork()) this.#schedulePump();
         const ms = performance.now() - t0;
         this.#stats.lastWriteMs = ms;
         if (ms > this.#stats.maxWriteMs) this.#stats.maxWriteMs = ms;
         this.#check(bytes, res, 'update');
       },
-      (err) => this.#once('write', () => this.#log.error({ err }, 'fib: kernel write failed')),
+      (err) => {
+        this.#inflightRecords -= n;
+        if (this.#hasWork()) this.#schedulePump();
+        this.#once('write', () => this.#log.error({ err }, 'fib: kernel write failed'));
+      },
     );
     this.#inflight.add(job);
     void job.finally(() => this.#inflight.delete(job));
@@ -541,6 +672,7 @@ export class Fib {
     this.#logged.add(kind);
     fn();
   }
+
 }
 
 const OPS: Record<number, string> = {

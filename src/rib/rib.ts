@@ -505,6 +505,19 @@ export class Rib {
     st.refusedLogged = 0;
   }
 
+  /**
+   * True while best-path changes still wait to be sent to neighbors that can take them (a
+   * neighbor whose socket is full is not waited for): the FIB gives way to BGP meanwhile.
+   */
+  propagating(): boolean {
+    if (this.t4.dirtyCount > 0 || this.t6.dirtyCount > 0) return true;
+    for (const st of this.#byName.values()) {
+      if (st.up && !st.blocked && (st.drainScheduled || st.out4.pending > 0 || st.out6.pending > 0))
+        return true;
+    }
+    return false;
+  }
+
   #busy(): boolean {
     if (this.#flushScheduled) return true;
     for (const l of this.#listeners) if (l.cursor4 >= 0 || l.cursor6 >= 0) return true;

@@ -6,10 +6,10 @@
  */
 import t from 'tap';
 import { formatPrefix4 } from '../../src/bgp/wire/index.js';
-import { Fib } from '../../src/fib/fib.js';
+import { Fib, type FibRib } from '../../src/fib/fib.js';
 import { FIB_RECORD, OP_ROUTE_DEL, OP_ROUTE_SET, OP_RULE_ADD, readRecord } from '../../src/fib/records.js';
 import type { KernelWriter, WriteResult } from '../../src/fib/writer.js';
-import { Rib } from '../../src/rib/rib.js';
+import { type BestChange, Rib } from '../../src/rib/rib.js';
 import { attrs, DecodingSink, LOCAL_AS, neighbor, p4, recordingLog, sessionInfo } from '../rib/helpers.js';
 
 const ENETUNREACH = 101;
@@ -68,7 +68,7 @@ class FakeKernel implements KernelWriter {
   }
 }
 
-function world(opts: { retryMs?: number } = {}) {
+function world(opts: { retryMs?: number; wrapRib?: (rib: Rib) => FibRib } = {}) {
   const rib = new Rib({ localAs: LOCAL_AS, routerId: 1, log: recordingLog().log, bogons: [] });
   const nbrs = [
     neighbor('transit', 'transit', 64496, '192.0.2.2'),
@@ -121,7 +121,7 @@ function world(opts: { retryMs?: number } = {}) {
       ],
       fib: { fullTable: 201, resaleTable: 202, protocol: 250, rulePriority: 1000, kernel: true },
     },
-    rib,
+    rib: opts.wrapRib ? opts.wrapRib(rib) : rib,
     dataplane,
     log,
     writer: kernel,
@@ -246,3 +246,105 @@ t.test(
     await w.fib.stop();
   },
 );
+
+t.test('deletions go to the kernel longest prefix first, then from the highest address down', async (t) => {
+  const w = world();
+  await w.fib.start();
+  // /24s with a covering /22 on every fourth, as a dense full table has them (bogons are off).
+  const prefixes: string[] = [];
+  for (let i = 0; i < 64; i++) prefixes.push(`11.${i >> 4}.${(i & 15) * 4}.0/22`);
+  for (let i = 0; i < 64; i++)
+    for (let j = 1; j < 4; j++) prefixes.push(`11.${i >> 4}.${(i & 15) * 4 + j}.0/24`);
+  w.announce('transit', '192.0.2.2', prefixes);
+  await w.settle();
+  t.equal(Object.keys(w.kernel.state(202)).length, prefixes.length + 2, 'all in the resale table');
+  const from = w.kernel.log.length;
+  w.withdraw('transit', prefixes);
+  await w.settle();
+  for (const table of [201, 202]) {
+    const dels = w.kernel.log.slice(from).filter((x) => x.table === table && x.op === OP_ROUTE_DEL);
+    const key = (d: string) => {
+      const [a, l] = d.split('/') as [string, string];
+      const n = a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+      return [Number(l), n] as const;
+    };
+    const want = [...prefixes].sort((x, y) => {
+      const [lx, nx] = key(x);
+      const [ly, ny] = key(y);
+      return ly - lx || ny - nx;
+    });
+    t.same(
+      dels.map((d) => d.dst),
+      want,
+      `table ${table}: the ${want.length} deletions, /24s from the top down, then the /22s`,
+    );
+  }
+  t.equal(w.fib.stats().deletesHeld, 0, 'none held once idle');
+  await w.fib.stop();
+});
+
+t.test(
+  'a held deletion and a later route set of the same prefix: the kernel ends with the newer',
+  async (t) => {
+    let hand: ((b: BestChange[]) => void) | undefined;
+    const w = world({
+      wrapRib: (rib) => ({
+        onBestChange(listener) {
+          hand = listener;
+          return () => {};
+        },
+        bestOf: (f, p) => rib.bestOf(f, p),
+      }),
+    });
+    await w.fib.start();
+    w.announce('transit', '192.0.2.2', ['198.51.100.0/26', '198.51.100.64/26']);
+    await w.rib.idle();
+    const [a, b] = ['198.51.100.0/26', '198.51.100.64/26'].map((p) => w.rib.bestOf('ipv4-unicast', p4(p)));
+    const gone = (c: BestChange): BestChange => ({ family: c.family, prefix: c.prefix });
+    const from = w.kernel.log.length;
+    // Handed in one turn: a withdrawn then back, b set then withdrawn.
+    hand!([gone(a!)]);
+    hand!([a!, b!]);
+    hand!([gone(b!)]);
+    t.ok(w.fib.stats().queued > 0, 'queued for the FIB turn');
+    await w.fib.idle();
+    const log = w.kernel.log
+      .slice(from)
+      .map((x) => `${x.op === OP_ROUTE_DEL ? 'del' : 'set'} ${x.table} ${x.dst}`);
+    t.same(
+      log.filter((x) => x.endsWith('198.51.100.0/26')),
+      ['set 201 198.51.100.0/26', 'set 202 198.51.100.0/26'],
+      'a: its held deletion is cancelled by the route set',
+    );
+    t.same(
+      log.filter((x) => x.endsWith('198.51.100.64/26')),
+      [
+        'set 201 198.51.100.64/26',
+        'set 202 198.51.100.64/26',
+        'del 201 198.51.100.64/26',
+        'del 202 198.51.100.64/26',
+      ],
+      'b: set, then deleted after',
+    );
+    t.equal(w.kernel.state(201)['198.51.100.0/26'], '192.0.2.2');
+    t.notOk('198.51.100.64/26' in w.kernel.state(201));
+    await w.fib.stop();
+  },
+);
+
+t.test('stop with keep (graceful restart) writes the held deletions before it returns', async (t) => {
+  const w = world();
+  await w.fib.start();
+  const prefixes = Array.from({ length: 10 }, (_, i) => `198.51.100.${i * 8}/29`);
+  w.announce('transit', '192.0.2.2', prefixes);
+  await w.settle();
+  w.withdraw('transit', prefixes.slice(0, 6));
+  await w.rib.idle(); // handed to the FIB, not yet necessarily written
+  await w.fib.stop({ keep: true });
+  const state = w.kernel.state(201);
+  t.same(
+    prefixes.filter((p) => p in state),
+    prefixes.slice(6),
+    'the kernel keeps exactly the routes the RIB still has',
+  );
+});
