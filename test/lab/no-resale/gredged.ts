@@ -112,13 +112,15 @@ export function edgeYaml(): string {
       'connect-retry': 1,
       'max-prefix': '{ limit: 2, action: restart, restart-after: 10 }',
     }),
+    // Each customer owns its own space (overlapping customers' prefixes are a config error):
+    // the two that never come up get a /48 of their own beside rs-good's.
     ebgp('rs-mismatch', AUX.rsMismatch, AS.rsMismatch, 'customer', AUX.edge6, {
       'role-strict': true,
-      prefixes: list([RS_GOOD_ROUTE]),
+      prefixes: list(['2001:db8:e9::/48']),
     }),
     ebgp('rs-missing', AUX.rsMissing, AS.rsMissing, 'customer', AUX.edge6, {
       'role-strict': true,
-      prefixes: list([RS_GOOD_ROUTE]),
+      prefixes: list(['2001:db8:ea::/48']),
     }),
     ebgp('rs-good', AUX.rsGood, AS.rsGood, 'customer', AUX.edge6, {
       'role-strict': true,
