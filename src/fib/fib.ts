@@ -27,7 +27,7 @@ import type { Config, FibConfig } from '../config/types.js';
 import type { ParsedPrefix } from '../dataplane/addr.js';
 import { maskBytes, parsePrefix } from '../dataplane/addr.js';
 import type { Logger } from '../observe/log.js';
-import type { BestChange, RouteInfo } from '../rib/rib.js';
+import type { BestChange, ChangedPrefixes, RouteInfo } from '../rib/rib.js';
 import {
   FIB_RECORD,
   OP_ROUTE_DEL,
@@ -44,7 +44,7 @@ import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from '.
 
 /** What the FIB needs of the RIB. */
 export interface FibRib {
-  onBestChange(listener: (batch: BestChange[]) => void, opts?: { snapshot?: boolean }): () => void;
+  onPrefixChange(listener: (changed: ChangedPrefixes) => void, opts?: { snapshot?: boolean }): () => void;
   bestOf(family: Family, prefix: Prefix4 | Prefix6): BestChange;
   /** True while best-path changes still wait to reach neighbors: the FIB gives way to them. */
   propagating?(): boolean;
@@ -156,8 +156,12 @@ export class Fib {
   readonly #retry6 = new Set<Prefix6>();
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
-  /** Best-path batches not yet applied, and how far into the first one the FIB is. */
-  readonly #queue: Array<readonly BestChange[]> = [];
+  /**
+   * Changed prefixes not yet applied (their best paths are read when applied: the newest word
+   * of the RIB, and a backlog costs 8 bytes a prefix), and how far into the first batch the FIB
+   * is (its IPv4 keys, then its IPv6 keys).
+   */
+  readonly #queue: ChangedPrefixes[] = [];
   #queuePos = 0;
   #pumpScheduled = false;
   #pumpTimer: NodeJS.Timeout | undefined;
@@ -228,7 +232,7 @@ export class Fib {
       if (this.#dp && this.#tunIfindex === 0) this.#tunIfindex = ifindexOf(this.#dp.tun);
       await this.#reconcile();
     }
-    this.#unsubscribe = this.#rib.onBestChange((batch) => this.#enqueue(batch), { snapshot: true });
+    this.#unsubscribe = this.#rib.onPrefixChange((c) => this.#enqueue(c), { snapshot: true });
     this.#log.info(
       {
         fullTable: this.#cfg.fullTable,
@@ -279,7 +283,7 @@ export class Fib {
       failed: { ...this.#stats.failed },
       unresolved: this.#retry4.size + this.#retry6.size,
       tunnelRoutes: this.#lpm4.size + this.#lpm6.size,
-      queued: this.#queue.reduce((n, b) => n + b.length, 0) - this.#queuePos,
+      queued: this.#queue.reduce((n, b) => n + b.v4.length + b.v6.length, 0) - this.#queuePos,
       deletesHeld: this.#del4.size + this.#del6.size,
       pending: this.#inflight.size,
     };
@@ -379,9 +383,9 @@ export class Fib {
 
   // ------------------------------------------------------------------ best-path changes
 
-  #enqueue(batch: readonly BestChange[]): void {
-    if (this.#stopped || batch.length === 0) return;
-    this.#queue.push(batch);
+  #enqueue(changed: ChangedPrefixes): void {
+    if (this.#stopped || changed.v4.length + changed.v6.length === 0) return;
+    this.#queue.push(changed);
     this.#schedulePump();
   }
 
@@ -429,10 +433,11 @@ export class Fib {
     const full = () => !force && this.#inflightRecords >= MAX_INFLIGHT;
     while (this.#queue.length > 0 && !full()) {
       const b = this.#queue[0]!;
-      const end = Math.min(b.length, this.#queuePos + PUMP_STEP);
+      const total = b.v4.length + b.v6.length;
+      const end = Math.min(total, this.#queuePos + PUMP_STEP);
       this.#apply(b, this.#queuePos, end);
       this.#queuePos = end;
-      if (end >= b.length) {
+      if (end >= total) {
         this.#queue.shift();
         this.#queuePos = 0;
       }
@@ -497,7 +502,7 @@ export class Fib {
     return 1;
   }
 
-  #apply(batch: readonly BestChange[], from = 0, to = batch.length): void {
+  #apply(changed: ChangedPrefixes, from: number, to: number): void {
     if (this.#stopped) return;
     const kernel = this.#writer !== undefined ? new RecordBatch((to - from) * 2) : undefined;
     const lpmAdd: Array<[Key, number, 4 | 6]> = [];
@@ -511,9 +516,12 @@ export class Fib {
       if (t === undefined) byAttrs.set(r.attrs, (t = this.#resolver.resolve(family, r.neighbor, r.attrs)));
       return t;
     };
+    const n4 = changed.v4.length;
     for (let i = from; i < to; i++) {
-      const c = batch[i]!;
-      const v6 = c.family === 'ipv6-unicast';
+      const v6 = i >= n4;
+      const c = v6
+        ? this.#rib.bestOf('ipv6-unicast', changed.v6[i - n4]!)
+        : this.#rib.bestOf('ipv4-unicast', changed.v4[i]!);
       if (v6 ? this.#static6.has(c.prefix as Prefix6) : this.#static4.has(c.prefix as Prefix4)) continue;
       const full = resolve(c.family, c.full);
       const resale = c.resale === c.full ? full : resolve(c.family, c.resale);
@@ -657,12 +665,11 @@ export class Fib {
     if (this.#retryTimer || this.#stopped) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      const batch: BestChange[] = [];
-      for (const p of this.#retry4) batch.push(this.#rib.bestOf('ipv4-unicast', p));
-      for (const p of this.#retry6) batch.push(this.#rib.bestOf('ipv6-unicast', p));
+      // Applied with whatever the RIB says then, never with the refused record.
+      const again: ChangedPrefixes = { v4: [...this.#retry4], v6: [...this.#retry6] };
       this.#retry4.clear();
       this.#retry6.clear();
-      this.#enqueue(batch);
+      this.#enqueue(again);
     }, this.#retryMs);
     this.#retryTimer.unref();
   }
@@ -672,7 +679,6 @@ export class Fib {
     this.#logged.add(kind);
     fn();
   }
-
 }
 
 const OPS: Record<number, string> = {

@@ -60,6 +60,16 @@ export interface BestChange {
   resale?: RouteInfo;
 }
 
+/**
+ * The prefixes whose best paths changed in one flush, as packed keys: a subscriber that applies
+ * them later (the FIB) reads each one's best paths with bestOf() when it gets to it, so a
+ * million changes wait as 8-byte keys, not as objects the garbage collector must copy.
+ */
+export interface ChangedPrefixes {
+  v4: Prefix4[];
+  v6: Prefix6[];
+}
+
 export interface RouteView {
   family: Family;
   prefix: string;
@@ -112,7 +122,9 @@ export interface RibStats {
 export type { Explanation } from './explain.js';
 
 interface Subscriber {
-  listener: (batch: BestChange[]) => void;
+  /** One of the two: best-path changes as objects, or the changed prefixes' keys. */
+  listener?: (batch: BestChange[]) => void;
+  keys?: (changed: ChangedPrefixes) => void;
   /** Next entry of the snapshot still to hand over, per family; -1 when none is due. */
   cursor4: number;
   cursor6: number;
@@ -193,10 +205,27 @@ export class Rib {
    * over, so a prefix seen in both ends up right whichever came first.
    */
   onBestChange(listener: (batch: BestChange[]) => void, opts: { snapshot?: boolean } = {}): () => void {
+    return this.#subscribe({ listener, cursor4: -1, cursor6: -1 }, opts);
+  }
+
+  /**
+   * Like onBestChange, but hands over only the keys of the changed prefixes (the snapshot: every
+   * prefix with a best path); the subscriber reads their best paths with bestOf() when it is
+   * ready to apply them.
+   */
+  onPrefixChange(
+    listener: (changed: ChangedPrefixes) => void,
+    opts: { snapshot?: boolean } = {},
+  ): () => void {
+    return this.#subscribe({ keys: listener, cursor4: -1, cursor6: -1 }, opts);
+  }
+
+  #subscribe(sub: Subscriber, opts: { snapshot?: boolean }): () => void {
     // Nothing to hand over from an empty table (a FIB that starts before any session).
     const snap4 = opts.snapshot === true && this.t4.index.highWater > 0;
     const snap6 = opts.snapshot === true && this.t6.index.highWater > 0;
-    const sub: Subscriber = { listener, cursor4: snap4 ? 0 : -1, cursor6: snap6 ? 0 : -1 };
+    sub.cursor4 = snap4 ? 0 : -1;
+    sub.cursor6 = snap6 ? 0 : -1;
     this.#listeners.push(sub);
     if (snap4 || snap6) this.#schedule();
     return () => {
@@ -545,30 +574,35 @@ export class Rib {
       if (st.families.has('ipv4-unicast')) up4.push(st);
       if (st.families.has('ipv6-unicast')) up6.push(st);
     }
-    const changes: BestChange[] | null = this.#listeners.length > 0 ? [] : null;
+    const changes: BestChange[] | null = this.#listeners.some((l) => l.listener) ? [] : null;
+    const keys: ChangedPrefixes | null = this.#listeners.some((l) => l.keys) ? { v4: [], v6: [] } : null;
     // Fan-out costs (changed prefixes × neighbors): sliced so the loop keeps serving timers.
     const t0 = performance.now();
     let left = 1;
     while (left > 0 && performance.now() - t0 < this.#sliceMs) {
       left =
-        this.#fanOut(this.t4, 'ipv4-unicast', up4, changes) +
-        this.#fanOut(this.t6, 'ipv6-unicast', up6, changes);
+        this.#fanOut(this.t4, 'ipv4-unicast', up4, changes, keys?.v4 ?? null) +
+        this.#fanOut(this.t6, 'ipv6-unicast', up6, changes, keys?.v6 ?? null);
     }
     if (left > 0) this.#schedule();
     // One encoding per (attribute set, profile) for every neighbor drained in this tick.
     const caches = new Map<string, EncodeCache>();
     for (const st of this.#byName.values()) if (st.up) this.#drain(st, caches);
     // Subscribers (the FIB) after the neighbors: their work never delays an UPDATE going out.
-    if (changes !== null && changes.length > 0) for (const l of [...this.#listeners]) this.#hand(l, changes);
+    const anyKeys = keys !== null && keys.v4.length + keys.v6.length > 0;
+    if ((changes !== null && changes.length > 0) || anyKeys)
+      for (const l of [...this.#listeners]) this.#hand(l, changes, anyKeys ? keys : null);
     for (const l of [...this.#listeners]) if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#snapshotStep(l);
     // Attribute ids are reused once freed: an entry must not outlive the flush that made it.
     this.#infoCache.clear();
     this.#checkIdle();
   }
 
-  #hand(l: Subscriber, batch: BestChange[]): void {
+  #hand(l: Subscriber, batch: BestChange[] | null, keys: ChangedPrefixes | null): void {
     try {
-      l.listener(batch);
+      if (l.keys !== undefined) {
+        if (keys !== null) l.keys(keys);
+      } else if (batch !== null && batch.length > 0) l.listener?.(batch);
     } catch (err) {
       this.#log.error({ err }, 'rib: best-change listener failed');
     }
@@ -577,6 +611,10 @@ export class Rib {
   /** The next part of a subscriber's snapshot: up to FANOUT_STEP entries with a best path. */
   #snapshotStep(l: Subscriber): void {
     const batch: BestChange[] = [];
+    const keys: ChangedPrefixes = { v4: [], v6: [] };
+    // Keys are cheap to hand over: eight times as many per step.
+    const step = l.keys !== undefined ? FANOUT_STEP * 8 : FANOUT_STEP;
+    let n = 0;
     for (const [t, family, v6] of [
       [this.t4, 'ipv4-unicast', false],
       [this.t6, 'ipv6-unicast', true],
@@ -584,15 +622,18 @@ export class Rib {
       let e = v6 ? l.cursor6 : l.cursor4;
       if (e < 0) continue;
       const hw = Math.min(t.index.highWater, t.head.length);
-      for (; e < hw && batch.length < FANOUT_STEP; e++) {
-        if (t.best[e] !== -1 || t.bestResale[e] !== -1)
-          batch.push(this.#change(t as LocRib<Prefix4 | Prefix6>, family, e));
+      for (; e < hw && n < step; e++) {
+        if (t.best[e] === -1 && t.bestResale[e] === -1) continue;
+        n++;
+        if (l.keys === undefined) batch.push(this.#change(t as LocRib<Prefix4 | Prefix6>, family, e));
+        else if (v6) keys.v6.push((t as LocRib<Prefix6>).index.key(e));
+        else keys.v4.push((t as LocRib<Prefix4>).index.key(e));
       }
       if (v6) l.cursor6 = e < hw ? e : -1;
       else l.cursor4 = e < hw ? e : -1;
-      if (batch.length >= FANOUT_STEP) break;
+      if (n >= step) break;
     }
-    if (batch.length > 0) this.#hand(l, batch);
+    if (n > 0) this.#hand(l, batch, keys);
     if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#schedule();
   }
 
@@ -601,11 +642,13 @@ export class Rib {
     family: Family,
     ups: NeighborState[],
     changes: BestChange[] | null,
+    keys: K[] | null,
   ): number {
     if (t.dirtyCount === 0) return 0;
     const v6 = family === 'ipv6-unicast';
     return t.takeDirty((e) => {
       if (changes !== null) changes.push(this.#change(t, family, e));
+      if (keys !== null) keys.push(t.index.key(e));
       for (let i = 0; i < ups.length; i++) (v6 ? ups[i]!.out6 : ups[i]!.out4).consider(e);
     }, FANOUT_STEP);
   }

@@ -9,7 +9,8 @@ import { formatPrefix4 } from '../../src/bgp/wire/index.js';
 import { Fib, type FibRib } from '../../src/fib/fib.js';
 import { FIB_RECORD, OP_ROUTE_DEL, OP_ROUTE_SET, OP_RULE_ADD, readRecord } from '../../src/fib/records.js';
 import type { KernelWriter, WriteResult } from '../../src/fib/writer.js';
-import { type BestChange, Rib } from '../../src/rib/rib.js';
+import type { Prefix4, Prefix6 } from '../../src/bgp/wire/types.js';
+import { type BestChange, type ChangedPrefixes, Rib } from '../../src/rib/rib.js';
 import { attrs, DecodingSink, LOCAL_AS, neighbor, p4, recordingLog, sessionInfo } from '../rib/helpers.js';
 
 const ENETUNREACH = 101;
@@ -286,14 +287,16 @@ t.test('deletions go to the kernel longest prefix first, then from the highest a
 t.test(
   'a held deletion and a later route set of the same prefix: the kernel ends with the newer',
   async (t) => {
-    let hand: ((b: BestChange[]) => void) | undefined;
+    let hand: ((c: ChangedPrefixes) => void) | undefined;
+    // What bestOf answers for a prefix, call after call (then the RIB's own answer).
+    const script = new Map<Prefix4 | Prefix6, BestChange[]>();
     const w = world({
       wrapRib: (rib) => ({
-        onBestChange(listener) {
+        onPrefixChange(listener) {
           hand = listener;
           return () => {};
         },
-        bestOf: (f, p) => rib.bestOf(f, p),
+        bestOf: (f, p) => script.get(p)?.shift() ?? rib.bestOf(f, p),
       }),
     });
     await w.fib.start();
@@ -301,12 +304,14 @@ t.test(
     await w.rib.idle();
     const [a, b] = ['198.51.100.0/26', '198.51.100.64/26'].map((p) => w.rib.bestOf('ipv4-unicast', p4(p)));
     const gone = (c: BestChange): BestChange => ({ family: c.family, prefix: c.prefix });
+    script.set(a!.prefix, [gone(a!), a!]);
+    script.set(b!.prefix, [b!, gone(b!)]);
     const from = w.kernel.log.length;
-    // Handed in one turn: a withdrawn then back, b set then withdrawn.
-    hand!([gone(a!)]);
-    hand!([a!, b!]);
-    hand!([gone(b!)]);
-    t.ok(w.fib.stats().queued > 0, 'queued for the FIB turn');
+    // Handed before the FIB's turn: a withdrawn then back, b set then withdrawn.
+    hand!({ v4: [a!.prefix as Prefix4], v6: [] });
+    hand!({ v4: [a!.prefix as Prefix4, b!.prefix as Prefix4], v6: [] });
+    hand!({ v4: [b!.prefix as Prefix4], v6: [] });
+    t.equal(w.fib.stats().queued, 4, 'queued for the FIB turn');
     await w.fib.idle();
     const log = w.kernel.log
       .slice(from)
