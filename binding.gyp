@@ -15,7 +15,8 @@
         "native/src/fastpath.cc",
         "native/src/nexthop.cc",
         "native/src/fib_writer.cc",
-        "native/src/napi_fib.cc"
+        "native/src/napi_fib.cc",
+        "native/src/sd_notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -17,7 +17,8 @@ export type GredgeErrorCode =
   | 'ERR_FIB_DUMP'
   | 'ERR_CONTROL_IN_USE'
   | 'ERR_CONTROL_LISTEN'
-  | 'ERR_CONTROL_GROUP';
+  | 'ERR_CONTROL_GROUP'
+  | 'ERR_METRICS_LISTEN';
 
 export class GredgeError extends Error {
   readonly code: GredgeErrorCode;

@@ -10,6 +10,7 @@ import { printConfig } from './config/print.js';
 import { Daemon } from './daemon/daemon.js';
 import { GredgeError } from './errors.js';
 import { createLogger } from './observe/log.js';
+import { type SdNotify, statusOf, systemdNotifier } from './observe/sdnotify.js';
 
 const USAGE = `usage: gredged --config FILE [--check] [--log-level trace|debug|info|warn|error]
   --config FILE   the YAML config (see config/gredge.example.yaml)
@@ -46,12 +47,22 @@ async function main(): Promise<number> {
   }
   const level = args.values['log-level'] ?? config.log.level;
   const log = createLogger(level);
+  // sd_notify(3) when systemd started us (NOTIFY_SOCKET), else every call is a no-op.
+  let notify: SdNotify;
+  try {
+    notify = systemdNotifier(log);
+  } catch (err) {
+    process.stderr.write(`gredged: ${(err as Error).message}\n`);
+    return 1;
+  }
+  notify.startWatchdog();
   const daemon = new Daemon(config, log);
   // The data plane runs in native threads that hold no handle on the event loop, and a
   // tunnel-only CPE has no sockets either: this timer keeps gredged up until a signal.
   const alive = setInterval(() => {}, 1 << 30);
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
+    notify.stopping();
     clearInterval(alive);
     daemon.stop().then(
       () => log.flush(() => process.exit(0)),
@@ -60,19 +71,28 @@ async function main(): Promise<number> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () =>
-    log.warn('SIGHUP: config reload is not available yet; restart gredged to apply changes'),
-  );
+  // Reload the same --config file; signals during a reload queue one more (daemon/reload.ts).
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading the config');
+    daemon.reloader.hangup();
+  });
   try {
     await daemon.start();
   } catch (err) {
     const code = err instanceof GredgeError ? err.code : 'ERR_START';
     log.fatal({ code, err }, (err as Error).message);
     process.stderr.write(`gredged: ${(err as Error).message}\n`);
+    notify.status(`start-up failed: ${(err as Error).message}`);
     clearInterval(alive);
     await daemon.stop().catch(() => {});
     return 1;
   }
+  // Up: data plane, FIB and listener. STATUS= refreshed every 2 s, sent only when it changed.
+  notify.ready(statusOf(daemon));
+  // From here on every reload (SIGHUP, gredgectl, a rollback) is RELOADING=1 … READY=1; not
+  // before, or a SIGHUP during start-up would say READY=1 early.
+  daemon.reloader.notifyWith(notify);
+  if (notify.enabled) setInterval(() => notify.status(statusOf(daemon)), 2000).unref();
   return -1; // running: exit happens on a signal
 }
 

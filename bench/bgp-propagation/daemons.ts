@@ -8,18 +8,25 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { Gredged } from '../../test/interop/harness/gredged.js';
+import { Gredged, gredgedYaml, MAIN } from '../../test/interop/harness/gredged.js';
 import { Daemon, until } from '../../test/interop/harness/proc.js';
 
 export const ADDR = { daemon: '127.0.0.1', feeder: '127.0.0.2', monitor: '127.0.0.3' };
 export const AS = { daemon: 65000, feeder: 65001, monitor: 65002 };
+
+/** `--rpki`: the RTR cache (stayrtr) both daemons validate against, and how many VRPs it holds. */
+export interface RpkiCache {
+  address: string;
+  port: number;
+  vrps: number;
+}
 
 export interface Started {
   name: string;
   daemon: Daemon;
 }
 
-export async function startBird(dir: string, port: number): Promise<Started> {
+export async function startBird(dir: string, port: number, rpki?: RpkiCache): Promise<Started> {
   const conf = join(dir, 'bird-bench.conf');
   const ctl = join(dir, 'bird-bench.ctl');
   const common = `local ${ADDR.daemon} port ${port} as ${AS.daemon}; multihop; strict bind yes; passive yes;
@@ -28,13 +35,20 @@ export async function startBird(dir: string, port: number): Promise<Started> {
     conf,
     `# written by bench/bgp-propagation/daemons.ts
 router id ${ADDR.daemon};
-ipv4 table nh4;
+ipv4 table nh4;${
+      rpki
+        ? `
+roa4 table r4;
+protocol rpki rtr { roa4 { table r4; }; remote ${rpki.address} port ${rpki.port}; retry keep 1; }
+filter rov { if roa_check(r4, net, bgp_path.last) = ROA_INVALID then reject; accept; }`
+        : ''
+    }
 protocol device {}
 protocol static nhs { ipv4 { table nh4; }; route 127.0.0.0/8 via "lo"; }
 protocol bgp feeder {
   ${common}
   neighbor ${ADDR.feeder} port 179 as ${AS.feeder};
-  ipv4 { import all; export none; igp table nh4; };
+  ipv4 { import ${rpki ? 'filter rov' : 'all'}; export none; igp table nh4; };
 }
 protocol bgp monitor {
   ${common}
@@ -45,10 +59,11 @@ protocol bgp monitor {
   );
   const daemon = new Daemon('bird', ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird-bench.pid')]);
   await birdUp(ctl);
+  if (rpki) await birdRoas(ctl, rpki.vrps);
   return { name: 'bird', daemon };
 }
 
-export async function startGredged(dir: string, port: number): Promise<Started> {
+export async function startGredged(dir: string, port: number, rpki?: RpkiCache): Promise<Started> {
   const g = new Gredged({
     dir,
     routerId: ADDR.daemon,
@@ -76,8 +91,30 @@ export async function startGredged(dir: string, port: number): Promise<Started> 
       },
     ],
   });
-  const daemon = await g.start();
+  if (!rpki) return { name: 'gredged', daemon: await g.start() };
+  // The harness writes no `rpki` key: the same config with it, started the same way.
+  writeFileSync(
+    g.confPath,
+    `${gredgedYaml(g.opts)}rpki: { servers: [{ address: ${rpki.address}, port: ${rpki.port} }] }\n`,
+  );
+  const daemon = new Daemon('gredged', [process.execPath, MAIN, '--config', g.confPath]);
+  await daemon.waitFor(/gredged started/, 15_000);
+  await daemon.waitFor(new RegExp(`"data":"current".*"vrps":${rpki.vrps}\\b`), 60_000);
   return { name: 'gredged', daemon };
+}
+
+/** Resolves once BIRD's ROA table holds `n` VRPs (60 s deadline). */
+function birdRoas(ctl: string, n: number): Promise<true> {
+  return until(
+    'BIRD ROA table',
+    () =>
+      new Promise<true | undefined>((resolve) =>
+        execFile('birdc', ['-s', ctl, 'show', 'route', 'table', 'r4', 'count'], (err, out) =>
+          resolve(!err && out.includes(`${n} of ${n} routes`) ? true : undefined),
+        ),
+      ),
+    60_000,
+  );
 }
 
 /** Resolves once the BIRD behind control socket `ctl` says it is up (10 s deadline). */

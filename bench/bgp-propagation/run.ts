@@ -4,7 +4,10 @@
  * through the daemon, plus the daemon's peak RSS and CPU seconds, for gredged and BIRD 2 in the
  * same run with the same feeder and monitor; medians over runs and gredged/BIRD ratios.
  *   npm run bench:bgp-propagation -- [--prefixes 100000,1000000] [--runs 3] [--daemons bird,gredged]
- *                                    [--port 179] [--timeout 600] [--json FILE]
+ *                                    [--port 179] [--timeout 600] [--json FILE] [--rpki SHARE]
+ * --rpki SHARE (0–1): both daemons validate every route (RFC 6811) against a stayrtr cache
+ * holding a VRP for SHARE of the feed's prefixes (bench/rpki/feed-vrps.ts: Valid, the rest
+ * NotFound); BIRD with `protocol rpki` and roa_check() in its import filter.
  * The feeder → monitor floor (no daemon) is measured first so the harness is never the bottleneck.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +16,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { haveCommand } from '../../test/interop/harness/proc.js';
-import { ADDR, AS, type Started, startBird, startGredged } from './daemons.js';
+import { Daemon } from '../../test/interop/harness/proc.js';
+import { feedVrps, writeVrpFile } from '../rpki/feed-vrps.js';
+import { ADDR, AS, type RpkiCache, type Started, startBird, startGredged } from './daemons.js';
 import { buildFeed, type Feed } from './feed.js';
 import { describeAttrs, PrefixCounter } from './monitor.js';
 import { cpuSeconds, peakRssBytes } from './procstat.js';
@@ -35,6 +40,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '179' },
     timeout: { type: 'string', default: '600' },
     json: { type: 'string' },
+    rpki: { type: 'string' },
   },
 });
 const sizes = args.prefixes.split(',').map((s) => Number(s.trim()));
@@ -86,9 +92,10 @@ async function floor(feed: Feed): Promise<number> {
   return s;
 }
 
-async function once(which: string, feed: Feed, dir: string): Promise<Sample> {
+async function once(which: string, feed: Feed, dir: string, rpki?: RpkiCache): Promise<Sample> {
   await portFree();
-  const started: Started = which === 'bird' ? await startBird(dir, port) : await startGredged(dir, port);
+  const started: Started =
+    which === 'bird' ? await startBird(dir, port, rpki) : await startGredged(dir, port, rpki);
   const pid = started.daemon.pid;
   const speakers: Speaker[] = [];
   try {
@@ -159,6 +166,19 @@ async function once(which: string, feed: Feed, dir: string): Promise<Sample> {
   }
 }
 
+const RTR_ADDR = '127.0.0.9';
+
+function freeTcpPort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, address, () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
 /** Both daemons bind ADDR.daemon:port; say so plainly if something else holds it. */
 function portFree(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -195,12 +215,41 @@ async function main(): Promise<number> {
         `N=${n}: ${feed.updates} UPDATEs, ${fmt(feed.bytes.length / 1e6, 1)} MB, encoded in ${fmt((performance.now() - tb) / 1000)} s`,
       );
       floors[n] = [];
+      let rpki: RpkiCache | undefined;
+      let rtr: Daemon | undefined;
+      if (args.rpki !== undefined) {
+        const roas = feedVrps(feed, Number(args.rpki));
+        const file = join(dir, `vrps-${n}.json`);
+        writeVrpFile(file, roas);
+        const rport = await freeTcpPort(RTR_ADDR);
+        rtr = new Daemon('stayrtr', [
+          'stayrtr',
+          '-bind',
+          `${RTR_ADDR}:${rport}`,
+          '-cache',
+          file,
+          '-checktime=false',
+          '-metrics.addr',
+          '',
+          '-rtr.refresh',
+          '3600',
+          '-rtr.expire',
+          '7200',
+          '-disable.aspa',
+          '-disable.bgpsec',
+        ]);
+        await rtr.waitFor(/StayRTR Server started/, 30_000);
+        rpki = { address: RTR_ADDR, port: rport, vrps: roas.length };
+        console.log(
+          `  rpki: ${roas.length} VRPs (${args.rpki} of the feed Valid, the rest NotFound) from stayrtr`,
+        );
+      }
       for (let r = 0; r < runs; r++) {
         const f = await floor(feed);
         floors[n]!.push(f);
         for (const d of daemons) {
           try {
-            const s = await once(d, feed, dir);
+            const s = await once(d, feed, dir, rpki);
             ((results[d] ??= {})[n] ??= []).push(s);
             console.log(
               `  run ${r + 1} ${d.padEnd(7)} ${fmt(s.seconds)} s  peak RSS ${fmt(mb(s.rssBytes), 0)} MB  CPU ${fmt(s.cpuSeconds)} s` +
@@ -211,6 +260,7 @@ async function main(): Promise<number> {
           }
         }
       }
+      if (rtr) await rtr.stop(5000);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

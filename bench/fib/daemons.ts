@@ -101,6 +101,8 @@ export async function startBird(ns: string, dir: string, fib: boolean): Promise<
  * gets none (decided once by `checkGredgedConfig`).
  */
 let controlKey = true;
+/** `metrics: false`: no Prometheus exporter on the default port (same fallback as `control`). */
+let metricsKey = true;
 
 export function gredgedConfig(fib: boolean, dir: string): string {
   const neighbor = (name: string, address: string, as: number, role: string) => [
@@ -119,6 +121,7 @@ export function gredgedConfig(fib: boolean, dir: string): string {
     `listen: { address: ${ADDR.daemon}, port: 179 }`,
     'log: { level: info }',
     ...(controlKey ? [`control: { socket: ${JSON.stringify(join(dir, 'gredge-fib.sock'))} }`] : []),
+    ...(metricsKey ? ['metrics: false'] : []),
     ...(fib
       ? ['fib:', `  full-table: ${TABLES[0]}`, `  resale-table: ${TABLES[1]}`, '  protocol: 250']
       : ['fib: false']),
@@ -151,8 +154,12 @@ export function checkGredgedConfig(dir: string, fib: boolean): string | undefine
     }
   };
   const said = check();
-  if (said === undefined || !controlKey || !said.includes("unknown key 'control'")) return said;
-  controlKey = false;
+  if (said === undefined) return said;
+  const dropControl = controlKey && said.includes("unknown key 'control'");
+  const dropMetrics = metricsKey && said.includes("unknown key 'metrics'");
+  if (!dropControl && !dropMetrics) return said;
+  if (dropControl) controlKey = false;
+  if (dropMetrics) metricsKey = false;
   return check();
 }
 

@@ -402,6 +402,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDataplane", ctor);
   exports.Set("setTcpMaxSeg", Napi::Function::New(env, SetTcpMaxSeg));
   add_fib_bindings(env, exports);
+  add_sd_notify_bindings(env, exports);
   Napi::Object dbg = Napi::Object::New(env);
   add_debug_bindings(env, dbg);
   exports.Set("debug", dbg);

@@ -37,4 +37,7 @@ void add_debug_bindings(Napi::Env env, Napi::Object dbg);
 // Adds NativeFibWriter (napi_fib.cc): kernel routes and rules over rtnetlink from a thread.
 void add_fib_bindings(Napi::Env env, Napi::Object exports);
 
+// Adds sdNotify (sd_notify.cc): one datagram to $NOTIFY_SOCKET, path or abstract name.
+void add_sd_notify_bindings(Napi::Env env, Napi::Object exports);
+
 }  // namespace gredge

@@ -20,8 +20,19 @@ import {
   parseIp,
   sameBytes,
 } from '../net/ip.js';
+import { type ProvisioningInput, provisioningIssues } from './provisioning.js';
+import { provisioningShape } from './schema.js';
 import type { Path, PathIssue } from './reader.js';
-import { fibShape, mainShape, neighborShape, ROLE_KEYS, type Role, tunnelShape } from './schema.js';
+import {
+  fibShape,
+  mainShape,
+  neighborShape,
+  ROLE_KEYS,
+  type Role,
+  rpkiShape,
+  rtrServerSchema,
+  tunnelShape,
+} from './schema.js';
 
 type Shape = Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
 
@@ -207,7 +218,56 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
       add(['fib', key], `must differ from fib.${other} (${full})`);
     }
   }
+  // ---- rpki ----
+  if (isRecord(raw.rpki)) rpkiChecks(raw.rpki, ref, add);
+  // ---- provisioning (config/provisioning.ts) ----
+  if (isRecord(raw.provisioning)) {
+    const prov = raw.provisioning;
+    const pf = (key: string) => field<string>(provisioningShape as Shape, prov, key);
+    const provisioning: ProvisioningInput['provisioning'] = {
+      keyRange: pf('key-range'),
+      innerPool4: pf('inner-pool4'),
+      innerPool6: pf('inner-pool6'),
+      directory: pf('directory'),
+    };
+    for (const i of provisioningIssues({
+      provisioning,
+      include: raw.include,
+      written: { dataplane: raw.dataplane !== U, underlay: raw.underlay !== U, listen: raw.listen !== U },
+      tunnels: tunnels.map((t) => ({
+        i: t.i,
+        key: field<number>(tunnelShape as Shape, t.raw, 'key'),
+        ...(t.inner ? { inner: t.inner } : {}),
+      })),
+    }))
+      add(i.path, i.message);
+  }
   return out;
+}
+
+/** RTR caches named once each; RFC 8210 §6: expire longer than refresh and retry. */
+function rpkiChecks(
+  rpki: Record<string, unknown>,
+  ref: Ref,
+  add: (path: Path, message: string) => void,
+): void {
+  const items = Array.isArray(rpki.servers) ? (rpki.servers as unknown[]) : [];
+  const seen = new Map<string, Path>();
+  items.forEach((item, i) => {
+    const r = rtrServerSchema.safeParse(item);
+    if (!r.success) return;
+    const key = `${r.data.address} port ${r.data.port}`;
+    const first = seen.get(key);
+    if (first) add(['rpki', 'servers', i], `${key} is already ${ref(first)}`);
+    else seen.set(key, ['rpki', 'servers', i]);
+  });
+  const expire = rpki.expire !== U ? field<number>(rpkiShape as Shape, rpki, 'expire') : U;
+  if (expire === U) return;
+  for (const key of ['refresh', 'retry'] as const) {
+    const v = rpki[key] !== U ? field<number>(rpkiShape as Shape, rpki, key) : U;
+    if (v !== U && expire <= v)
+      add(['rpki', 'expire'], `must be longer than rpki.${key} (${v}) (RFC 8210 §6)`);
+  }
 }
 
 /** A session inside a tunnel runs between the tunnel's inner addresses (fib/targets.ts). */

@@ -4,13 +4,17 @@
  * changed), everything else by top-level key. Each neighbor change says what it costs, in the
  * manner of BIRD's reconfigure(): `in-place` (policy: routes are re-evaluated and the difference
  * is sent, no session reset) or `reset` (the session must be re-established: address, AS,
- * timers, families, ...). Pure: no I/O, no knowledge of the running daemon.
+ * timers, families, role — anything the OPEN carries or checks, RFC 4271 §4.2, RFC 9234 §4).
+ * Top-level keys a running daemon cannot change (router id, AS, listener, data plane, control
+ * socket) are named in `restart`: a reload that changes one is refused. Pure: no I/O, no
+ * knowledge of the running daemon.
  */
 import type { Config, NeighborConfig, TunnelConfig } from './types.js';
 
 /** Neighbor fields whose change only re-evaluates routes (import or export policy). */
-const NEIGHBOR_IN_PLACE: ReadonlySet<keyof NeighborConfig> = new Set<keyof NeighborConfig>([
-  'role',
+export const NEIGHBOR_IN_PLACE: ReadonlySet<keyof NeighborConfig> = new Set<keyof NeighborConfig>([
+  // Not `role`: the BGP Role capability (RFC 9234) is in the OPEN, and so is the OTC marking
+  // of routes already stored (their original form is not kept).
   'resale',
   'noResale',
   'prefixes',
@@ -20,7 +24,30 @@ const NEIGHBOR_IN_PLACE: ReadonlySet<keyof NeighborConfig> = new Set<keyof Neigh
   'nextHop6',
   'description',
   'passive',
+  'connectRetry', // the next connection attempt's back-off; not negotiated
 ]);
+
+/**
+ * Top-level keys (kebab-case) that only a restart of gredged changes: the BGP identifier and AS
+ * every session carries, the listener, the TUN and its workers, the underlay addresses, the
+ * control socket. `fib` is not one: its module restarts in place (daemon/reload.ts). Nor is
+ * `metrics`: the HTTP exporter is restarted on its new address in place (IN_PLACE_RESTART_KEYS).
+ */
+export const RESTART_KEYS: readonly string[] = [
+  'router-id',
+  'local-as',
+  'listen',
+  'dataplane',
+  'underlay',
+  'control',
+];
+
+/**
+ * Top-level keys (kebab-case) whose module a reload restarts in place, without touching sessions
+ * or tunnels: `fib` (its tables are rewritten) and `metrics` (the HTTP exporter binds the new
+ * address before the old one is closed; a failed bind refuses the reload and keeps the old one).
+ */
+export const IN_PLACE_RESTART_KEYS: readonly string[] = ['fib', 'metrics'];
 
 export interface NeighborChange {
   name: string;
@@ -34,13 +61,38 @@ export interface TunnelChange {
   fields: string[];
 }
 
+/**
+ * How a reload applies an `rpki` change (daemon/rpki.ts), all in place: `start` / `stop` the
+ * validation, `caches` (servers or timers: a new RTR client syncs, then the RIB switches to
+ * it), `policy` (`invalid`: stored routes re-evaluated).
+ */
+export interface RpkiChange {
+  fields: string[];
+  apply: 'start' | 'stop' | 'caches' | 'policy' | 'caches and policy';
+}
+
+export function rpkiChange(old: Config['rpki'], now: Config['rpki']): RpkiChange | undefined {
+  if (sameValue(old, now)) return undefined;
+  if (!old) return { fields: [], apply: 'start' };
+  if (!now) return { fields: [], apply: 'stop' };
+  const fields = changedFields(old, now).map(kebab);
+  const policy = fields.includes('invalid');
+  const caches = fields.some((f) => f !== 'invalid');
+  return { fields, apply: caches && policy ? 'caches and policy' : caches ? 'caches' : 'policy' };
+}
+
 export interface ConfigDiff {
   /** Nothing at all changed. */
   same: boolean;
   /** Top-level keys other than neighbors and tunnels whose value changed (kebab-case). */
   keys: string[];
+  /** Changed keys only a restart applies (RESTART_KEYS), with the sub-field when there is one
+   * (`dataplane.workers`); a reload that has any is refused. */
+  restart: string[];
   neighbors: { added: string[]; removed: string[]; changed: NeighborChange[] };
   tunnels: { added: string[]; removed: string[]; changed: TunnelChange[] };
+  /** Present when `rpki` changed. */
+  rpki?: RpkiChange;
 }
 
 /** Deep equality of config values (plain data: objects, arrays, primitives). */
@@ -117,14 +169,44 @@ export function diffConfig(old: Config, now: Config): ConfigDiff {
     changedKeys.length === 0 &&
     neighbors.added.length + neighbors.removed.length + neighbors.changed.length === 0 &&
     tunnels.added.length + tunnels.removed.length + tunnels.changed.length === 0;
-  return { same, keys: changedKeys, neighbors, tunnels };
+  const restart: string[] = [];
+  for (const k of changedKeys) {
+    if (!RESTART_KEYS.includes(k)) continue;
+    const camel = k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const a = (old as unknown as Record<string, unknown>)[camel];
+    const b = (now as unknown as Record<string, unknown>)[camel];
+    if (isRecord(a) && isRecord(b)) {
+      for (const f of changedFields(a, b)) restart.push(`${k}.${kebab(f)}`);
+    } else restart.push(k);
+  }
+  const rpki = rpkiChange(old.rpki, now.rpki);
+  return { same, keys: changedKeys, restart, neighbors, tunnels, ...(rpki ? { rpki } : {}) };
 }
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const RPKI_APPLY: Record<RpkiChange['apply'], string> = {
+  start: 'origin validation starts',
+  stop: 'origin validation stops: states dropped, Invalid routes accepted',
+  caches: 'new caches synced, then used',
+  policy: 'stored routes re-evaluated',
+  'caches and policy': 'stored routes re-evaluated; new caches synced, then used',
+};
 
 /** The diff as lines a person reads (`gredgectl reload --check`, the reload log). */
 export function formatDiff(d: ConfigDiff): string[] {
   if (d.same) return ['no change'];
   const out: string[] = [];
-  for (const k of d.keys) out.push(`~ ${k}`);
+  if (d.restart.length > 0) out.push(`! needs a restart: ${d.restart.join(', ')}`);
+  for (const k of d.keys) {
+    if (k === 'rpki' && d.rpki)
+      out.push(
+        `~ rpki${d.rpki.fields.length ? `: ${d.rpki.fields.join(', ')}` : ''} (${RPKI_APPLY[d.rpki.apply]})`,
+      );
+    else out.push(`~ ${k}`);
+  }
   for (const name of d.neighbors.added) out.push(`+ neighbor ${name}`);
   for (const name of d.neighbors.removed) out.push(`- neighbor ${name}`);
   for (const c of d.neighbors.changed)

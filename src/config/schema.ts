@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { canonicalIp } from '../net/ip.js';
 import { parsePrefixRule } from '../policy/prefix-set.js';
 import { checkInterfaceAddress, checkIp, checkIpv4, checkIpv6, checkPrefix } from './addr.js';
+import { checkDirectory, checkPool, parseKeyRange } from './provisioning.js';
 import { describeValue } from './reader.js';
 
 const U32 = 4294967295;
@@ -38,6 +39,12 @@ export const LIMITS = {
   fibProtocol: [5, 255],
   /** the five rules sit at PRIORITY..PRIORITY+4, before the main table's rule (32766) */
   rulePriority: [1, 32761],
+  /** RFC 8210 §6 ranges, seconds */
+  rpkiRefresh: [1, 86_400],
+  rpkiRetry: [1, 7_200],
+  rpkiExpire: [600, 172_800],
+  rpkiPreference: [0, 255],
+  rpkiServers: [1, 16],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Neighbor and tunnel names. */
@@ -411,8 +418,100 @@ const controlSchema = section({
     .describe("the group owning the socket (default: gredged's own)"),
 });
 
+/** What an RPKI-invalid route from an eBGP neighbor gets (src/rpki, docs/rpki.md). */
+export const RPKI_INVALID = ['reject', 'keep'] as const;
+
+/** One RTR cache (RFC 8210 over plain TCP, port 323 by IANA). */
+export const rtrServerSchema = section({
+  address: ip(),
+  port: int(...LIMITS.port)
+    .default(323)
+    .describe('rpki-rtr, IANA port 323'),
+  preference: int(...LIMITS.rpkiPreference)
+    .default(100)
+    .describe('lower is preferred (RFC 8210 §10); equal ones in the order written'),
+});
+
+export const rpkiShape = {
+  servers: list(rtrServerSchema)
+    .min(LIMITS.rpkiServers[0], { error: 'must name at least one RTR cache' })
+    .max(LIMITS.rpkiServers[1], { error: `at most ${LIMITS.rpkiServers[1]} RTR caches` }),
+  refresh: int(...LIMITS.rpkiRefresh)
+    .optional()
+    .describe("seconds between Serial Queries; default: the cache's (End of Data), else 3600"),
+  retry: int(...LIMITS.rpkiRetry)
+    .optional()
+    .describe("seconds before trying again after a failure; default: the cache's, else 600"),
+  expire: int(...LIMITS.rpkiExpire)
+    .optional()
+    .describe("seconds VRPs stay usable without a successful update; default: the cache's, else 7200"),
+  invalid: oneOf(RPKI_INVALID)
+    .default('reject')
+    .describe('reject: RPKI-invalid eBGP routes are refused (rpki-invalid); keep: only measured'),
+};
+const rpkiSchema = section(rpkiShape);
+
+/** The Prometheus exporter's default address (9475: unassigned in Prometheus's port list). */
+export const METRICS_LISTEN = '127.0.0.1:9475';
+
+/**
+ * `ADDR:PORT` for an IPv4 address, `[ADDR]:PORT` for IPv6 (as in a URL), split; undefined
+ * when it is neither. The schema canonicalizes the address; src/observe/metrics.ts binds it.
+ */
+export function parseHostPort(s: string): { address: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(s);
+  if (!m) return undefined;
+  const address = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if ((m[1] !== undefined ? checkIpv6(address) : checkIpv4(address)) !== undefined) return undefined;
+  if (port < LIMITS.port[0] || port > LIMITS.port[1]) return undefined;
+  return { address: canonicalIp(address), port };
+}
+
+const hostPort = () =>
+  checked(str(), (s) =>
+    parseHostPort(s)
+      ? undefined
+      : `'${s}' is not ADDRESS:PORT (IPv4 as 127.0.0.1:9475, IPv6 in brackets as [::1]:9475, port 1-65535)`,
+  ).transform((s) => {
+    const hp = parseHostPort(s)!;
+    return hp.address.includes(':') ? `[${hp.address}]:${hp.port}` : `${hp.address}:${hp.port}`;
+  });
+
+const metricsSchema = section({
+  listen: hostPort()
+    .default(METRICS_LISTEN)
+    .describe(
+      'HTTP address of GET /metrics (Prometheus), ADDRESS:PORT or [IPv6]:PORT; default 127.0.0.1:9475',
+    ),
+  'per-tunnel': bool()
+    .default(true)
+    .describe('per-tunnel series (false on boxes with very many tunnels: totals only)'),
+});
+
 const off = <T extends z.ZodType>(s: T, what: string) =>
   z.union([z.literal(false), s], { error: expect(`must be false or a mapping (${what})`) });
+
+/** `gredgectl customer add` (src/provision, docs/provisioning.md): where keys and addresses come from. */
+export const provisioningShape = {
+  'key-range': checked(str(), (s) => {
+    const r = parseKeyRange(s);
+    return typeof r === 'string' ? r : undefined;
+  })
+    .transform((s) => s.replace(/\s+/g, ''))
+    .describe('GRE keys customer add takes from, LOW-HIGH (inclusive): the lowest free one for that remote'),
+  'inner-pool4': checked(str(), (s) => checkPool(s, 4))
+    .transform(canonicalCidr)
+    .describe("IPv4 prefix the customers' inner /30s are taken from (ours .1, theirs .2)"),
+  'inner-pool6': checked(str(), (s) => checkPool(s, 6))
+    .transform(canonicalCidr)
+    .optional()
+    .describe("IPv6 prefix the customers' inner /127s (RFC 6164) are taken from; without it, IPv4 only"),
+  directory: checked(str(), checkDirectory).describe(
+    'where customer add writes NAME.yaml; include: must name DIRECTORY/*.yaml, written the same way',
+  ),
+};
+const provisioningSchema = section(provisioningShape);
 
 /** `include:` a glob, or a list of them, relative to the main file's directory. */
 const includeSchema = z
@@ -449,8 +548,13 @@ export const mainShape = {
   dataplane: dataplaneSchema.optional().describe('present with tunnels even when not written'),
   fib: off(fibSchema, 'full-table, resale-table, protocol, rule-priority, kernel').prefault({}),
   control: off(controlSchema, 'socket, mode, group').prefault({}),
+  metrics: off(metricsSchema, 'listen, per-tunnel').prefault({}),
   underlay: underlaySchema.optional(),
   tunnels: list(tunnelSchema).default([]),
+  rpki: off(rpkiSchema, 'servers, refresh, retry, expire, invalid')
+    .optional()
+    .describe('RPKI origin validation (RFC 6811) from RTR caches (RFC 8210); false or absent: off'),
+  provisioning: provisioningSchema.optional().describe('one-command customers: gredgectl customer add'),
 };
 
 export const FIB_DEFAULTS = Object.freeze(fibSchema.parse({}));
@@ -479,14 +583,21 @@ export const configSchema = z
       dataplane: c.dataplane ?? (c.tunnels.length > 0 ? dataplaneSchema.parse({}) : undefined),
       fib: c.fib === false ? null : c.fib,
       control: c.control === false ? null : c.control,
+      metrics: c.metrics === false ? null : c.metrics,
       underlay: c.underlay,
       tunnels: c.tunnels,
+      // Off (absent or false) is no key at all: nothing to print, nothing to start.
+      rpki: c.rpki === false ? undefined : c.rpki,
+      provisioning: c.provisioning,
     };
-    for (const k of ['bogons', 'dataplane', 'underlay'] as const) if (out[k] === undefined) delete out[k];
-    return out as Omit<typeof out, 'bogons' | 'dataplane' | 'underlay'> & {
+    for (const k of ['bogons', 'dataplane', 'underlay', 'rpki', 'provisioning'] as const)
+      if (out[k] === undefined) delete out[k];
+    return out as Omit<typeof out, 'bogons' | 'dataplane' | 'underlay' | 'rpki' | 'provisioning'> & {
       bogons?: string[];
       dataplane?: NonNullable<typeof out.dataplane>;
       underlay?: NonNullable<typeof out.underlay>;
+      rpki?: NonNullable<typeof out.rpki>;
+      provisioning?: NonNullable<typeof out.provisioning>;
     };
   });
 

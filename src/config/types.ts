@@ -23,3 +23,5 @@ export type DataplaneConfig = NonNullable<Config['dataplane']>;
 export type FibConfig = NonNullable<Config['fib']>;
 /** The control socket gredgectl talks to (src/control). */
 export type ControlConfig = NonNullable<Config['control']>;
+/** RPKI origin validation: the RTR caches and what an Invalid route gets (src/rpki). */
+export type RpkiConfig = NonNullable<Config['rpki']>;

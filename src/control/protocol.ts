@@ -16,6 +16,8 @@
  */
 import { parsePrefix4, parsePrefix6 } from '../bgp/wire/index.js';
 import { parseIp } from '../net/ip.js';
+import { parsePrefixRule } from '../policy/prefix-set.js';
+import type { CustomerAddArgs } from '../provision/types.js';
 import type { Family } from '../bgp/wire/types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -50,6 +52,10 @@ export type ErrorCode =
   | 'invalid-config'
   /** reload: the config changes something only a restart of gredged applies; nothing was applied. */
   | 'needs-restart'
+  /** customer add: a customer, neighbor, tunnel or file of that name exists already. */
+  | 'exists'
+  /** customer add: no GRE key of the key range, or no subnet of a pool, is free. */
+  | 'exhausted'
   | 'internal';
 
 export type RequestId = string | number;
@@ -92,6 +98,9 @@ export interface CommandArgs {
   'neighbor reset': { neighbor: string; soft: boolean; message?: string };
   'log level': { level: LogLevel };
   reload: ReloadArgs;
+  'customer add': CustomerAddArgs;
+  'customer remove': { name: string };
+  'customer list': Record<string, never>;
 }
 
 export type CommandName = keyof CommandArgs;
@@ -157,6 +166,29 @@ const prefixOrAddress: Check<string> = (v, name) => {
 
 const message = str(255);
 
+/** A customer's name: a neighbor and tunnel name, and the file DIRECTORY/NAME.yaml. */
+const customerName: Check<string> = (v, name) =>
+  typeof v === 'string' && NAME_RE.test(v)
+    ? v
+    : { invalid: `${name} must be a name of letters, digits, _ . - (a letter or digit first, at most 63)` };
+
+const address: Check<string> = (v, name) =>
+  typeof v === 'string' && v.length <= 64 && parseAddress(v) !== undefined
+    ? v
+    : { invalid: `${name} must be an IPv4 or IPv6 address` };
+
+/** 1-64 prefix rules (`P`, `P le N`, `P ge N [le M]`), host bits zero. */
+const prefixRules: Check<string[]> = (v, name) => {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64)
+    return { invalid: `${name} must be a list of 1 to 64 prefixes` };
+  for (const p of v) {
+    if (typeof p !== 'string' || p.length > 80) return { invalid: `${name}: each must be a prefix` };
+    const r = parsePrefixRule(p);
+    if (typeof r === 'string') return { invalid: `${name}: ${r}` };
+  }
+  return v as string[];
+};
+
 export const COMMANDS: { readonly [C in CommandName]: { args: ArgSpec; summary: string } } = {
   status: { args: {}, summary: 'the daemon: version, uptime, sessions, routes, tunnels' },
   'show neighbors': { args: {}, summary: 'every neighbor: state, uptime, prefixes' },
@@ -204,6 +236,21 @@ export const COMMANDS: { readonly [C in CommandName]: { args: ArgSpec; summary: 
     },
     summary: 're-read the config',
   },
+  'customer add': {
+    args: {
+      name: { check: customerName, required: true },
+      asn: { check: int(1, 4294967295), required: true },
+      remote: { check: address, required: true },
+      prefixes: { check: prefixRules, required: true },
+      resale: { check: bool, default: true },
+    },
+    summary: 'provision a customer: GRE key and inner addresses from the pools, file, reload',
+  },
+  'customer remove': {
+    args: { name: { check: customerName, required: true } },
+    summary: 'remove a provisioned customer: session, tunnel, routes and file',
+  },
+  'customer list': { args: {}, summary: 'the provisioned customers and what is left in the pools' },
 };
 
 export type Parsed = { ok: true; request: Request } | { ok: false; id: RequestId | null; error: ErrorBody };

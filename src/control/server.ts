@@ -364,10 +364,30 @@ export class ControlServer {
         result = t.setLogLevel(req.args.level);
         break;
       case 'reload':
-        throw new ControlError(
-          'not-available',
-          'reload is not available in this build of gredged: restart it to apply a changed config',
-        );
+        if (t.reload === undefined)
+          throw new ControlError(
+            'not-available',
+            'reload is not available in this build of gredged: restart it to apply a changed config',
+          );
+        // Answered when the reload has been applied (reloads queue one behind the other).
+        result = t.reload(req.args);
+        break;
+      case 'customer add':
+      case 'customer remove':
+      case 'customer list':
+        if (t.customerAdd === undefined || t.customerRemove === undefined || t.customerList === undefined)
+          throw new ControlError(
+            'not-available',
+            'customer provisioning is not available in this build of gredged',
+          );
+        // Answered once the file is written and the reload applied (they queue with reloads).
+        result =
+          req.cmd === 'customer add'
+            ? t.customerAdd(req.args)
+            : req.cmd === 'customer remove'
+              ? t.customerRemove(req.args.name)
+              : t.customerList();
+        break;
     }
     if (result instanceof Promise) {
       result.then(

@@ -5,7 +5,13 @@
  * plain JSON-able objects, the same ones `gredgectl --json` prints.
  */
 import type { Family } from '../bgp/wire/types.js';
-import type { LogLevel, RoutesArgs } from './protocol.js';
+import type {
+  CustomerAddArgs,
+  CustomerAddResult,
+  CustomerListResult,
+  CustomerRemoveResult,
+} from '../provision/types.js';
+import type { LogLevel, ReloadArgs, RoutesArgs } from './protocol.js';
 
 export interface ControlTarget {
   status(): StatusResult;
@@ -19,6 +25,42 @@ export interface ControlTarget {
   setNeighborEnabled(ref: string, on: boolean, message?: string): Promise<NeighborAction>;
   resetNeighbor(ref: string, soft: boolean, message?: string): Promise<NeighborAction>;
   setLogLevel(level: LogLevel): { level: LogLevel; previous: string };
+  /** Re-reads the config file: validates, diffs and (unless `check`) applies it; `confirm`
+   * keeps a reload made with `confirmWithin`. Throws ControlError('invalid-config' | 'needs-restart' | ...).
+   * Absent: the server answers not-available. */
+  reload?(args: ReloadArgs): Promise<ReloadResult>;
+  /** Provisioning (src/provision): a customer's file written, reloaded, and their side of the
+   * circuit; removal; the list. Throws ControlError ('unsupported' when `provisioning:` is not
+   * configured). Absent: the server answers not-available. */
+  customerAdd?(args: CustomerAddArgs): Promise<CustomerAddResult>;
+  customerRemove?(name: string): Promise<CustomerRemoveResult>;
+  customerList?(): CustomerListResult;
+}
+
+/** What a reload did (or, with --check, would do). */
+export interface ReloadResult {
+  /** Whether anything was applied (false for --check, --confirm, and a config with no change). */
+  applied: boolean;
+  /** config/diff.ts formatDiff: one line per change. */
+  diff: string[];
+  /** With --confirm-within: when the previous config comes back unless confirmed (ISO time). */
+  rollbackAt: string | null;
+  /** --confirm: the reload that was waiting for confirmation is kept. */
+  confirmed?: boolean;
+}
+
+/** Reloads since start (status). */
+export interface ReloadStatus {
+  ok: number;
+  failed: number;
+  /** When the last reload (applied or refused) ended, ISO time; null before the first. */
+  lastAt: string | null;
+  lastError: string | null;
+  /** A reload made with --confirm-within waits for --confirm until this time. */
+  rollbackPendingUntil: string | null;
+  /** Reloads rolled back for want of a confirmation, and when the last one was. */
+  rollbacks: number;
+  lastRollbackAt: string | null;
 }
 
 /** An iterator over the rows of a route query, consumed a slice at a time. */
@@ -70,8 +112,47 @@ export interface RouteRow {
   eliminatedBy?: string;
   /** Prefix view: the route's source class (customer, peer, no-resale peer, transit, own). */
   class?: string;
-  /** Refused routes: why (as-loop, bogon, not-own-prefix, ...). */
+  /** Refused routes: why (as-loop, bogon, not-own-prefix, rpki-invalid, ...). */
   refused?: string;
+  /** RPKI origin validation state the route carries (valid, not-found, invalid), when validated. */
+  rpki?: string;
+  /** `rpki-invalid` refusals: the covering VRPs (`192.0.2.0/24-24 AS64500`). */
+  vrps?: string[];
+}
+
+/** The RTR cache and origin validation (`status`); null when `rpki` is not configured. */
+export interface RpkiStatusResult {
+  /** idle, connecting, syncing, established, down, stopped */
+  connection: string;
+  /** none (never synced), current, expired (validation says NotFound) */
+  data: string;
+  /** The cache in use (`ADDRESS port N`). */
+  cache: string | null;
+  version: number | null;
+  sessionId: number | null;
+  serial: number | null;
+  lastUpdate: string | null;
+  vrps: number;
+  expiresAt: string | null;
+  /** Effective timers, seconds. */
+  refresh: number;
+  retry: number;
+  expire: number;
+  lastError: string | null;
+  invalid: 'reject' | 'keep';
+  /** After a reload changed the caches: the new client, until its first sync. */
+  pending: { connection: string; cache: string | null; lastError: string | null } | null;
+}
+
+/** A neighbor's routes by RPKI state (accepted ones by the state they carry). */
+export interface RpkiCounts {
+  valid: number;
+  invalid: number;
+  notFound: number;
+  /** Not validated (an internal route carrying no state). */
+  unverified: number;
+  /** Invalid routes refused (also counted in `invalid`). */
+  refused: number;
 }
 
 export interface StatusResult {
@@ -95,6 +176,9 @@ export interface StatusResult {
     unresolved: number;
     failed: number;
   } | null;
+  reload: ReloadStatus;
+  /** Absent from daemons without RPKI support; null when `rpki` is not configured. */
+  rpki?: RpkiStatusResult | null;
 }
 
 export interface PrefixCounts {
@@ -158,6 +242,8 @@ export interface NeighborDetail extends NeighborSummary {
   refusedByReason: Record<string, number>;
   maxPrefix: { limit: number; action: string; exceeded: number } | null;
   endOfRib: { received: Family[]; sent: Family[] };
+  /** Routes by RPKI state; null when `rpki` is not configured. */
+  rpki?: RpkiCounts | null;
 }
 
 export interface TunnelSummary {

@@ -9,7 +9,13 @@ import { formatIpv4 } from '../bgp/wire/index.js';
 import type { Family } from '../bgp/wire/types.js';
 import type { Peer } from '../bgp/session/peer.js';
 import type { Config, NeighborConfig, TunnelConfig } from '../config/types.js';
-import { ControlError, type LogLevel, parseAddress, type RoutesArgs } from '../control/protocol.js';
+import {
+  ControlError,
+  type LogLevel,
+  parseAddress,
+  type ReloadArgs,
+  type RoutesArgs,
+} from '../control/protocol.js';
 import { cursorOf, routeRow } from '../control/rows.js';
 import type {
   ControlTarget,
@@ -18,6 +24,7 @@ import type {
   NeighborSummary,
   NotificationInfo,
   PrefixCounts,
+  ReloadResult,
   RouteCursor,
   RouteRow,
   StatusResult,
@@ -27,11 +34,15 @@ import type {
 import type { Dataplane } from '../dataplane/index.js';
 import type { Fib } from '../fib/fib.js';
 import type { Logger } from '../observe/log.js';
-import type { NeighborStats, Rib } from '../rib/rib.js';
+import { Rov, ROV_NAMES, rovOfTags } from '../policy/import.js';
+import type { NeighborStats, Rib, RouteView } from '../rib/rib.js';
+import { Provisioner } from '../provision/provisioner.js';
+import type { Reloader } from './reload.js';
+import type { Rpki } from './rpki.js';
 
 const FAMILIES: readonly Family[] = ['ipv4-unicast', 'ipv6-unicast'];
 /** gredge's version, from package.json (dist/src/daemon/ → the package root). */
-const VERSION = ((): string => {
+export const VERSION = ((): string => {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
@@ -42,7 +53,9 @@ const VERSION = ((): string => {
 const ROLE_NAMES = ['provider', 'rs', 'rs-client', 'customer', 'peer'];
 
 export interface ControlSources {
-  config: Config;
+  /** The running config (a reload replaces it). */
+  config: () => Config;
+  reloader: Reloader;
   rib: Rib;
   peers: ReadonlyMap<string, Peer>;
   dataplane: () => Dataplane | undefined;
@@ -51,9 +64,17 @@ export interface ControlSources {
   tunnelState: (name: string) => boolean | undefined;
   log: Logger;
   startedAt: number;
+  /** RPKI origin validation, while configured. */
+  rpki?: () => Rpki | undefined;
 }
 
 export function createControlTarget(s: ControlSources): ControlTarget {
+  const provisioner = new Provisioner({
+    config: s.config,
+    exclusive: (job) => s.reloader.exclusive(job),
+    state: (name) => s.peers.get(name)?.state,
+    log: s.log.child({ module: 'provisioning' }),
+  });
   const findPeer = (ref: string): Peer => {
     const byName = s.peers.get(ref);
     if (byName) return byName;
@@ -111,10 +132,10 @@ export function createControlTarget(s: ControlSources): ControlTarget {
       }
       const dp = s.dataplane();
       let tunnels: StatusResult['tunnels'] = null;
-      if (s.config.dataplane) {
+      if (s.config().dataplane) {
         let up = 0;
         let down = 0;
-        for (const t of s.config.tunnels) {
+        for (const t of s.config().tunnels) {
           const st = s.tunnelState(t.name);
           if (st === true) up++;
           else if (st === false) down++;
@@ -127,15 +148,17 @@ export function createControlTarget(s: ControlSources): ControlTarget {
         pid: process.pid,
         startedAt: new Date(s.startedAt).toISOString(),
         uptimeSeconds: Math.floor((Date.now() - s.startedAt) / 1000),
-        routerId: s.config.routerId,
-        localAs: s.config.localAs,
-        config: s.config.source,
+        routerId: s.config().routerId,
+        localAs: s.config().localAs,
+        config: s.config().source,
         logLevel: s.log.level,
         neighbors: { configured: s.peers.size, established, disabled },
         routes: rs.locRib,
         paths: rs.paths,
         attributeSets: rs.attributeSets,
         tunnels,
+        reload: s.reloader.status(),
+        rpki: s.rpki?.()?.status() ?? null,
         fib: fs
           ? {
               tunnelRoutes: fs.tunnelRoutes,
@@ -201,6 +224,7 @@ export function createControlTarget(s: ControlSources): ControlTarget {
           : null,
         endOfRib: { received: st?.eorReceived ?? [], sent: st?.eorSent ?? [] },
       };
+      out.rpki = s.rpki?.() ? (s.rib.rovCounts().get(n.name) ?? null) : null;
       if (n.description !== undefined) out.description = n.description;
       if (n.localAddress !== undefined) out.localAddress = n.localAddress;
       if (n.tunnel !== undefined) out.tunnel = n.tunnel;
@@ -213,11 +237,11 @@ export function createControlTarget(s: ControlSources): ControlTarget {
 
     tunnels(): TunnelSummary[] {
       const dp = s.dataplane();
-      return s.config.tunnels.map((t) => tunnelSummary(t, dp));
+      return s.config().tunnels.map((t) => tunnelSummary(t, dp));
     },
 
     tunnel(name: string): TunnelDetail {
-      const t = s.config.tunnels.find((x) => x.name === name);
+      const t = s.config().tunnels.find((x) => x.name === name);
       if (!t) throw new ControlError('not-found', `no tunnel named '${name}'`);
       const dp = s.dataplane();
       const c = dp?.tunnelNames().includes(t.name) ? dp.tunnelCounters(t.name) : undefined;
@@ -236,7 +260,10 @@ export function createControlTarget(s: ControlSources): ControlTarget {
         sequence: t.sequence,
         checksum: t.checksum,
         keepalive: t.keepalive ? { ...t.keepalive } : null,
-        neighbors: s.config.neighbors.filter((n) => n.tunnel === t.name).map((n) => n.name),
+        neighbors: s
+          .config()
+          .neighbors.filter((n) => n.tunnel === t.name)
+          .map((n) => n.name),
         counters,
         dropsByReason,
       };
@@ -290,6 +317,14 @@ export function createControlTarget(s: ControlSources): ControlTarget {
       s.log.warn({ level, previous }, 'control: log level changed');
       return { level, previous };
     },
+
+    reload(args: ReloadArgs): Promise<ReloadResult> {
+      return s.reloader.request(args);
+    },
+
+    customerAdd: (args) => provisioner.add(args),
+    customerRemove: (name) => provisioner.remove(name),
+    customerList: () => provisioner.list(),
   };
 }
 
@@ -324,14 +359,16 @@ function routeQuery(
     return cursorOf({ ...base, view: 'refused' }, refused(), (r) => ({
       ...routeRow(r.family, r.prefix, r.neighbor, r.attrs, false),
       refused: r.reason,
+      ...(r.vrps !== undefined ? { rpki: 'invalid', vrps: r.vrps } : {}),
     }));
   }
   function* paths() {
     for (const f of FAMILIES)
       yield* s.rib.routes(f, { table, ...(nbr !== undefined ? { neighbor: nbr } : {}) });
   }
+  const localAs = s.config().localAs;
   return cursorOf({ ...base, view: nbr !== undefined ? 'adj-rib-in' : 'best' }, paths(), (r) =>
-    routeRow(r.family, r.prefix, r.neighbor, r.attrs, r.best),
+    withRpki(routeRow(r.family, r.prefix, r.neighbor, r.attrs, r.best), r.attrs, localAs),
   );
 }
 
@@ -356,14 +393,30 @@ function* explainRows(
       );
       row.bestResale = c.bestResale;
       row.class = c.class;
+      if (c.rpki !== undefined) row.rpki = c.rpki;
       if (c.eliminatedBy !== undefined) row.eliminatedBy = c.eliminatedBy;
       yield row;
     }
   }
   for (const r of ex.refused) {
     if (nbr !== undefined && r.neighbor !== nbr) continue;
-    yield { ...routeRow(ex.family, ex.prefix, r.neighbor, r.attrs, false), refused: r.reason };
+    const row: RouteRow = {
+      ...routeRow(ex.family, ex.prefix, r.neighbor, r.attrs, false),
+      refused: r.reason,
+    };
+    if (r.vrps !== undefined) {
+      row.rpki = 'invalid';
+      row.vrps = r.vrps;
+    }
+    yield row;
   }
+}
+
+/** The RPKI state an accepted route carries (LOCAL-AS:2:STATE), on its row. */
+function withRpki(row: RouteRow, a: RouteView['attrs'], localAs: number): RouteRow {
+  const r = rovOfTags(a.largeCommunities, localAs);
+  if (r !== Rov.NONE) row.rpki = ROV_NAMES[r];
+  return row;
 }
 
 function counts(st: NeighborStats | undefined, families: readonly Family[]): PrefixCounts {

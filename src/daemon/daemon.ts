@@ -6,16 +6,20 @@ import { isIPv6 } from 'node:net';
 import { BgpListener } from '../bgp/session/listener.js';
 import { Peer } from '../bgp/session/peer.js';
 import { parseIpv4 } from '../bgp/wire/index.js';
-import type { Config } from '../config/types.js';
+import { type ConfigDiff, sameValue } from '../config/diff.js';
+import type { Config, FibConfig, NeighborConfig } from '../config/types.js';
 import type { ControlServer } from '../control/server.js';
 import type { Dataplane } from '../dataplane/index.js';
 import type { Fib } from '../fib/fib.js';
 import type { Logger } from '../observe/log.js';
+import type { Metrics } from '../observe/metrics.js';
 import { Rib } from '../rib/rib.js';
-import { createControlTarget } from './control.js';
+import { createControlTarget, VERSION } from './control.js';
+import { Reloader } from './reload.js';
+import { Rpki } from './rpki.js';
 
 export class Daemon {
-  readonly config: Config;
+  #config: Config;
   readonly rib: Rib;
   readonly peers = new Map<string, Peer>(); // by neighbor name
   readonly #log: Logger;
@@ -25,13 +29,23 @@ export class Daemon {
   #fib: Fib | undefined;
   #stopping: Promise<void> | undefined;
   #control: ControlServer | undefined;
+  /** The Prometheus exporter (`metrics`), absent with `metrics: false`. */
+  #metrics: Metrics | undefined;
   /** Tunnel up/down as the data plane's keepalives last said (absent: never said). */
   readonly #tunnelUp = new Map<string, boolean>();
   readonly #startedAt = Date.now();
+  readonly #reloader: Reloader;
+  /** RPKI origin validation (`rpki:`), absent when off. */
+  #rpki: Rpki | undefined;
 
   constructor(config: Config, log: Logger) {
-    this.config = config;
+    this.#config = config;
     this.#log = log;
+    this.#reloader = new Reloader({
+      daemon: this,
+      path: config.source,
+      log: log.child({ module: 'reload' }),
+    });
     const routerId = parseIpv4(config.routerId) ?? 0;
     this.rib = new Rib({
       localAs: config.localAs,
@@ -41,17 +55,192 @@ export class Daemon {
       ownPrefixes: config.ownPrefixes,
       ...(config.bogons !== undefined ? { bogons: config.bogons } : {}),
     });
-    for (const n of config.neighbors) {
-      const channel = this.rib.addNeighbor(n);
-      const peer = new Peer({
-        neighbor: n,
-        localAs: config.localAs,
-        routerId,
-        channel,
-        log: log.child({ module: 'bgp', neighbor: n.name }),
-      });
-      this.peers.set(n.name, peer);
-      this.#byAddress.set(normalizeAddress(n.address), peer);
+    if (config.rpki) {
+      this.#rpki = new Rpki(config.rpki, this.rib, log);
+      this.rib.setRov(this.#rpki.policy);
+    }
+    for (const n of config.neighbors) this.#addPeer(n);
+  }
+
+  /** RPKI origin validation, while configured. */
+  get rpki(): Rpki | undefined {
+    return this.#rpki;
+  }
+
+  /** A reload's `rpki` change: started, reconfigured in place, or stopped (states dropped). */
+  #reconfigureRpki(old: Config['rpki'], next: Config['rpki']): void {
+    if (sameValue(old, next)) return;
+    if (next && this.#rpki) {
+      this.#rpki.reconfigure(next);
+    } else if (next) {
+      this.#rpki = new Rpki(next, this.rib, this.#log);
+      this.rib.setRov(this.#rpki.policy);
+      this.#rpki.start();
+      this.#log.info('reload: rpki origin validation started');
+    } else if (this.#rpki) {
+      this.#rpki.stop();
+      this.#rpki = undefined;
+      this.rib.setRov(undefined);
+      this.#log.info('reload: rpki origin validation stopped: states dropped, Invalid routes accepted');
+    }
+  }
+
+  /** The running config (replaced by a reload). */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** Reloads of the config file (SIGHUP, `gredgectl reload`). */
+  get reloader(): Reloader {
+    return this.#reloader;
+  }
+
+  #addPeer(n: NeighborConfig): Peer {
+    const channel = this.rib.addNeighbor(n);
+    const peer = new Peer({
+      neighbor: n,
+      localAs: this.#config.localAs,
+      routerId: this.rib.routerId,
+      channel,
+      log: this.#log.child({ module: 'bgp', neighbor: n.name }),
+    });
+    this.peers.set(n.name, peer);
+    this.#byAddress.set(normalizeAddress(n.address), peer);
+    return peer;
+  }
+
+  /** Takes a neighbor out of the RIB (its routes withdrawn) and the tables; the caller stops it. */
+  #dropPeer(name: string): Peer | undefined {
+    const peer = this.peers.get(name);
+    if (peer === undefined) return undefined;
+    this.rib.removeNeighbor(name);
+    this.peers.delete(name);
+    const a = normalizeAddress(peer.neighbor.address);
+    if (this.#byAddress.get(a) === peer) this.#byAddress.delete(a);
+    return peer;
+  }
+
+  /**
+   * Applies a validated config (daemon/reload.ts checked it and found nothing that needs a
+   * restart), module by module, each saying what applies in place:
+   *  1. data plane: new and changed tunnels (unchanged ones are not touched: no loss);
+   *  2. FIB: static routes of the new tunnels, the source rules (in place), or a restart of the
+   *     module when `fib` itself changed (done last);
+   *  3. RIB and sessions in ONE synchronous step: removed and replaced neighbors leave the RIB
+   *     (routes withdrawn), in-place changes and the daemon-wide import policy are swapped in and
+   *     the Adj-RIBs re-evaluated, new neighbors join; the next flush sends the difference;
+   *  4. removed neighbors get Cease 6/3, replaced ones 6/6; once closed, new sessions start;
+   *  5. FIB and data plane: what the removed tunnels had (after their sessions said goodbye).
+   */
+  async reconfigure(next: Config, diff: ConfigDiff): Promise<void> {
+    const old = this.#config;
+    if (diff.restart.length > 0) throw new Error(`needs a restart: ${diff.restart.join(', ')}`);
+    // The exporter first: a new address that cannot be bound refuses the reload before anything
+    // else changed (the old address keeps serving).
+    if (!sameValue(old.metrics, next.metrics)) await this.#applyMetrics(next.metrics);
+    const gone = new Set(diff.tunnels.removed);
+    const dp = this.#dataplane;
+    const ops = dp ? await import('../dataplane/from-config.js') : undefined;
+    // A new or changed tunnel that takes over what a removed one has in the kernel or the GRE
+    // table (a renamed tunnel: same remote and key, inner address, routes) waits until that one
+    // is gone (step 5): both cannot exist at once, and removing the old one later would take
+    // the shared address and routes away from the new one.
+    const held = ops ? ops.heldBack(old, next, gone) : new Set<string>();
+    const oldTunnel = new Map(old.tunnels.map((t) => [t.name, t]));
+    const mid: Config = {
+      ...next,
+      tunnels: [
+        ...next.tunnels.flatMap((t) => {
+          if (!held.has(t.name)) return [t];
+          const was = oldTunnel.get(t.name);
+          return was ? [was] : [];
+        }),
+        ...old.tunnels.filter((t) => gone.has(t.name)),
+      ],
+    };
+    if (dp && ops) {
+      const r = ops.applyTunnelDiff(dp, old, mid);
+      if (r.added.length + r.replaced.length > 0)
+        this.#log.info({ added: r.added, replaced: r.replaced }, 'reload: tunnels added and changed');
+    }
+    const fibRestart = !sameValue(old.fib, next.fib);
+    if (this.#fib && !fibRestart) await this.#fib.reconfigure(fibConfig(old), fibConfig(mid));
+
+    // --- 3. one synchronous step
+    const nextByName = new Map(next.neighbors.map((n) => [n.name, n]));
+    const stopping: Promise<void>[] = [];
+    const toStart: Peer[] = [];
+    const replace = new Map<string, string>(); // name → why
+    for (const c of diff.neighbors.changed) if (c.apply === 'reset') replace.set(c.name, c.fields.join(', '));
+    const inPlace: NeighborConfig[] = [];
+    for (const c of diff.neighbors.changed) {
+      if (c.apply !== 'in-place') continue;
+      const n = nextByName.get(c.name)!;
+      if (this.peers.get(c.name)?.reconfigure(n)) inPlace.push(n);
+      else replace.set(c.name, c.fields.join(', '));
+    }
+    for (const name of diff.neighbors.removed) {
+      const peer = this.#dropPeer(name);
+      if (peer) stopping.push(peer.deconfigure(3, 'removed from the configuration'));
+    }
+    const wasEnabled = new Map<string, boolean>();
+    for (const [name, why] of replace) {
+      const peer = this.#dropPeer(name);
+      if (!peer) continue;
+      wasEnabled.set(name, peer.enabled);
+      stopping.push(peer.deconfigure(6, `configuration changed: ${why}`));
+    }
+    const globalChanged =
+      !sameValue(old.ownPrefixes, next.ownPrefixes) || !sameValue(old.bogons, next.bogons);
+    this.rib.reconfigure({
+      ...(globalChanged
+        ? { global: { ownPrefixes: next.ownPrefixes, ...(next.bogons ? { bogons: next.bogons } : {}) } }
+        : {}),
+      neighbors: inPlace,
+    });
+    this.#reconfigureRpki(old.rpki, next.rpki);
+    for (const n of next.neighbors) {
+      if (this.peers.has(n.name)) continue;
+      const peer = this.#addPeer(n);
+      // A neighbor an operator disabled stays disabled across a change of its config.
+      if (wasEnabled.get(n.name) !== false) toStart.push(peer);
+    }
+    this.#config = mid;
+    if (old.log.level !== next.log.level) this.#log.level = next.log.level;
+    this.#log.info(
+      {
+        added: diff.neighbors.added,
+        removed: diff.neighbors.removed,
+        reset: [...replace.keys()],
+        inPlace: inPlace.map((n) => n.name),
+        importPolicy: globalChanged,
+      },
+      'reload: neighbors reconfigured',
+    );
+
+    // --- 4. sessions
+    await Promise.allSettled(stopping);
+    if (this.#listener === undefined && next.listen && this.peers.size > 0) await this.#listen(next.listen);
+
+    // --- 5. what removed tunnels had, then the tunnels held back; a FIB whose own settings
+    // changed starts again
+    if (this.#fib && !fibRestart) await this.#fib.reconfigure(fibConfig(mid), fibConfig(next));
+    if (dp && ops && gone.size + held.size > 0) {
+      const r = ops.applyTunnelDiff(dp, mid, next);
+      for (const t of gone) this.#tunnelUp.delete(t);
+      this.#log.info({ removed: r.removed, added: r.added, replaced: r.replaced }, 'reload: tunnels removed');
+    }
+    this.#config = next;
+    // New sessions once their tunnels are there (a held-back one exists only now).
+    for (const p of toStart) p.start();
+    if (fibRestart) {
+      // Tables, protocol or priorities moved: the module leaves the old ones clean and
+      // programs the new ones (a short gap for BGP routes; tunnels' static routes in `main`
+      // belong to the data plane and stay).
+      this.#log.warn({ from: old.fib, to: next.fib }, 'reload: fib settings changed: restarting the FIB');
+      await this.#fib?.stop().catch((err) => this.#log.error({ err }, 'fib: stop failed'));
+      this.#fib = undefined;
+      await this.#startFib();
     }
   }
 
@@ -78,12 +267,14 @@ export class Daemon {
         mode: this.config.control.mode,
         ...(this.config.control.group !== undefined ? { group: this.config.control.group } : {}),
         target: createControlTarget({
-          config: this.config,
+          config: () => this.#config,
+          reloader: this.#reloader,
           rib: this.rib,
           peers: this.peers,
           dataplane: () => this.#dataplane,
           fib: () => this.#fib,
           tunnelState: (name) => this.#tunnelUp.get(name),
+          rpki: () => this.#rpki,
           log: this.#log,
           startedAt: this.#startedAt,
         }),
@@ -96,31 +287,19 @@ export class Daemon {
         throw err;
       }
     }
+    // Then the exporter: a second gredged on the same metrics address stops here too.
+    if (this.config.metrics) await this.#applyMetrics(this.config.metrics);
     if (this.config.dataplane) {
       // Loaded only when tunnels are configured: a BGP-only box never loads the native addon.
       const { startDataplane } = await import('../dataplane/from-config.js');
       this.#dataplane = await startDataplane(this.config, this.#log.child({ module: 'dataplane' }));
       this.#dataplane?.on('tunnel-state', ({ name, up }) => this.#tunnelUp.set(name, up));
     }
-    if (this.config.fib) {
-      const { Fib } = await import('../fib/fib.js');
-      this.#fib = new Fib({
-        config: { ...this.config, fib: this.config.fib },
-        rib: this.rib,
-        ...(this.#dataplane ? { dataplane: this.#dataplane } : {}),
-        log: this.#log.child({ module: 'fib' }),
-      });
-      await this.#fib.start();
-    }
-    if (this.config.listen && this.peers.size > 0) {
-      this.#listener = new BgpListener({
-        address: this.config.listen.address,
-        port: this.config.listen.port,
-        log: this.#log.child({ module: 'listener' }),
-        lookup: (remote) => this.#byAddress.get(normalizeAddress(remote)),
-      });
-      await this.#listener.listen();
-    }
+    await this.#startFib();
+    // Before the sessions, so VRPs may arrive first; routes that come before are NotFound
+    // until the first commit re-validates them.
+    this.#rpki?.start();
+    if (this.config.listen && this.peers.size > 0) await this.#listen(this.config.listen);
     for (const peer of this.peers.values()) peer.start();
     this.#log.info(
       {
@@ -134,11 +313,78 @@ export class Daemon {
     );
   }
 
+  async #startFib(): Promise<void> {
+    const cfg = this.#config;
+    if (!cfg.fib) return;
+    const { Fib } = await import('../fib/fib.js');
+    // Kernel write latency for gredge_fib_write_duration_seconds: the FIB's own writer, timed.
+    let writer: import('../fib/writer.js').KernelWriter | undefined;
+    if (cfg.fib.kernel) {
+      const { NetlinkWriter } = await import('../fib/writer.js');
+      const { timedWriter } = await import('../observe/metrics-fib.js');
+      writer = timedWriter(new NetlinkWriter(cfg.fib.protocol), (s) => this.#metrics?.observeFibWrite(s));
+    }
+    this.#fib = new Fib({
+      config: { ...cfg, fib: cfg.fib },
+      rib: this.rib,
+      ...(writer ? { writer } : {}),
+      ...(this.#dataplane ? { dataplane: this.#dataplane } : {}),
+      log: this.#log.child({ module: 'fib' }),
+    });
+    await this.#fib.start();
+  }
+
+  /**
+   * Starts, moves or stops the Prometheus exporter (src/observe/metrics.ts) for `m`; a change
+   * of `per-tunnel` alone applies without touching the socket.
+   */
+  async #applyMetrics(m: Config['metrics']): Promise<void> {
+    if (!m) {
+      await this.#metrics?.close();
+      this.#metrics = undefined;
+      return;
+    }
+    if (!this.#metrics) {
+      const { Metrics } = await import('../observe/metrics.js');
+      const metrics = new Metrics({
+        sources: {
+          peers: this.peers,
+          rib: this.rib,
+          dataplane: () => this.#dataplane,
+          fib: () => this.#fib,
+          tunnelState: (name) => this.#tunnelUp.get(name),
+          reloads: () => this.#reloader.status(),
+        },
+        log: this.#log.child({ module: 'metrics' }),
+        version: VERSION,
+        perTunnel: m.perTunnel,
+      });
+      await metrics.listen(m.listen);
+      this.#metrics = metrics;
+      return;
+    }
+    await this.#metrics.listen(m.listen);
+    this.#metrics.perTunnel = m.perTunnel;
+  }
+
+  async #listen(at: { address: string; port: number }): Promise<void> {
+    this.#listener = new BgpListener({
+      address: at.address,
+      port: at.port,
+      log: this.#log.child({ module: 'listener' }),
+      lookup: (remote) => this.#byAddress.get(normalizeAddress(remote)),
+    });
+    await this.#listener.listen();
+  }
+
   /** Cease (administrative shutdown, RFC 8203 message) to every neighbor, then close everything. */
   stop(message = 'gredged shutting down'): Promise<void> {
     this.#stopping ??= (async () => {
+      this.#reloader.close();
       await this.#control?.stop().catch((err) => this.#log.error({ err }, 'control: stop failed'));
+      await this.#metrics?.close().catch((err) => this.#log.error({ err }, 'metrics: stop failed'));
       this.#listener?.close();
+      this.#rpki?.stop();
       await Promise.allSettled([...this.peers.values()].map((p) => p.stop(message)));
       // Routes and rules go before the TUN they point into.
       await this.#fib?.stop().catch((err) => this.#log.error({ err }, 'fib: stop failed'));
@@ -147,6 +393,11 @@ export class Daemon {
     })();
     return this.#stopping;
   }
+}
+
+/** The part of a config the FIB is handed (only called while `fib` is set). */
+function fibConfig(c: Config): Pick<Config, 'neighbors' | 'tunnels'> & { fib: FibConfig } {
+  return { neighbors: c.neighbors, tunnels: c.tunnels, fib: c.fib! };
 }
 
 /** A full IPv4 table today is ~1M prefixes; transits and peers may send one each. */

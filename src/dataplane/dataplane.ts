@@ -279,6 +279,12 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     return { global: this.#counters.global(), tunnels };
   }
 
+  /** The data plane's own counters without the per-tunnel ones (counters() reads every tunnel). */
+  globalCounters(): GlobalCounters {
+    this.#live();
+    return this.#counters.global();
+  }
+
   tunnelCounters(name: string): TunnelCounters {
     this.#live();
     const e = this.#byName.get(name);

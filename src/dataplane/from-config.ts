@@ -6,7 +6,7 @@
 import type { Config, TunnelConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { Dataplane } from './dataplane.js';
-import type { TunnelSpec } from './tunnels.js';
+import { planTunnel, type TunnelSpec } from './tunnels.js';
 
 export function tunnelSpecFromConfig(t: TunnelConfig): TunnelSpec {
   const spec: TunnelSpec = {
@@ -71,7 +71,41 @@ export interface TunnelDiffResult {
   restartNeeded: string[];
 }
 
-/** Applies the tunnel changes between two configs to a running data plane. */
+/**
+ * The tunnels of `next` (added or changed) that take over something a tunnel of `gone` has:
+ * the same remote and key (the GRE table holds one tunnel per pair), or an inner address, inner
+ * subnet or static route (the TUN address and the kernel routes in `main` are keyed by prefix
+ * alone, so removing the old tunnel would take them from the new one). A reload applies these
+ * after the removals (daemon.ts).
+ */
+export function heldBack(old: Config, next: Config, gone: ReadonlySet<string>): Set<string> {
+  const held = new Set<string>();
+  if (gone.size === 0) return held;
+  const keysOf = (t: TunnelConfig, underlay: Config['underlay']): string[] => {
+    const plan = planTunnel(tunnelSpecFromConfig(t), underlay ?? {});
+    const p = (x: { bytes: Uint8Array; len: number }) => `${x.bytes.join('.')}/${x.len}`;
+    return [
+      `gre ${plan.native.family} ${t.remote} ${t.key}`,
+      ...plan.addresses.map((a) => `addr ${p(a)}`),
+      ...[...plan.subnets, ...plan.routes].map((r) => `route ${p(r)}`),
+    ];
+  };
+  const taken = new Set(old.tunnels.filter((t) => gone.has(t.name)).flatMap((t) => keysOf(t, old.underlay)));
+  const before = new Map(old.tunnels.map((t) => [t.name, t]));
+  for (const t of next.tunnels) {
+    const o = before.get(t.name);
+    if (o && JSON.stringify(o) === JSON.stringify(t)) continue;
+    if (keysOf(t, next.underlay).some((k) => taken.has(k))) held.add(t.name);
+  }
+  return held;
+}
+
+/**
+ * Applies the tunnel changes between two configs to a running data plane: removals first, then
+ * additions and changes. When one fails, what this call already did is undone (as well as it
+ * goes) before the error is rethrown, so that the data plane matches `oldCfg` again — the
+ * config the daemon still runs and a failed reload goes back to.
+ */
 export function applyTunnelDiff(dp: Dataplane, oldCfg: Config, newCfg: Config): TunnelDiffResult {
   const res: TunnelDiffResult = { added: [], removed: [], replaced: [], restartNeeded: [] };
   const od = oldCfg.dataplane;
@@ -82,20 +116,37 @@ export function applyTunnelDiff(dp: Dataplane, oldCfg: Config, newCfg: Config): 
     res.restartNeeded.push('underlay');
   const before = new Map(oldCfg.tunnels.map((t) => [t.name, t]));
   const after = new Map(newCfg.tunnels.map((t) => [t.name, t]));
-  for (const name of before.keys())
-    if (!after.has(name)) {
-      dp.removeTunnel(name);
-      res.removed.push(name);
+  try {
+    for (const name of before.keys())
+      if (!after.has(name)) {
+        dp.removeTunnel(name);
+        res.removed.push(name);
+      }
+    for (const [name, t] of after) {
+      const o = before.get(name);
+      if (!o) {
+        dp.addTunnel(tunnelSpecFromConfig(t));
+        res.added.push(name);
+      } else if (JSON.stringify(o) !== JSON.stringify(t)) {
+        dp.replaceTunnel(tunnelSpecFromConfig(t));
+        res.replaced.push(name);
+      }
     }
-  for (const [name, t] of after) {
-    const o = before.get(name);
-    if (!o) {
-      dp.addTunnel(tunnelSpecFromConfig(t));
-      res.added.push(name);
-    } else if (JSON.stringify(o) !== JSON.stringify(t)) {
-      dp.replaceTunnel(tunnelSpecFromConfig(t));
-      res.replaced.push(name);
+  } catch (err) {
+    // Back to oldCfg's tunnels, in the reverse order (a re-added one starts with new counters).
+    const undo = [
+      ...res.replaced.map((n) => () => dp.replaceTunnel(tunnelSpecFromConfig(before.get(n)!))),
+      ...res.added.map((n) => () => dp.removeTunnel(n)),
+      ...res.removed.map((n) => () => dp.addTunnel(tunnelSpecFromConfig(before.get(n)!))),
+    ];
+    for (const step of undo) {
+      try {
+        step();
+      } catch {
+        // as well as it goes: the caller logs the original error
+      }
     }
+    throw err;
   }
   return res;
 }

@@ -148,6 +148,12 @@ export interface NativeAddon {
     protocol: number,
   ) => NativeFibWriterHandle;
   debug: NativeDebug;
+  /**
+   * One sd_notify datagram to $NOTIFY_SOCKET (a path, or `@name` in the abstract namespace);
+   * throws ERR_SD_NOTIFY with `errno`. Optional: builds made before it lack it, and only
+   * src/observe/sdnotify.ts needs it (it says so when missing), so ABI_VERSION did not change.
+   */
+  sdNotify?: (address: string, message: string) => void;
 }
 
 /** What src/fib/writer.ts drives; records are 48 bytes each (layout in native/src/fib_writer.h). */

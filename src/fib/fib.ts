@@ -679,6 +679,106 @@ export class Fib {
     this.#logged.add(kind);
     fn();
   }
+
+  /**
+   * A reload's FIB part (BIRD's reconfigure()). Tunnels' inner subnets and static routes follow
+   * the new config in both kernel tables (new ones written, gone ones deleted and the prefix
+   * handed back to the RIB's best path); the `resale: false` source rules follow the neighbors
+   * (new rules added before old ones go, so packets never meet a moment without one); when the
+   * target of a best path may have changed (a session moved into or out of a tunnel, an inner
+   * subnet changed) every best path is handed over again (route replaces: no gap). Returns
+   * false, doing nothing, when `fib` itself changed (tables, protocol, priorities, kernel): the
+   * caller restarts the module.
+   */
+  async reconfigure(oldCfg: FibOptions['config'], newCfg: FibOptions['config']): Promise<boolean> {
+    if (JSON.stringify(oldCfg.fib) !== JSON.stringify(newCfg.fib)) return false;
+    if (this.#stopped) return true;
+    const statics: StaticRoute[] = [];
+    for (const t of newCfg.tunnels) {
+      const inner = [t.inner.local, t.inner.local6].filter((x): x is string => x !== undefined);
+      for (const cidr of [...inner, ...t.routes]) {
+        const parsed = parsePrefix(cidr, false);
+        if (typeof parsed === 'string') continue;
+        const p = { ...parsed, bytes: maskBytes(parsed.bytes, parsed.len) };
+        const isInner = inner.includes(cidr);
+        statics.push({
+          family: p.family,
+          prefix: p,
+          tunnel: t.name,
+          mtu: isInner ? t.mtu : 0,
+          ...(isInner ? { src: parsed.bytes } : {}),
+        });
+      }
+    }
+    const where = (s: StaticRoute) => `${s.family}|${s.prefix.bytes.join('.')}/${s.prefix.len}`;
+    const what = (s: StaticRoute) => `${where(s)}|${s.tunnel}|${s.mtu}|${s.src?.join('.') ?? ''}`;
+    const before = new Map(this.#statics.map((s) => [what(s), s]));
+    const after = new Map(statics.map((s) => [what(s), s]));
+    const stays = new Set(statics.map(where));
+    const keyOf = (s: StaticRoute): Key =>
+      s.family === 4 ? prefix4(u32(s.prefix.bytes), s.prefix.len) : prefix6(s.prefix.bytes, s.prefix.len);
+    const batch = new RecordBatch();
+    const handBack: ChangedPrefixes = { v4: [], v6: [] };
+    const kernel = this.#writer !== undefined && this.#tunIfindex > 0;
+    const tables = [this.#cfg.fullTable, this.#cfg.resaleTable];
+    for (const [k, s] of after) {
+      if (before.has(k) || !kernel) continue;
+      for (const table of tables)
+        batch.deviceRoute(s.family, s.prefix.bytes, s.prefix.len, table, this.#tunIfindex, s.mtu, s.src);
+    }
+    for (const [k, s] of before) {
+      if (after.has(k) || stays.has(where(s))) continue;
+      const key = keyOf(s);
+      if (kernel) {
+        for (const table of tables) {
+          if (s.family === 4) batch.route4(OP_ROUTE_DEL, key as Prefix4, table, 0);
+          else batch.route6(OP_ROUTE_DEL, key as Prefix6, table, 0);
+        }
+      }
+      if (s.family === 4) handBack.v4.push(key as Prefix4);
+      else handBack.v6.push(key as Prefix6);
+    }
+    // Rules: the wanted set of each config, compared by content.
+    const rulesBefore = this.#desiredRules(oldCfg).bytes();
+    const rulesAfter = this.#desiredRules(newCfg).bytes();
+    const keysOf = (b: Uint8Array) => {
+      const m = new Map<string, number>();
+      for (let i = 0; i < b.length / FIB_RECORD; i++) m.set(recordKey(b, i), i);
+      return m;
+    };
+    const rb = keysOf(rulesBefore);
+    const ra = keysOf(rulesAfter);
+    if (this.#writer !== undefined) {
+      for (const [k, i] of ra) if (!rb.has(k)) batch.copy(rulesAfter, i, OP_RULE_ADD);
+      for (const [k, i] of rb) if (!ra.has(k)) batch.copy(rulesBefore, i, OP_RULE_DEL);
+    }
+    this.#statics.splice(0, this.#statics.length, ...statics);
+    this.#static4.clear();
+    this.#static6.clear();
+    for (const s of statics) {
+      if (s.family === 4) this.#static4.add(keyOf(s) as Prefix4);
+      else this.#static6.add(keyOf(s) as Prefix6);
+    }
+    const retarget = this.#resolver.reconfigure(newCfg);
+    if (batch.count > 0 && this.#writer !== undefined)
+      this.#check(batch.bytes(), await this.#writer.write(batch.bytes()), 'reload');
+    if (this.#stopped) return true;
+    if (retarget) {
+      // A fresh snapshot: every best path is resolved again against the new targets.
+      this.#unsubscribe?.();
+      this.#unsubscribe = this.#rib.onPrefixChange((c) => this.#enqueue(c), { snapshot: true });
+    } else this.#enqueue(handBack);
+    this.#log.info(
+      {
+        staticsAdded: [...after.keys()].filter((k) => !before.has(k)).length,
+        staticsRemoved: [...before.keys()].filter((k) => !after.has(k)).length,
+        rules: batch.count,
+        retarget,
+      },
+      'fib: reconfigured in place',
+    );
+    return true;
+  }
 }
 
 const OPS: Record<number, string> = {

@@ -83,6 +83,25 @@ export class TargetResolver {
     // An IPv4 route whose next hop came in MP_REACH as IPv4-mapped IPv6 is still an IPv4 gateway.
     return { kind: 'gateway', family: nh.length === 4 ? 'ipv4-unicast' : 'ipv6-unicast', address: nh };
   }
+
+  /**
+   * Takes a reloaded config (Fib.reconfigure); returns whether any target can have changed
+   * (a neighbor moved into or out of a tunnel, an inner subnet added, removed or changed).
+   */
+  reconfigure(cfg: Pick<Config, 'neighbors' | 'tunnels'>): boolean {
+    const next = new TargetResolver(cfg);
+    const key = (r: TargetResolver) =>
+      JSON.stringify([
+        [...r.#sessionTunnel].sort(),
+        [...r.#subnets4, ...r.#subnets6].map((s) => [s.tunnel, [...s.ours], s.len]),
+      ]);
+    if (key(next) === key(this)) return false;
+    this.#sessionTunnel.clear();
+    for (const [n, t] of next.#sessionTunnel) this.#sessionTunnel.set(n, t);
+    this.#subnets4.splice(0, this.#subnets4.length, ...next.#subnets4);
+    this.#subnets6.splice(0, this.#subnets6.length, ...next.#subnets6);
+    return true;
+  }
 }
 
 export function sameTarget(a: Target | undefined, b: Target | undefined): boolean {

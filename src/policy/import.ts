@@ -9,6 +9,11 @@
  *   3 no-resale peer, 4 transit) after any LOCAL-AS:1:* it came with is scrubbed; an internal
  *   route keeps its tag (a fleet of edges shares the rule) and an untagged one is the provider's
  *   own (class 0).
+ * - RPKI route-origin validation (RFC 6811, docs/rpki.md): the state of an eBGP route is carried
+ *   as LOCAL-AS:2:STATE (0 valid, 1 not-found, 2 invalid; RFC 8097's numbers) after any
+ *   LOCAL-AS:2:* it came with is scrubbed; internal routes keep theirs (the edge that learned the
+ *   route from eBGP validated it). An Invalid eBGP route is refused (`rpki-invalid`) unless the
+ *   config says `rpki.invalid: keep`.
  * Pure: compiled once per neighbor from the config, holds no state of its own.
  */
 import { AsPathSegmentType, type PathAttributes, type Prefix4, type Prefix6 } from '../bgp/wire/types.js';
@@ -28,6 +33,43 @@ export type RouteClass = (typeof RouteClass)[keyof typeof RouteClass];
 
 /** The large-community function number of source tags (LOCAL-AS:1:CLASS). */
 export const TAG_FUNCTION = 1;
+/** The large-community function number of RPKI states (LOCAL-AS:2:STATE). */
+export const ROV_FUNCTION = 2;
+
+/**
+ * RPKI origin-validation states as carried in LOCAL-AS:2:STATE (RFC 8097 §2 numbers them the
+ * same way for its extended community). `NONE` (-1) is "not validated": no rpki configured, a
+ * route refused for another reason, or an internal route that carries no state.
+ */
+export const Rov = { NONE: -1, VALID: 0, NOT_FOUND: 1, INVALID: 2 } as const;
+export type Rov = (typeof Rov)[keyof typeof Rov];
+export const ROV_NAMES = ['valid', 'not-found', 'invalid'] as const;
+
+/** The RPKI state a stored set carries (LOCAL-AS:2:STATE), or Rov.NONE; an unknown value too. */
+export function rovOfTags(large: readonly number[] | undefined, localAs: number): Rov {
+  if (large === undefined) return Rov.NONE;
+  for (let i = 0; i + 2 < large.length; i += 3) {
+    if (large[i] !== localAs || large[i + 1] !== ROV_FUNCTION) continue;
+    const v = large[i + 2]!;
+    return v === Rov.VALID || v === Rov.NOT_FOUND || v === Rov.INVALID ? v : Rov.NONE;
+  }
+  return Rov.NONE;
+}
+
+/**
+ * The origin AS of a route for RFC 6811 §2: the rightmost AS of the final AS_SEQUENCE; 0
+ * ("NONE", which no VRP matches) when the path ends in an AS_SET or is empty. Confederation
+ * segments (RFC 5065) are the local confederation's, not the origin's, and are skipped.
+ */
+export function originAsOf(a: PathAttributes): number {
+  const path = a.asPath;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const s = path[i]!;
+    if (s.type === AsPathSegmentType.AS_SEQUENCE) return s.asns.length > 0 ? s.asns[s.asns.length - 1]! : 0;
+    if (s.type === AsPathSegmentType.AS_SET) return 0;
+  }
+  return 0;
+}
 
 /** Why a route was refused; stable names shown by the explain API, logs and counters. */
 export const REFUSALS = [
@@ -38,6 +80,7 @@ export const REFUSALS = [
   'bogon',
   'own-prefix',
   'not-own-prefix',
+  'rpki-invalid',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
@@ -82,12 +125,20 @@ export function classOfTags(large: readonly number[] | undefined, localAs: numbe
     : RouteClass.NO_RESALE_PEER;
 }
 
-/** Large communities without our tags (undefined when none is left), or `large` itself. */
+/** Ours: LOCAL-AS:1:* (source tags) and LOCAL-AS:2:* (RPKI states). */
+function isOurs(large: readonly number[], i: number, localAs: number): boolean {
+  return large[i] === localAs && (large[i + 1] === TAG_FUNCTION || large[i + 1] === ROV_FUNCTION);
+}
+
+/**
+ * Large communities without our tags and RPKI states (undefined when none is left), or `large`
+ * itself when it has none: scrubbed on eBGP ingress, stripped toward eBGP on export.
+ */
 export function withoutTags(large: readonly number[] | undefined, localAs: number): number[] | undefined {
   if (large === undefined) return undefined;
   let tagged = false;
   for (let i = 0; i + 2 < large.length; i += 3) {
-    if (large[i] === localAs && large[i + 1] === TAG_FUNCTION) {
+    if (isOurs(large, i, localAs)) {
       tagged = true;
       break;
     }
@@ -95,7 +146,7 @@ export function withoutTags(large: readonly number[] | undefined, localAs: numbe
   if (!tagged) return large as number[];
   const out: number[] = [];
   for (let i = 0; i + 2 < large.length; i += 3) {
-    if (large[i] === localAs && large[i + 1] === TAG_FUNCTION) continue;
+    if (isOurs(large, i, localAs)) continue;
     out.push(large[i]!, large[i + 1]!, large[i + 2]!);
   }
   return out.length > 0 ? out : undefined;
@@ -173,15 +224,17 @@ export class ImportPolicy {
   }
 
   /**
-   * The attributes to store: for eBGP our tag (`cls`) replaces any LOCAL-AS:1:* it came with,
-   * and `otcToAdd` applies. Returns `a` itself for internal neighbors. The RIB does the same
-   * without an object per UPDATE (rib/attr-words.ts ImportOverlay; a test checks they agree).
+   * The attributes to store: for eBGP our tag (`cls`) and, when validated, the RPKI state
+   * (`rov`) replace any LOCAL-AS:1:* and LOCAL-AS:2:* it came with, and `otcToAdd` applies.
+   * Returns `a` itself for internal neighbors. The RIB does the same without an object per
+   * UPDATE (rib/attr-words.ts ImportOverlay; a test checks they agree).
    */
-  rewrite(a: PathAttributes, peerAs: number): PathAttributes {
+  rewrite(a: PathAttributes, peerAs: number, rov: Rov = Rov.NONE): PathAttributes {
     if (this.cls === undefined) return a;
     const out: PathAttributes = { ...a };
     const large = withoutTags(a.largeCommunities, this.localAs);
     out.largeCommunities = [...(large ?? []), this.localAs, TAG_FUNCTION, this.cls];
+    if (rov !== Rov.NONE) out.largeCommunities.push(this.localAs, ROV_FUNCTION, rov);
     const otc = this.otcToAdd(a, peerAs);
     if (otc !== undefined) out.otc = otc;
     return out;

@@ -65,16 +65,19 @@ export interface ImportOverlay {
   localAs: number;
   tag: number;
   otc: number | undefined;
+  /** RPKI state appended as LOCAL-AS:2:rov (policy/import.ts Rov); -1: none. */
+  rov: number;
 }
 
-/** Large communities without LOCAL-AS:1:* triples, then LOCAL-AS:1:tag. */
+/** Large communities without LOCAL-AS:1:* and LOCAL-AS:2:* triples, then LOCAL-AS:1:tag and
+ * LOCAL-AS:2:rov (when validated). */
 function pushTagged(out: WordBuf, xs: readonly number[] | undefined, o: ImportOverlay): void {
   const at = out.n;
   out.push(0);
   let n = 0;
   if (xs !== undefined) {
     for (let i = 0; i + 2 < xs.length; i += 3) {
-      if (xs[i] === o.localAs && xs[i + 1] === 1) continue;
+      if (xs[i] === o.localAs && (xs[i + 1] === 1 || xs[i + 1] === 2)) continue;
       out.push(xs[i]!);
       out.push(xs[i + 1]!);
       out.push(xs[i + 2]!);
@@ -84,7 +87,14 @@ function pushTagged(out: WordBuf, xs: readonly number[] | undefined, o: ImportOv
   out.push(o.localAs);
   out.push(1);
   out.push(o.tag);
-  out.w[at] = n + 3;
+  n += 3;
+  if (o.rov >= 0) {
+    out.push(o.localAs);
+    out.push(2);
+    out.push(o.rov);
+    n += 3;
+  }
+  out.w[at] = n;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface ExplainedPath {
   class: (typeof CLASS_NAMES)[number];
   /** Excluded from the resale table (a no-resale route). */
   noResale: boolean;
+  /** RPKI state the route carries (LOCAL-AS:2:STATE), when validated. */
+  rpki?: 'valid' | 'not-found' | 'invalid';
 }
 
 /** A route the import policy refused: in the neighbor's Adj-RIB-In, never a candidate. */
@@ -40,6 +42,8 @@ export interface RefusedPath {
   reason: Refusal;
   /** As received. */
   attrs: Readonly<PathAttributes>;
+  /** `rpki-invalid`: the covering VRPs, as text (`192.0.2.0/24-24 AS64500`). */
+  vrps?: string[];
 }
 
 export interface Explanation {

@@ -7,7 +7,7 @@
  * neighbor AS for MED comparison; RFC 1997 well-known communities as flags).
  */
 import { AsPathSegmentType, type PathAttributes } from '../bgp/wire/types.js';
-import { classOfTags } from '../policy/import.js';
+import { classOfTags, originAsOf, rovOfTags } from '../policy/import.js';
 import { growF64, growI32, growU8 } from './arrays.js';
 import { deserialize, equalWords, hashWords, type ImportOverlay, serialize, WordBuf } from './attr-words.js';
 
@@ -75,13 +75,17 @@ export class AttrStore {
   flags = new Uint8Array(0);
   /** Route class of the set's source tag (policy/import.ts RouteClass). */
   cls = new Uint8Array(0);
+  /** RPKI state the set carries (LOCAL-AS:2:STATE, policy/import.ts Rov) + 1; 0: none. */
+  rov = new Uint8Array(0);
+  /** RFC 6811 origin AS of the set's AS_PATH (policy/import.ts originAsOf); 0: NONE. */
+  originAs = new Float64Array(0);
   readonly #localAs: number;
   readonly #overlay: ImportOverlay;
 
   /** `localAs` names our tags (LOCAL-AS:1:CLASS) among the large communities. */
   constructor(localAs = 0) {
     this.#localAs = localAs;
-    this.#overlay = { localAs, tag: 0, otc: undefined };
+    this.#overlay = { localAs, tag: 0, otc: undefined, rov: -1 };
   }
 
   get size(): number {
@@ -93,7 +97,7 @@ export class AttrStore {
    * our source tag and OTC when `tag` is given: see attr-words.ts ImportOverlay), taking
    * `count` references. `a` is copied, never kept.
    */
-  intern(a: PathAttributes, count: number, localPref?: number, tag?: number, otc?: number): number {
+  intern(a: PathAttributes, count: number, localPref?: number, tag?: number, otc?: number, rov = -1): number {
     const lp = localPref !== undefined && a.localPref !== localPref ? localPref : undefined;
     const sc = this.#scratch;
     let overlay: ImportOverlay | undefined;
@@ -101,6 +105,7 @@ export class AttrStore {
       overlay = this.#overlay;
       overlay.tag = tag;
       overlay.otc = otc;
+      overlay.rov = rov;
     }
     serialize(a, lp, sc, overlay);
     const words = sc.w;
@@ -140,6 +145,8 @@ export class AttrStore {
       if (a.otc !== undefined || (overlay !== undefined && otc !== undefined)) f |= ATTR_OTC;
       this.flags[id] = f;
       this.cls[id] = tag ?? classOfTags(a.largeCommunities, this.#localAs);
+      this.rov[id] = (overlay !== undefined ? rov : rovOfTags(a.largeCommunities, this.#localAs)) + 1;
+      this.originAs[id] = originAsOf(a);
       this.refs[id] = 0;
     }
     this.refs[id]! += count;
@@ -249,5 +256,7 @@ export class AttrStore {
     this.nbrAs = growF64(this.nbrAs, need);
     this.flags = growU8(this.flags, need);
     this.cls = growU8(this.cls, need);
+    this.rov = growU8(this.rov, need);
+    this.originAs = growF64(this.originAs, need);
   }
 }

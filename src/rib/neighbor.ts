@@ -44,7 +44,8 @@ function mapped(v4: number): Uint8Array {
 
 export class NeighborState implements ExportPeer, OutTarget {
   readonly idx: number;
-  readonly config: NeighborConfig;
+  /** Replaced only by `reconfigure` (a reload that applies in place). */
+  config: NeighborConfig;
   readonly out4: AdjOut<Prefix4>;
   readonly out6: AdjOut<Prefix6>;
   // ExportPeer / DecisionPeer
@@ -52,7 +53,7 @@ export class NeighborState implements ExportPeer, OutTarget {
   routerId = 0;
   addrKey: string;
   // Import
-  readonly policy: ImportPolicy;
+  policy: ImportPolicy;
   /**
    * Refused routes (the ineligible part of the Adj-RIB-In): prefix key → attribute-set id × 16
    * + refusal code (policy/import.ts REFUSALS). The set is interned and referenced, so an
@@ -142,6 +143,15 @@ export class NeighborState implements ExportPeer, OutTarget {
       localAs,
       peerAs: info.peerAs,
     };
+    this.#deriveExport(info, localAs);
+  }
+
+  /**
+   * The export context and encoding profile of an Established session: next hops (RFC 4271
+   * §5.1.3; RFC 2545 §3 for IPv6 over an IPv4 session) and what makes two neighbors' encodings
+   * byte-identical.
+   */
+  #deriveExport(info: SessionInfo, localAs: number): void {
     const local = plainAddress(info.localAddress);
     const cfgLocal =
       this.config.localAddress !== undefined ? plainAddress(this.config.localAddress) : undefined;
@@ -157,6 +167,23 @@ export class NeighborState implements ExportPeer, OutTarget {
     if (nh6 !== undefined) this.exportCtx.nextHop6 = nh6;
     const hex6 = nh6 !== undefined ? Buffer.from(nh6.global).toString('hex') : '';
     this.profile = `${info.as4 ? 4 : 2}|${info.ebgp ? 'e' : 'i'}|${this.config.nextHopSelf ? 's' : ''}|${this.exportCtx.addOtc ? 'o' : ''}|${v4 ?? ''}|${hex6}|${this.maxLength}`;
+  }
+
+  /**
+   * Takes a changed config that applies in place (a reload: import and export policy, next-hop
+   * settings, max-prefix), with the daemon-wide part of import policy. The caller re-evaluates
+   * the Adj-RIB-In and re-considers the Adj-RIB-Out; what the session negotiated is untouched.
+   */
+  reconfigure(config: NeighborConfig, global: GlobalPolicy): void {
+    this.config = config;
+    this.policy = new ImportPolicy(config, global);
+    const target = targetOf(config);
+    this.allow = allowMask(target);
+    this.useResale = exportTable(target) === 'resale';
+    this.resaleCustomer = neverToReseller(target);
+    this.otcBlocked = otcBlocks(target);
+    if (this.up && this.info !== undefined) this.#deriveExport(this.info, global.localAs);
+    else this.exportCtx = { ...this.exportCtx, nextHopSelf: config.nextHopSelf };
   }
 
   /** Leaves Established; the caller withdraws the Adj-RIB-In. */

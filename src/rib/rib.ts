@@ -9,13 +9,30 @@
  * Batches are processed synchronously; output is flushed on setImmediate and drained in time
  * slices so timers and keepalives keep running during a full-table load.
  */
-import { formatPrefix4, formatPrefix6, prefix4, prefix6 } from '../bgp/wire/index.js';
+import {
+  formatPrefix4,
+  formatPrefix6,
+  parsePrefix4 as prefix4FromText,
+  parsePrefix6 as prefix6FromText,
+  prefix4,
+  prefix6,
+} from '../bgp/wire/index.js';
 import type { Family, PathAttributes, Prefix4, Prefix6, UpdateMessage } from '../bgp/wire/types.js';
 import type { NeighborConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { DEFAULT_BOGONS } from '../policy/bogons.js';
 import type { TableName } from '../policy/export.js';
-import { type GlobalPolicy, REFUSALS, type Refusal, refusalCode } from '../policy/import.js';
+import {
+  type GlobalPolicy,
+  originAsOf,
+  REFUSALS,
+  Rov,
+  ROV_NAMES,
+  type Refusal,
+  refusalCode,
+  rovOfTags,
+} from '../policy/import.js';
+import { vrpText } from '../rpki/text.js';
 import { PrefixSet } from '../policy/prefix-set.js';
 import type { OutboundSink, PeerChannel, SessionInfo } from './channel.js';
 import type { EncodeCache } from './adj-out.js';
@@ -26,6 +43,17 @@ import { LocRib } from './loc-rib.js';
 import { NeighborState } from './neighbor.js';
 import { KeyIndex4, KeyIndex6 } from './prefix-index.js';
 import { explainPrefix, type Explanation } from './explain.js';
+import { type ReimportCounts, reimport } from './reimport.js';
+import {
+  ALL,
+  type RevalidateCounts,
+  type RovAffected,
+  type RovCounts,
+  type RovPolicy,
+  revalidate,
+  rovCode,
+  rovCounts,
+} from './rov.js';
 
 export interface RibOptions {
   localAs: number;
@@ -43,6 +71,8 @@ export interface RibOptions {
   ownPrefixes?: readonly string[];
   /** Prefix rules refused from eBGP; default policy/bogons.ts. */
   bogons?: readonly string[];
+  /** RPKI origin validation of eBGP routes (rib/rov.ts); absent: off. */
+  rov?: RovPolicy;
 }
 
 /** The best route of one table for one prefix. */
@@ -87,6 +117,8 @@ export interface RefusedRouteView {
   reason: Refusal;
   /** As received. */
   attrs: Readonly<PathAttributes>;
+  /** `rpki-invalid`: the covering VRPs, as text (`192.0.2.0/24-24 AS64500`). */
+  vrps?: string[];
 }
 
 export interface RoutesOptions {
@@ -120,6 +152,8 @@ export interface RibStats {
 }
 
 export type { Explanation } from './explain.js';
+export type { ReimportCounts } from './reimport.js';
+export type { RevalidateCounts, RovAffected, RovCounts, RovPolicy, RovValidator } from './rov.js';
 
 interface Subscriber {
   /** One of the two: best-path changes as objects, or the changed prefixes' keys. */
@@ -137,7 +171,8 @@ export class Rib {
   readonly localAs: number;
   readonly routerId: number;
   readonly attrs: AttrStore;
-  readonly #policy: GlobalPolicy;
+  #policy: GlobalPolicy;
+  #rov: RovPolicy | undefined;
   readonly t4: LocRib<Prefix4>;
   readonly t6: LocRib<Prefix6>;
   readonly #log: Logger;
@@ -152,18 +187,16 @@ export class Rib {
   /** RouteInfo objects handed out during this flush (#routeInfo). */
   readonly #infoCache = new Map<number, RouteInfo>();
   #idleWaiters: (() => void)[] = [];
+  /** Per-prefix RPKI states of one UPDATE (#importRov). */
+  #rovScratch = new Int8Array(64);
 
   constructor(opts: RibOptions) {
     this.localAs = opts.localAs;
     this.routerId = opts.routerId;
     this.attrs = new AttrStore(opts.localAs);
-    this.#policy = {
-      localAs: opts.localAs,
-      // Inside our space means the space itself and everything more specific.
-      ownPrefixes: PrefixSet.of((opts.ownPrefixes ?? []).map((p) => `${p} le ${p.includes(':') ? 128 : 32}`)),
-      bogons: PrefixSet.of(opts.bogons ?? DEFAULT_BOGONS.map((b) => b.rule)),
-    };
+    this.#policy = globalPolicy(opts.localAs, opts.ownPrefixes, opts.bogons);
     this.#log = opts.log;
+    this.#rov = opts.rov;
     this.#codec = opts.codec ?? wireCodec;
     this.#chunk = opts.chunk ?? 4096;
     this.#sliceMs = opts.sliceMs ?? 20;
@@ -284,13 +317,15 @@ export class Rib {
       if (opts.neighbor !== undefined && st.name !== opts.neighbor) continue;
       const map: ReadonlyMap<Prefix4 | Prefix6, number> = v6 ? st.refused6 : st.refused4;
       for (const [p, v] of map) {
-        yield {
+        const view: RefusedRouteView = {
           family,
           prefix: v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4),
           neighbor: st.name,
           reason: REFUSALS[v % 16]!,
           attrs: attrs.get(Math.floor(v / 16)),
         };
+        if (view.reason === 'rpki-invalid') view.vrps = this.#coveringText(p);
+        yield view;
       }
     }
   }
@@ -322,7 +357,65 @@ export class Rib {
 
   /** Every candidate path of a prefix ("192.0.2.0/24", "2001:db8::/32"), the winners and why. */
   explain(prefix: string): Explanation | undefined {
-    return explainPrefix(prefix, this.t4, this.t6, this.#peers, STEP_NAMES);
+    const ex = explainPrefix(prefix, this.t4, this.t6, this.#peers, STEP_NAMES);
+    if (ex === undefined) return undefined;
+    // RPKI: the state each candidate carries; the VRPs behind an rpki-invalid refusal.
+    for (const c of ex.candidates) {
+      const r = rovOfTags(c.attrs.largeCommunities, this.localAs);
+      if (r !== Rov.NONE) c.rpki = ROV_NAMES[r];
+    }
+    const key = ex.family === 'ipv4-unicast' ? prefix4FromText(ex.prefix) : prefix6FromText(ex.prefix);
+    for (const r of ex.refused)
+      if (r.reason === 'rpki-invalid' && key !== undefined) r.vrps = this.#coveringText(key);
+    return ex;
+  }
+
+  #coveringText(p: Prefix4 | Prefix6): string[] {
+    const v = this.#rov?.validator;
+    if (v === undefined) return [];
+    return v.covering(p).map(vrpText);
+  }
+
+  /**
+   * RPKI origin validation: swaps the policy in (undefined: off) and re-validates every stored
+   * eBGP route against it (rib/rov.ts); the next flush sends the difference.
+   */
+  setRov(rov: RovPolicy | undefined): RevalidateCounts {
+    this.#rov = rov;
+    return this.revalidate(ALL);
+  }
+
+  /**
+   * After a VRP change: re-validates the stored eBGP routes whose prefixes `affected` covers (a
+   * small delta touches a few routes; a first load or an expiry, all of them). No session is
+   * reset: routes turning Invalid leave (refused `rpki-invalid`), others come back or change
+   * state, and the next flush sends the difference.
+   */
+  revalidate(affected: RovAffected): RevalidateCounts {
+    const t0 = performance.now();
+    const c = revalidate(
+      this.#byName.values(),
+      this.#peers,
+      this.t4,
+      this.t6,
+      this.attrs,
+      this.#rov,
+      affected,
+    );
+    const moved = c.changed + c.refused + c.restored;
+    if (moved > 0) {
+      this.#log.info(
+        { ...c, all: affected.all, ms: Math.round(performance.now() - t0) },
+        'rib: routes re-validated (RPKI)',
+      );
+      this.#schedule();
+    }
+    return c;
+  }
+
+  /** Per neighbor: accepted routes by RPKI state, and refused Invalid ones (one pass). */
+  rovCounts(): Map<string, RovCounts> {
+    return rovCounts(this.#byName.values(), this.t4, this.t6, this.attrs);
   }
 
   stats(): RibStats {
@@ -357,6 +450,38 @@ export class Rib {
       attributeSets: this.attrs.size,
       neighbors,
     };
+  }
+
+  /**
+   * A reload's RIB part, applied in one synchronous step (so no neighbor is ever exported to
+   * under half-old, half-new policy): the daemon-wide import policy (`ownPrefixes`, `bogons`)
+   * and the in-place changes of neighbors (policy, prefixes, resale, next hop, max-prefix) are
+   * swapped in, every affected Adj-RIB-In is re-evaluated against the new policy (refused
+   * routes are kept with their attributes, so a widened policy needs no route refresh), and
+   * every affected Adj-RIB-Out is re-considered; the next flush sends only the difference.
+   * Neighbors added or removed go through addNeighbor/removeNeighbor.
+   */
+  reconfigure(r: RibReconfigure): ReimportCounts {
+    const total: ReimportCounts = { accepted: 0, refused: 0, retagged: 0 };
+    const globalChanged = r.global !== undefined;
+    if (r.global !== undefined)
+      this.#policy = globalPolicy(this.localAs, r.global.ownPrefixes, r.global.bogons);
+    const changed = new Map((r.neighbors ?? []).map((n) => [n.name, n]));
+    for (const st of this.#byName.values()) {
+      const cfg = changed.get(st.name);
+      if (cfg === undefined && !globalChanged) continue;
+      st.reconfigure(cfg ?? st.config, this.#policy);
+      if (!st.up) continue;
+      const c = reimport(st, this.t4, this.t6, this.attrs);
+      total.accepted += c.accepted;
+      total.refused += c.refused;
+      total.retagged += c.retagged;
+      if (st.families.has('ipv4-unicast')) st.out4.considerAll();
+      if (st.families.has('ipv6-unicast')) st.out6.considerAll();
+    }
+    this.#log.info({ ...total, neighbors: [...changed.keys()], globalChanged }, 'rib: reconfigured in place');
+    this.#schedule();
+    return total;
   }
 
   #up(st: NeighborState, info: SessionInfo, sink: OutboundSink): void {
@@ -457,8 +582,88 @@ export class Rib {
     const bad = st.policy.checkAttributes(a, peerAs);
     // LOCAL_PREF is ours to set on eBGP routes (RFC 4271 §5.1.5); iBGP carries it, default 100.
     const lp = st.ebgp ? DEFAULT_LOCAL_PREF : a.localPref === undefined ? DEFAULT_LOCAL_PREF : undefined;
+    if (this.#rov !== undefined && st.ebgp && bad === undefined) {
+      // RPKI on: per-prefix states (rpki off keeps the path below untouched).
+      if (m.nlri4.length > 0) this.#importRov(st, this.t4, st.refused4, m.nlri4, a, peerAs, lp, false);
+      if (m.nlri6.length > 0) this.#importRov(st, this.t6, st.refused6, m.nlri6, a, peerAs, lp, true);
+      return;
+    }
     if (m.nlri4.length > 0) this.#import(st, this.t4, st.refused4, m.nlri4, a, peerAs, lp, bad, false);
     if (m.nlri6.length > 0) this.#import(st, this.t6, st.refused6, m.nlri6, a, peerAs, lp, bad, true);
+  }
+
+  /**
+   * #import with RFC 6811 validation of each prefix the per-prefix policy accepts: one interned
+   * set per state present in the UPDATE (with LOCAL-AS:2:STATE), Invalid ones refused as
+   * `rpki-invalid` (attributes as received) under `rpki.invalid: reject`.
+   */
+  #importRov<K extends Prefix4 | Prefix6>(
+    st: NeighborState,
+    t: LocRib<K>,
+    refused: Map<K, number>,
+    keys: readonly K[],
+    a: PathAttributes,
+    peerAs: number,
+    lp: number | undefined,
+    v6: boolean,
+  ): void {
+    const pol = st.policy;
+    const rov = this.#rov!;
+    const reject = rov.invalid === 'reject';
+    const origin = originAsOf(a);
+    const states = this.#rovScratch.length >= keys.length ? this.#rovScratch : new Int8Array(keys.length);
+    this.#rovScratch = states;
+    const n = [0, 0, 0];
+    let nRefused = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const p = keys[i]!;
+      const why = v6 ? pol.checkPrefix6(p as Prefix6) : pol.checkPrefix4(p as Prefix4);
+      if (why !== undefined) {
+        states[i] = -1 - refusalCode(why);
+        nRefused++;
+        continue;
+      }
+      const r = rovCode(rov.validator.validate(p, origin));
+      if (r === Rov.INVALID && reject) {
+        states[i] = -1 - refusalCode('rpki-invalid');
+        nRefused++;
+        continue;
+      }
+      states[i] = r;
+      n[r]!++;
+    }
+    const idx = st.idx;
+    const otc = pol.otcToAdd(a, peerAs);
+    for (let r = 0; r < 3; r++) {
+      if (n[r] === 0) continue;
+      const id = this.attrs.intern(a, n[r]!, lp, pol.cls, otc, r);
+      for (let i = 0; i < keys.length; i++) {
+        if (states[i] !== r) continue;
+        const p = keys[i]!;
+        t.announce(idx, p, id);
+        if (refused.size > 0) this.#unrefuse(refused, p);
+      }
+    }
+    if (nRefused === 0) return;
+    const rid = this.attrs.intern(a, nRefused, lp);
+    for (let i = 0; i < keys.length; i++) {
+      if (states[i]! >= 0) continue;
+      const p = keys[i]!;
+      const code = -1 - states[i]!;
+      t.withdraw(idx, p); // a route it replaces (implicit withdraw) goes with it
+      const old = refused.get(p);
+      if (old !== undefined) this.attrs.unref(Math.floor(old / 16));
+      refused.set(p, rid * 16 + code);
+      st.refusedCount[code]!++;
+      if ((st.refusedLogged & (1 << code)) === 0) {
+        st.refusedLogged |= 1 << code;
+        const prefix = v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4);
+        this.#log.warn(
+          { neighbor: st.name, reason: REFUSALS[code], prefix },
+          'rib: route refused on import (logged once per reason and session; see explain)',
+        );
+      }
+    }
   }
 
   /**
@@ -738,4 +943,25 @@ export class Rib {
     this.#idleWaiters = [];
     for (const r of w) r();
   }
+}
+
+/** A reload's in-place part for the RIB (see Rib.reconfigure). */
+export interface RibReconfigure {
+  /** The daemon-wide import policy, when it changed (`bogons` undefined: the default list). */
+  global?: { ownPrefixes: readonly string[]; bogons?: readonly string[] };
+  /** Neighbors whose changes apply in place, with their new config. */
+  neighbors?: readonly NeighborConfig[];
+}
+
+function globalPolicy(
+  localAs: number,
+  ownPrefixes: readonly string[] | undefined,
+  bogons: readonly string[] | undefined,
+): GlobalPolicy {
+  return {
+    localAs,
+    // Inside our space means the space itself and everything more specific.
+    ownPrefixes: PrefixSet.of((ownPrefixes ?? []).map((p) => `${p} le ${p.includes(':') ? 128 : 32}`)),
+    bogons: PrefixSet.of(bogons ?? DEFAULT_BOGONS.map((b) => b.rule)),
+  };
 }

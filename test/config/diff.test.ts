@@ -88,3 +88,34 @@ t.test('sameValue is deep and ignores absent versus undefined', async (t) => {
   t.notOk(sameValue({ a: 1 }, { a: '1' }));
   t.notOk(sameValue([1], { 0: 1 }));
 });
+
+t.test('a role change resets (BGP Role is in the OPEN); connect-retry applies in place', async (t) => {
+  const now = BASE.replace(
+    '{ name: transit, address: 192.0.2.2, remote-as: 64496, role: transit }',
+    '{ name: transit, address: 192.0.2.2, remote-as: 64496, role: peer }',
+  ).replace(
+    '{ name: cust-b, address: 192.0.2.134, remote-as: 64498, role: customer }',
+    '{ name: cust-b, address: 192.0.2.134, remote-as: 64498, role: customer, connect-retry: 10 }',
+  );
+  const d = diffConfig(cfg(BASE), cfg(now));
+  t.same(d.neighbors.changed, [
+    { name: 'transit', fields: ['role'], apply: 'reset' },
+    { name: 'cust-b', fields: ['connect-retry'], apply: 'in-place' },
+  ]);
+  t.same(d.restart, []);
+});
+
+t.test('what only a restart applies is named, with the sub-field', async (t) => {
+  const now = BASE.replace('local-as: 65000', 'local-as: 65001').replace(
+    'underlay: { local: 198.51.100.1 }',
+    'underlay: { local: 198.51.100.2 }\ndataplane: { workers: 4 }',
+  );
+  const d = diffConfig(cfg(BASE), cfg(now));
+  t.same(d.restart, ['dataplane.workers', 'local-as', 'underlay.local']);
+  t.equal(formatDiff(d)[0], '! needs a restart: dataplane.workers, local-as, underlay.local');
+  t.same(
+    diffConfig(cfg(BASE), cfg(`${BASE}fib: { full-table: 301, resale-table: 302 }\n`)).restart,
+    [],
+    'fib: not a restart of gredged',
+  );
+});

@@ -152,6 +152,7 @@ t.test('gredged control socket and gredgectl', async (t) => {
       'local-as: 65000',
       `listen: { address: ${DAEMON}, port: ${port} }`,
       'fib: false',
+      'metrics: false',
       `control: { socket: ${JSON.stringify(sock)}, mode: 0640${isRoot ? `, group: ${GROUP}` : ''} }`,
       'neighbors:',
       `  - { name: up, address: ${UP}, remote-as: 65001, role: transit, passive: true, hold-time: 3 }`,
@@ -373,16 +374,24 @@ t.test('gredged control socket and gredgectl', async (t) => {
     t.equal(bad.code, 2);
   });
 
-  await t.test('reload is not available in this build', async (t) => {
-    for (const args of [['reload'], ['reload', '--check'], ['reload', '--confirm-within', '30']]) {
-      const r = await ctl(['--socket', sock, ...args]);
-      t.equal(r.code, 3, args.join(' '));
-      t.match(r.stderr, /reload is not available in this build/);
-    }
-    const raw = await client.request('reload', {});
-    t.match(raw, { ok: false, error: { code: 'not-available' } }, 'the daemon says so too');
-    t.equal((await ctl(['--socket', sock, 'reload', '--bogus'])).code, 2);
-  });
+  await t.test(
+    'reload over the socket: the unchanged file is a no-op, bad flags are usage errors',
+    async (t) => {
+      const check = await ctl(['--socket', sock, 'reload', '--check']);
+      t.equal(check.code, 0, check.stderr);
+      t.match(check.stdout, /no change/i, '--check on the file gredged runs: nothing to apply');
+      const r = await ctl(['--socket', sock, 'reload']);
+      t.equal(r.code, 0, r.stderr);
+      t.match(r.stdout, /no change/i);
+      const confirm = await ctl(['--socket', sock, 'reload', '--confirm']);
+      t.equal(confirm.code, 1, '--confirm with no rollback pending is an error');
+      const raw = await client.request('reload', {});
+      t.match(raw, { ok: true }, 'the daemon answers the raw request');
+      t.equal((await ctl(['--socket', sock, 'reload', '--bogus'])).code, 2);
+      const st = await ctlJson(t, ['status']);
+      t.match(st, { reload: { failed: 0 } }, 'no failed reload counted');
+    },
+  );
 
   await t.test('neighbor reset --soft', async (t) => {
     const refreshes = up.ofType(MessageType.ROUTE_REFRESH).length;
@@ -632,7 +641,7 @@ t.test('a stale socket is replaced; anything else at the path is left alone', as
   const config = join(dir, 'stale.yaml');
   writeFileSync(
     config,
-    `router-id: 127.0.71.9\nlocal-as: 65000\nfib: false\ncontrol: { socket: ${JSON.stringify(path)} }\n`,
+    `router-id: 127.0.71.9\nlocal-as: 65000\nfib: false\nmetrics: false\ncontrol: { socket: ${JSON.stringify(path)} }\n`,
   );
   const first = startGredged(config);
   await waitFor(() => first.out().includes('gredged started'), 30_000, 'gredged started');
@@ -663,7 +672,10 @@ t.test('a stale socket is replaced; anything else at the path is left alone', as
 
 t.test('control: false starts no socket', async (t) => {
   const config = join(dir, 'off.yaml');
-  writeFileSync(config, 'router-id: 127.0.71.9\nlocal-as: 65000\nfib: false\ncontrol: false\n');
+  writeFileSync(
+    config,
+    'router-id: 127.0.71.9\nlocal-as: 65000\nfib: false\ncontrol: false\nmetrics: false\n',
+  );
   const g = startGredged(config);
   await waitFor(() => g.out().includes('gredged started'), 30_000, 'gredged started');
   t.notMatch(g.out(), 'control socket listening');

@@ -53,7 +53,7 @@ t.test('starts, listens, stops on SIGTERM with exit 0', async (t) => {
   const port = await freePort('127.0.10.1');
   writeFileSync(
     file,
-    `router-id: 127.0.0.1\nlocal-as: 65000\nlisten: { address: 127.0.10.1, port: ${port} }\nneighbors:\n  - { name: p, address: 127.0.10.2, remote-as: 65001, role: peer, passive: true }\nfib: false\ncontrol: false\n`,
+    `router-id: 127.0.0.1\nlocal-as: 65000\nlisten: { address: 127.0.10.1, port: ${port} }\nneighbors:\n  - { name: p, address: 127.0.10.2, remote-as: 65001, role: peer, passive: true }\nfib: false\ncontrol: false\nmetrics: false\n`,
   );
   const child = spawn(process.execPath, [main, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {

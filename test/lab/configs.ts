@@ -46,6 +46,8 @@ export interface LabConfigOptions {
   bgp?: { mtu?: number; mssClamp?: boolean };
   /** The edge's control socket (a path in the lab's directory); default none. */
   control?: string;
+  /** The edge's Prometheus exporter, `ADDR:PORT` in its namespace; default none. */
+  metrics?: string;
 }
 
 function dataplaneYaml(o: LabConfigOptions): string {
@@ -124,6 +126,7 @@ export function edgeYaml(o: LabConfigOptions): string {
     'log: { level: info }',
     // Two gredged run at once (edge and CPE): neither may take the default control socket.
     o.control ? `control: { socket: ${q(o.control)} }` : 'control: false',
+    o.metrics ? `metrics: { listen: ${q(o.metrics)} }` : 'metrics: false',
     'tunnels:',
     ...tunnels,
     ...(o.bgp
@@ -148,6 +151,7 @@ export function cpeYaml(o: LabConfigOptions): string {
     'log: { level: info }',
     // Two gredged run at once (edge and CPE): neither may take the default control socket.
     'control: false',
+    'metrics: false',
     'tunnels:',
     tunnelYaml({
       name: 'to-edge',

@@ -128,7 +128,13 @@ t.test('tags: scrubbed and set over eBGP, trusted over iBGP', async (t) => {
   const came = { ...path(65010), largeCommunities: [AS, 1, 3, 65010, 7, 7, AS, 2, 9] };
   const cust = policy('customer');
   const stored = cust.rewrite(came, 65010);
-  t.same(stored.largeCommunities, [65010, 7, 7, AS, 2, 9, AS, 1, 1], 'LOCAL-AS:1:* gone, ours added last');
+  // LOCAL-AS:2:* carries RPKI states (docs/rpki.md): ours too, so scrubbed like the tags.
+  t.same(stored.largeCommunities, [65010, 7, 7, AS, 1, 1], 'LOCAL-AS:1:* and 2:* gone, ours added last');
+  t.same(
+    cust.rewrite(came, 65010, 0).largeCommunities,
+    [65010, 7, 7, AS, 1, 1, AS, 2, 0],
+    'a validated route: LOCAL-AS:2:STATE after the tag',
+  );
   t.equal(stored.otc, undefined, 'no OTC added on a customer route');
   t.equal(cust.classOf(stored), RouteClass.CUSTOMER);
   t.not(stored, came, 'a new object');

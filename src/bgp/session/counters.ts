@@ -17,6 +17,20 @@ export interface PeerCounters {
   establishedCount: number;
   connectRetryCounter: number;
   lastError: string | undefined;
+  /** NOTIFICATIONs received and sent, by notificationKey(code, subcode) (RFC 4271 §4.5). */
+  notificationsIn: Map<number, number>;
+  notificationsOut: Map<number, number>;
+}
+
+/** The key of a NOTIFICATION's (code, subcode) in PeerCounters.notificationsIn/Out. */
+export function notificationKey(code: number, subcode: number): number {
+  return ((code & 0xff) << 8) | (subcode & 0xff);
+}
+
+/** Counts one NOTIFICATION (a handful per session at most: never per packet). */
+export function countNotification(m: Map<number, number>, code: number, subcode: number): void {
+  const k = notificationKey(code, subcode);
+  m.set(k, (m.get(k) ?? 0) + 1);
 }
 
 /** Message type code (RFC 4271 §4.1, RFC 2918) → counter name. */
@@ -45,6 +59,8 @@ export function newCounters(): PeerCounters {
     establishedCount: 0,
     connectRetryCounter: 0,
     lastError: undefined,
+    notificationsIn: new Map(),
+    notificationsOut: new Map(),
   };
 }
 

@@ -29,7 +29,7 @@ import {
   type UpdateMessage,
 } from '../wire/index.js';
 import { Connection } from './connection.js';
-import { MESSAGE_KIND, type PeerCounters, newCounters, socketSink } from './counters.js';
+import { countNotification, MESSAGE_KIND, type PeerCounters, newCounters, socketSink } from './counters.js';
 import { type Action, type FsmContext, type FsmEvent, type State, transition } from './fsm.js';
 import { buildOpen, familyOf, localWinsCollision, type OpenExpectations } from './negotiate.js';
 import { classify } from './receive.js';
@@ -73,7 +73,7 @@ export const BATCH_YIELD = 2000;
 const KEEPALIVE = encodeKeepalive();
 
 export class Peer extends EventEmitter<PeerEvents> {
-  readonly neighbor: NeighborConfig;
+  #neighbor: NeighborConfig;
   readonly counters: PeerCounters = newCounters();
   readonly #localAs: number;
   readonly #routerId: number;
@@ -83,7 +83,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #rng: () => number;
   readonly #ours: OpenMessage;
   readonly #oursBytes: Uint8Array;
-  readonly #expect: OpenExpectations;
+  #expect: OpenExpectations;
   #state: State = 'Idle';
   #started = false;
   #primary: Connection | undefined;
@@ -108,7 +108,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   constructor(o: PeerOptions) {
     super();
-    this.neighbor = o.neighbor;
+    this.#neighbor = o.neighbor;
     this.#localAs = o.localAs;
     this.#routerId = o.routerId >>> 0;
     this.#channel = o.channel;
@@ -118,6 +118,40 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#ours = buildOpen(o.neighbor, o.localAs, this.#routerId);
     this.#oursBytes = encodeOpen(this.#ours);
     this.#expect = { neighbor: o.neighbor, localAs: o.localAs, routerId: this.#routerId, ours: this.#ours };
+  }
+
+  /** The neighbor's config; replaced only by `reconfigure` (a reload that applies in place). */
+  get neighbor(): NeighborConfig {
+    return this.#neighbor;
+  }
+
+  /**
+   * A reload's session part (BIRD's reconfigure()): takes a changed config when the change
+   * applies in place (config/diff.ts NEIGHBOR_IN_PLACE, and nothing the OPEN we sent carries
+   * differs) and returns true; false when the session must be replaced (the caller stops this
+   * Peer and starts a new one). `passive` applies in place only to an Established session, and
+   * `role-strict` switched on only when the Established neighbor did send a BGP Role.
+   */
+  reconfigure(next: NeighborConfig): boolean {
+    const ours = buildOpen(next, this.#localAs, this.#routerId);
+    if (!sameBytes(encodeOpen(ours), this.#oursBytes)) return false;
+    const old = this.#neighbor;
+    const established = this.#state === 'Established';
+    if (next.passive !== old.passive && !established) return false;
+    if (next.roleStrict === true && old.roleStrict !== true && established) {
+      if (this.#info?.remoteCapabilities.role === undefined) return false;
+    }
+    this.#neighbor = next;
+    this.#expect = { ...this.#expect, neighbor: next };
+    return true;
+  }
+
+  /**
+   * The neighbor left the config (Cease 6/3, "peer de-configured", RFC 4486) or changed in a way
+   * that needs a new session (6/6, "other configuration change"); the Peer is not started again.
+   */
+  deconfigure(subcode: 3 | 6, message?: string): Promise<void> {
+    return this.#shutdown(subcode, message, subcode === 3 ? 'peer de-configured' : 'configuration change');
   }
 
   get state(): State {
@@ -467,6 +501,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#reason ??= `sent NOTIFICATION: ${text}`;
     conn.write(encodeNotification(n));
     this.counters.messagesOut.notification++;
+    countNotification(this.counters.notificationsOut, n.code, n.subcode);
   }
 
   #up(conn: Connection): void {
@@ -604,6 +639,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         `received NOTIFICATION: ${text}`,
       );
       this.counters.lastError = `received: ${text}`;
+      countNotification(this.counters.notificationsIn, m.notification.code, m.notification.subcode);
       this.#lastReceived = {
         code: m.notification.code,
         subcode: m.notification.subcode,
@@ -681,4 +717,10 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (from !== this.#state) this.#changed(from, this.#state);
     return this.#primary === conn;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -6,6 +6,8 @@ import type {
   NeighborAction,
   NeighborDetail,
   NeighborSummary,
+  ReloadResult,
+  ReloadStatus,
   RouteRow,
   RoutesResult,
   StatusResult,
@@ -70,7 +72,34 @@ export function status(r: StatusResult): string {
         ? `${f.tunnelRoutes} tunnel routes, ${f.routeWrites} kernel writes, ${f.pending} pending, ${f.unresolved} unresolved, ${f.failed} failed`
         : 'off',
     ],
+    ['reload', r.reload ? reloadStatus(r.reload) : undefined],
+    ['rpki', r.rpki === undefined ? undefined : rpkiStatus(r.rpki)],
   ]);
+}
+
+function rpkiStatus(r: StatusResult['rpki']): string {
+  if (!r) return 'off';
+  const parts = [
+    `${r.connection}${r.cache ? ` to ${r.cache}` : ''}`,
+    `data ${r.data}, ${r.vrps} VRPs`,
+    r.sessionId !== null ? `session ${r.sessionId} serial ${r.serial}` : '',
+    r.lastUpdate ? `last update ${r.lastUpdate}` : '',
+    `Invalid routes: ${r.invalid === 'reject' ? 'refused' : 'kept (measured only)'}`,
+  ];
+  if (r.lastError) parts.push(`last error: ${r.lastError}`);
+  if (r.pending)
+    parts.push(`new caches: ${r.pending.connection}${r.pending.cache ? ` to ${r.pending.cache}` : ''}`);
+  return parts.filter(Boolean).join('; ');
+}
+
+function reloadStatus(r: ReloadStatus): string {
+  const parts = [`${r.ok} ok, ${r.failed} failed`];
+  if (r.lastAt) parts.push(`last ${r.lastAt}`);
+  if (r.rollbackPendingUntil)
+    parts.push(`ROLLBACK PENDING until ${r.rollbackPendingUntil} (gredgectl reload --confirm)`);
+  if (r.rollbacks > 0) parts.push(`${r.rollbacks} rolled back, last ${r.lastRollbackAt}`);
+  if (r.lastError) parts.push(`last error: ${r.lastError.split('\n')[0]}`);
+  return parts.join('; ');
 }
 
 export function neighbors(r: { neighbors: NeighborSummary[] }): string {
@@ -148,6 +177,14 @@ export function neighbor(n: NeighborDetail): string {
     ['prefixes ipv6', fam('ipv6-unicast')],
     ['refused by reason', refused || '-'],
     [
+      'rpki',
+      n.rpki === undefined
+        ? undefined
+        : n.rpki === null
+          ? 'off'
+          : `valid ${n.rpki.valid}, invalid ${n.rpki.invalid} (refused ${n.rpki.refused}), not-found ${n.rpki.notFound}${n.rpki.unverified > 0 ? `, unverified ${n.rpki.unverified}` : ''}`,
+    ],
+    [
       'max-prefix',
       n.maxPrefix
         ? `${n.maxPrefix.limit} (${n.maxPrefix.action}), exceeded ${n.maxPrefix.exceeded} times`
@@ -182,10 +219,12 @@ export function routes(r: RoutesResult): string {
       x.med ?? '-',
       x.asPath || '(empty)',
     ];
-    if (refusedView) row.push(x.refused ?? '');
+    if (refusedView)
+      row.push(x.refused ? `${x.refused}${x.vrps?.length ? ` (${x.vrps.join(', ')})` : ''}` : '');
     if (r.view === 'prefix') {
       const note = [
         x.class ?? '',
+        x.rpki ? `rpki ${x.rpki}` : '',
         x.eliminatedBy ? `lost on ${x.eliminatedBy}` : '',
         x.bestResale ? 'best in resale' : '',
       ]
@@ -262,4 +301,17 @@ export function action(r: NeighborAction): string {
 
 export function logLevel(r: { level: string; previous: string }): string {
   return `log level ${r.level} (was ${r.previous})`;
+}
+
+export function reload(r: ReloadResult): string {
+  if (r.confirmed) return 'reload confirmed: the rollback is cancelled';
+  const head = r.applied
+    ? 'reload applied:'
+    : r.diff.length > 0 && r.diff[0] !== 'no change'
+      ? 'would change:'
+      : '';
+  const lines = head ? [head, ...r.diff.map((l) => `  ${l}`)] : [...r.diff];
+  if (r.rollbackAt)
+    lines.push(`rollback at ${r.rollbackAt} unless \`gredgectl reload --confirm\` runs before`);
+  return lines.join('\n');
 }

@@ -15,17 +15,18 @@
 import { parseArgs } from 'node:util';
 import { ControlClient } from '../client.js';
 import { DEFAULT_SOCKET, LOG_LEVELS, validateRequest } from '../protocol.js';
+import * as customer from './customer.js';
 import * as fmt from './format.js';
 
 export const EXIT = { OK: 0, DAEMON_ERROR: 1, USAGE: 2, NOT_AVAILABLE: 3, CANNOT_CONNECT: 4 } as const;
 
-type Options = Record<string, string | boolean | undefined>;
+type Options = Record<string, string | boolean | string[] | undefined>;
 
 interface CommandSpec {
   words: string[];
   usage: string;
   help: string;
-  options?: Record<string, { type: 'string' | 'boolean'; help: string }>;
+  options?: Record<string, { type: 'string' | 'boolean'; help: string; multiple?: boolean }>;
   /** How many positional arguments, and their names for messages. */
   positionals?: { min: number; max: number };
   /** The request (cmd and args), or a usage error message. */
@@ -140,14 +141,90 @@ export const COMMANDS: CommandSpec[] = [
   {
     words: ['reload'],
     usage: 'reload [--check | --confirm-within SECONDS | --confirm]',
-    help: 'Re-read the config and apply the difference.',
+    help: [
+      'Re-read the config file gredged was started with and apply the difference: unchanged neighbors',
+      'and tunnels are not touched, policy changes apply without a session reset, a neighbor whose',
+      'address, AS, timers, families or role changed is reset alone. An invalid file, or one that',
+      'changes what only a restart applies (router-id, local-as, listen, dataplane, underlay, control),',
+      'is refused whole and nothing changes (exit 1, every problem with file:line:column).',
+    ].join('\n'),
     options: {
       check: { type: 'boolean', help: 'validate and show the difference, apply nothing' },
       'confirm-within': { type: 'string', help: 'roll back unless `reload --confirm` follows in time' },
       confirm: { type: 'boolean', help: 'keep a reload made with --confirm-within' },
     },
-    notAvailable:
-      'reload is not available in this build of gredged; restart gredged to apply a changed config',
+    request: (_pos, o) => {
+      const args: Record<string, unknown> = {};
+      if (o.check === true) args.check = true;
+      if (o.confirm === true) args.confirm = true;
+      if (o['confirm-within'] !== undefined) {
+        if (!/^[0-9]+$/.test(String(o['confirm-within'])))
+          return `--confirm-within must be a number of seconds, got '${o['confirm-within']}'`;
+        args.confirmWithin = Number(o['confirm-within']);
+      }
+      return { cmd: 'reload', args };
+    },
+    render: fmt.reload,
+  },
+  {
+    words: ['customer', 'add'],
+    usage: 'customer add NAME --asn N --remote UNDERLAY-ADDR --prefix P [--prefix P ...] [--no-resale]',
+    help: [
+      'Provision a customer circuit in one step: gredged takes the lowest free GRE key of',
+      'provisioning.key-range for that remote and the next free /30 (and /127) of the inner pools,',
+      "checks the AS and prefixes (not ours, not bogons, not another customer's), writes",
+      "DIRECTORY/NAME.yaml, reloads, and prints the customer's side: iproute2 commands for the GRE",
+      'tunnel and a BIRD 2 protocol bgp block, ready to paste on their Linux router (--json: as data).',
+      'A refused reload removes the file again and changes nothing (exit 1).',
+      'A prefix is P, "P le N" or "P ge N [le M]" (quote it); --prefix may be given up to 64 times.',
+    ].join('\n'),
+    options: {
+      asn: { type: 'string', help: "the customer's AS number" },
+      remote: { type: 'string', help: "the customer's underlay address (their end of the tunnel)" },
+      prefix: { type: 'string', multiple: true, help: 'a prefix (rule) they may announce; repeat for more' },
+      'no-resale': {
+        type: 'boolean',
+        help: 'they get no-resale routes too and may not resell (resale: false)',
+      },
+    },
+    positionals: { min: 1, max: 1 },
+    request: (pos, o) => {
+      if (o.asn === undefined) return '--asn N is required';
+      if (!/^[0-9]{1,10}$/.test(String(o.asn))) return `--asn must be an AS number, got '${o.asn}'`;
+      if (o.remote === undefined) return '--remote UNDERLAY-ADDR is required';
+      const prefixes = (o.prefix as string[] | undefined) ?? [];
+      if (prefixes.length === 0) return 'at least one --prefix P is required';
+      return {
+        cmd: 'customer add',
+        args: {
+          name: pos[0],
+          asn: Number(o.asn),
+          remote: o.remote,
+          prefixes,
+          ...(o['no-resale'] === true ? { resale: false } : {}),
+        },
+      };
+    },
+    render: customer.customerAdd,
+  },
+  {
+    words: ['customer', 'remove'],
+    usage: 'customer remove NAME',
+    help: [
+      'Remove a provisioned customer (one with a file in provisioning.directory): the file goes and a',
+      'reload tears down the session (Cease 6/3), withdraws its routes and removes the tunnel.',
+      'A customer configured by hand is refused (edit its file instead).',
+    ].join('\n'),
+    positionals: { min: 1, max: 1 },
+    request: (pos) => ({ cmd: 'customer remove', args: { name: pos[0] } }),
+    render: customer.customerRemove,
+  },
+  {
+    words: ['customer', 'list'],
+    usage: 'customer list',
+    help: 'The provisioned customers (files in provisioning.directory), their circuit and session state, and the free room in the pools.',
+    request: () => ({ cmd: 'customer list', args: {} }),
+    render: customer.customerList,
   },
 ];
 
@@ -225,7 +302,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     parsed = parseArgs({
       args: afterWords,
-      options: Object.fromEntries(Object.entries(spec.options ?? {}).map(([k, o]) => [k, { type: o.type }])),
+      options: Object.fromEntries(
+        Object.entries(spec.options ?? {}).map(([k, o]) => [
+          k,
+          { type: o.type, multiple: o.multiple === true },
+        ]),
+      ),
       allowPositionals: true,
       strict: true,
     }) as { values: Options; positionals: string[] };

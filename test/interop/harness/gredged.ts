@@ -42,6 +42,8 @@ export interface GredgedOptions {
   fib?: false;
   /** The control socket: default `DIR/gredge.sock` (never the system's default path); `false`: none. */
   control?: false | { socket: string };
+  /** The Prometheus exporter's `ADDR:PORT`; default none (`metrics: false`: tests run side by side). */
+  metrics?: string;
 }
 
 export function gredgedYaml(o: GredgedOptions): string {
@@ -57,6 +59,7 @@ export function gredgedYaml(o: GredgedOptions): string {
   // Tests run side by side: each gredged gets a control socket in its own directory.
   if (o.control === false) lines.push('control: false');
   else lines.push(`control: { socket: ${JSON.stringify(o.control?.socket ?? join(o.dir, 'gredge.sock'))} }`);
+  lines.push(o.metrics ? `metrics: { listen: ${JSON.stringify(o.metrics)} }` : 'metrics: false');
   lines.push('neighbors:');
   for (const n of o.neighbors) {
     lines.push(

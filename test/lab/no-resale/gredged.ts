@@ -46,8 +46,9 @@ export function edgeYaml(): string {
     `router-id: ${EDGE_UNDERLAY}`,
     `local-as: ${AS.edge}`,
     'log: { level: info }',
-    // Three gredged run at once in this lab: none of them needs a control socket.
+    // Three gredged run at once in this lab: none of them needs a control socket or an exporter.
     'control: false',
+    'metrics: false',
     `dataplane: { tun: ${TUN}, workers: 2 }`,
     `underlay: { local: ${q(EDGE_UNDERLAY)} }`,
     `own-prefixes: ${list(OWN_PREFIXES)}`,
@@ -152,6 +153,7 @@ export function cpeYaml(c: Customer): string {
     // The CPE is only a tunnel end: no FIB of its own (its static routes stay the data plane's).
     'fib: false',
     'control: false',
+    'metrics: false',
     `underlay: { local: ${q(c.link.cpe)} }`,
     'tunnels:',
     '  - name: to-edge',
