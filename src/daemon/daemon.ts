@@ -123,14 +123,16 @@ export class Daemon {
   /**
    * Applies a validated config (daemon/reload.ts checked it and found nothing that needs a
    * restart), module by module, each saying what applies in place:
-   *  1. data plane: new and changed tunnels (unchanged ones are not touched: no loss);
+   *  1. data plane: new and changed tunnels (unchanged ones are not touched: no loss), except
+   *     those that take over a removed tunnel's remote and key, address or routes (held back);
    *  2. FIB: static routes of the new tunnels, the source rules (in place), or a restart of the
    *     module when `fib` itself changed (done last);
    *  3. RIB and sessions in ONE synchronous step: removed and replaced neighbors leave the RIB
    *     (routes withdrawn), in-place changes and the daemon-wide import policy are swapped in and
    *     the Adj-RIBs re-evaluated, new neighbors join; the next flush sends the difference;
-   *  4. removed neighbors get Cease 6/3, replaced ones 6/6; once closed, new sessions start;
-   *  5. FIB and data plane: what the removed tunnels had (after their sessions said goodbye).
+   *  4. removed neighbors get Cease 6/3, replaced ones 6/6, and are closed;
+   *  5. FIB and data plane: what the removed tunnels had (after their sessions said goodbye),
+   *     then the held-back tunnels; then the new sessions start.
    */
   async reconfigure(next: Config, diff: ConfigDiff): Promise<void> {
     const old = this.#config;

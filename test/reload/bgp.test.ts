@@ -292,8 +292,9 @@ t.test('reload', async (t) => {
   });
 
   await t.test('--confirm-within rolls back unless confirmed', async (t) => {
-    // The file still lacks cust2: applied, then rolled back (5 s: time for the checks below).
-    const r = await ctl(['reload', '--confirm-within', '5']);
+    // The file still lacks cust2: applied, then rolled back (15 s: time for the checks below,
+    // each a gredgectl process that takes a second to start on a busy runner).
+    const r = await ctl(['reload', '--confirm-within', '15']);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /- neighbor cust2/);
     t.match(r.stdout, /rollback at/);
@@ -303,7 +304,7 @@ t.test('reload', async (t) => {
     t.same([n.code, n.subcode], [6, 3], 'Cease, peer de-configured');
     const other = await ctl(['reload']);
     t.equal(other.code, 1, 'another reload is refused while a rollback is pending');
-    await waitFor(async () => (await json(['status'])).reload.rollbacks === 1, 15_000, 'the rollback');
+    await waitFor(async () => (await json(['status'])).reload.rollbacks === 1, 25_000, 'the rollback');
     t.equal((await json(['status'])).neighbors.configured, 3, 'cust2 back');
     t.match(log, /rolled back/);
     cust2 = await neighbor(port, CUST2, 65004);
