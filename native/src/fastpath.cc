@@ -1,6 +1,9 @@
 // Fastpath lifecycle: TUN queues, raw GRE sockets (RFC 2784 over IPv4, RFC 7676 over IPv6),
-// worker threads, and the keepalive thread (Cisco-style GRE keepalives: originate every
-// interval, mark the tunnel down after `retries` intervals without a reply).
+// worker threads, the keepalive thread (Cisco-style GRE keepalives: originate every interval,
+// mark the tunnel down after `retries` intervals without a reply) and the paths thread (direct
+// transmit's route and neighbour lookups, nexthop.h). Keepalives and lookups are on separate
+// threads because a lookup waits for the kernel (up to a 0.5 s timeout, up to 16,384 a round)
+// and a keepalive must leave on time.
 #include "fastpath.h"
 
 #include <errno.h>
@@ -266,8 +269,10 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
     fp->workers_.push_back(
         std::make_unique<Worker>(i, fp->tables_.get(), slice, fp->tun_fds_[size_t(i)], r4, r6, pkt, vnet));
   }
+  static_assert(kMaxWorkers + 2 <= Epoch::kMaxReaders, "epoch reader slots");
   for (auto& w : fp->workers_) w->start();
   fp->ka_thread_ = std::thread([f = fp.get()] { f->keepalive_loop(); });
+  if (fp->direct_tx_active_) fp->paths_thread_ = std::thread([f = fp.get()] { f->paths_loop(); });
   *res = NetResult{};
   return fp;
 }
@@ -279,6 +284,7 @@ void Fastpath::close() {
   closed_ = true;
   stop_.store(true);
   if (ka_thread_.joinable()) ka_thread_.join();
+  if (paths_thread_.joinable()) paths_thread_.join();
   for (auto& w : workers_) w->stop();
   workers_.clear();  // each worker closes its raw sockets
   for (int fd : tun_fds_) ::close(fd);
@@ -288,8 +294,10 @@ void Fastpath::close() {
 
 void Fastpath::keepalive_loop() {
   using clock = std::chrono::steady_clock;
+  constexpr auto kTick = std::chrono::milliseconds(50);  // longest sleep: new tunnels start within it
+  constexpr auto kMinSleep = std::chrono::milliseconds(10);
   struct Sched {
-    const Tunnel* t = nullptr;  // identity of the config the schedule belongs to
+    uint64_t gen = 0;  // the tunnel object (Tunnel::gen) the schedule belongs to; 0: none
     clock::time_point next{};
     uint32_t missed = 0;
     uint64_t seen_rx = 0;
@@ -298,56 +306,22 @@ void Fastpath::keepalive_loop() {
   uint64_t* slice = counters_.get() + size_t(cfg_.workers) * kSliceSlots;
   CounterSlice c{slice};
   uint8_t buf[64];
-  const int reader = cfg_.workers;  // epoch slot of this thread
+  const int reader = keepalive_reader();
   Epoch& epoch = tables_->epoch;
-  std::unique_ptr<Resolver> resolver;
-  if (direct_tx_active_) resolver = std::make_unique<Resolver>(ifindex_);
-  // Paths: a periodic round each second, and a round within a tick (50 ms) of a change: at
-  // most one per 100 ms for neighbours, one per second for routes (a BGP table going into the
-  // FIB must not cost a route lookup per tunnel per tick).
-  auto next_round = clock::now();
-  auto next_event_round = next_round, next_route_round = next_round;
-  unsigned pending = 0;
   while (!stop_.load()) {
     epoch.online(reader);
-    auto now = clock::now();
-    bool refreshed = false;
-    if (resolver && resolver->ok()) {
-      pending |= resolver->events();
-      bool go = true;
-      PathRound kind = PathRound::kPeriodic;
-      if (now >= next_round)
-        kind = PathRound::kPeriodic;
-      else if ((pending & Resolver::kEvRoute) && now >= next_route_round)
-        kind = PathRound::kRoutes;
-      else if ((pending & Resolver::kEvNeigh) && now >= next_event_round)
-        kind = PathRound::kNeighbours;
-      else
-        go = false;
-      if (go) {
-        refresh_paths(*resolver, kind);
-        refreshed = true;
-        next_event_round = now + std::chrono::milliseconds(100);
-        if (kind == PathRound::kNeighbours) {
-          pending &= ~unsigned(Resolver::kEvNeigh);
-        } else {
-          // A periodic round covers what a route round would; either resets the route pacing.
-          if (kind == PathRound::kPeriodic) next_round = now + std::chrono::seconds(1);
-          next_route_round = now + std::chrono::seconds(1);
-          pending = 0;
-        }
-      }
-    }
+    const auto now = clock::now();
+    auto wake = now + kTick;
     for (uint32_t i = 0; i < kMaxTunnels; i++) {
       const Tunnel* t = tables_->tunnel(i);
       Sched& s = sched[i];
       if (!t || !t->ka_interval_ms || t->family != 4) {
-        s.t = nullptr;
+        s.gen = 0;
         continue;
       }
       TunnelState& st = tables_->state[i];
-      if (s.t != t) {
-        s = Sched{t, now, 0, st.ka_rx.load()};
+      if (s.gen != t->gen) {
+        s = Sched{t->gen, now, 0, st.ka_rx.load()};
       }
       uint64_t rx = st.ka_rx.load(std::memory_order_relaxed);
       if (rx != s.seen_rx) {
@@ -355,21 +329,71 @@ void Fastpath::keepalive_loop() {
         s.missed = 0;
         if (!st.up.exchange(true) && cb_) cb_(i, true);
       }
-      if (now < s.next) continue;
-      s.next = now + std::chrono::milliseconds(t->ka_interval_ms);
-      if (s.missed >= t->ka_retries && st.up.exchange(false) && cb_) cb_(i, false);
-      size_t n = build_keepalive(buf, sizeof(buf), t->local4, t->remote4, true, t->key);
-      if (n && sendto(ka_fd_, buf, n, 0, reinterpret_cast<const sockaddr*>(&t->remote_sa), t->remote_sa_len) > 0) {
-        c.add(kGKeepaliveTx, 1);
-        c.tunnel(i, kTKeepaliveTx, 1);
+      if (now >= s.next) {
+        s.next = now + std::chrono::milliseconds(t->ka_interval_ms);
+        if (s.missed >= t->ka_retries && st.up.exchange(false) && cb_) cb_(i, false);
+        size_t n = build_keepalive(buf, sizeof(buf), t->local4, t->remote4, true, t->key);
+        if (n && sendto(ka_fd_, buf, n, 0, reinterpret_cast<const sockaddr*>(&t->remote_sa), t->remote_sa_len) > 0) {
+          c.add(kGKeepaliveTx, 1);
+          c.tunnel(i, kTKeepaliveTx, 1);
+        }
+        s.missed++;
       }
-      s.missed++;
+      if (s.next < wake) wake = s.next;
     }
     epoch.offline(reader);
-    if (refreshed) epoch.reclaim();  // replaced paths; needs this thread offline too
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Until the earliest keepalive due (at most a tick, at least kMinSleep so that many tunnels
+    // in different phases do not cost a scan of the table each): a keepalive leaves at most
+    // kMinSleep late instead of up to a tick.
+    const auto earliest = now + kMinSleep;
+    std::this_thread::sleep_until(wake < earliest ? earliest : wake);
   }
   epoch.offline(reader);
+}
+
+// Direct-transmit paths: a periodic round each second, and a round within a tick (50 ms) of a
+// change: at most one per 100 ms for neighbours, one per second for routes (a BGP table going
+// into the FIB must not cost a route lookup per tunnel per tick). A round may take long (each
+// lookup waits for the kernel); nothing else runs on this thread.
+void Fastpath::paths_loop() {
+  using clock = std::chrono::steady_clock;
+  Resolver resolver(ifindex_);
+  if (!resolver.ok()) return;
+  const int reader = paths_reader();
+  Epoch& epoch = tables_->epoch;
+  auto next_round = clock::now();
+  auto next_event_round = next_round, next_route_round = next_round;
+  unsigned pending = 0;
+  while (!stop_.load()) {
+    auto now = clock::now();
+    pending |= resolver.events();
+    bool go = true;
+    PathRound kind = PathRound::kPeriodic;
+    if (now >= next_round)
+      kind = PathRound::kPeriodic;
+    else if ((pending & Resolver::kEvRoute) && now >= next_route_round)
+      kind = PathRound::kRoutes;
+    else if ((pending & Resolver::kEvNeigh) && now >= next_event_round)
+      kind = PathRound::kNeighbours;
+    else
+      go = false;
+    if (go) {
+      epoch.online(reader);
+      refresh_paths(resolver, kind);
+      epoch.offline(reader);
+      epoch.reclaim();  // replaced paths (and whatever else is due); needs this thread offline
+      next_event_round = now + std::chrono::milliseconds(100);
+      if (kind == PathRound::kNeighbours) {
+        pending &= ~unsigned(Resolver::kEvNeigh);
+      } else {
+        // A periodic round covers what a route round would; either resets the route pacing.
+        if (kind == PathRound::kPeriodic) next_round = now + std::chrono::seconds(1);
+        next_route_round = now + std::chrono::seconds(1);
+        pending = 0;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 // One round of direct-transmit paths (nexthop.h):
@@ -380,8 +404,13 @@ void Fastpath::keepalive_loop() {
 //   kPeriodic looks up tunnels without a path first (new, replaced, not resolved yet), then
 //   existing ones from a rotating cursor, within a budget of route lookups per round so that
 //   10,000 tunnels cost a bounded share of this thread.
+// Runs online as epoch reader paths_reader(), with a quiescent point after each kernel lookup
+// (pointers to tunnels and paths are loaded afresh in each iteration), so that a long round does
+// not hold back every grace period: at most one lookup (<= 0.5 s, the socket timeout) does.
 void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
   constexpr uint32_t kBudget = 2048;
+  Epoch& epoch = tables_->epoch;
+  const int reader = paths_reader();
   r.begin_round(kind == PathRound::kPeriodic);
   // Tunnels that sent packets since the last periodic round (their next hops are kept fresh).
   if (last_tx_.size() != kMaxTunnels) last_tx_.assign(kMaxTunnels, 0);
@@ -408,6 +437,7 @@ void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
     std::string why;
     bool ok = t && r.resolve(*t, &p, moved[i], &why);
     publish(i, tables_->l2[i].load(std::memory_order_relaxed), ok ? &p : nullptr);
+    epoch.quiescent(reader);  // t is not used past this point
   };
   // (A route round looks every tunnel up again below, which re-checks its path too.)
   for (uint32_t i = 0; i < kMaxTunnels && kind != PathRound::kRoutes && !stop_.load(); i++) {
@@ -417,6 +447,7 @@ void Fastpath::refresh_paths(Resolver& r, PathRound kind) {
     if (!t || !cur->serves(*t)) continue;  // the passes below replace or clear it
     L2Path p;
     publish(i, cur, r.revalidate(*cur, &p, moved[i]) ? &p : nullptr);
+    epoch.quiescent(reader);
   }
   if (kind == PathRound::kNeighbours) return;
   uint32_t spent = 0;

@@ -1,8 +1,10 @@
 // The packet engine: N worker threads, each owning one TUN queue and its own raw GRE sockets
 // (and an AF_PACKET socket for direct transmit),
 // moving batches between them (encap: TUN → LPM → GRE → sendmmsg; decap: recvmmsg → tunnel
-// lookup → checks → TUN), plus one housekeeping thread (keepalives, direct-transmit paths). No N-API here: JS talks to this through
-// napi_bridge.cc, state changes leave through a plain callback, counters through shared memory.
+// lookup → checks → TUN), plus two housekeeping threads: keepalives, and direct-transmit paths
+// (route lookups over rtnetlink, which may be slow: they must never delay a keepalive). No N-API
+// here: JS talks to this through napi_bridge.cc, state changes leave through a plain callback,
+// counters through shared memory.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -48,15 +50,21 @@ class Fastpath {
   bool offload_active() const { return offload_active_; }
   bool direct_tx_active() const { return direct_tx_active_; }
   // Counters: (workers + 1) slices of kSliceSlots uint64 each; the last slice belongs to the
-  // keepalive thread. Shared with JS; kept alive by the shared_ptr.
+  // keepalive thread (the paths thread counts nothing). Shared with JS; kept alive by the
+  // shared_ptr.
   std::shared_ptr<uint64_t> counters() const { return counters_; }
   size_t counter_slices() const { return size_t(cfg_.workers) + 1; }
   // Control thread: frees what the epoch says is safe.
   void reclaim() { tables_->epoch.reclaim(); }
 
+  // Epoch reader slots: workers 0..workers-1, then these two.
+  int keepalive_reader() const { return cfg_.workers; }
+  int paths_reader() const { return cfg_.workers + 1; }
+
  private:
   Fastpath() = default;
   void keepalive_loop();
+  void paths_loop();
   enum class PathRound { kPeriodic, kRoutes, kNeighbours };
   void refresh_paths(class Resolver& r, PathRound kind);
 
@@ -69,10 +77,11 @@ class Fastpath {
   int ifindex_ = 0;
   bool offload_active_ = false;
   bool direct_tx_active_ = false;
-  uint32_t path_cursor_ = 0;     // housekeeping: where the next round of path refreshes starts
-  std::vector<uint64_t> last_tx_;  // housekeeping: tunnel tx packets at the last periodic round
+  uint32_t path_cursor_ = 0;     // paths thread: where the next round of path refreshes starts
+  std::vector<uint64_t> last_tx_;  // paths thread: tunnel tx packets at the last periodic round
   StateCallback cb_;
   std::thread ka_thread_;
+  std::thread paths_thread_;
   std::atomic<bool> stop_{false};
   bool closed_ = false;
 };

@@ -222,10 +222,8 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
     if (!t) return env.Undefined();
     std::string err = fp_->tables().add(t, false);
     if (!err.empty()) return throw_code(env, "ERR_DATAPLANE_ARG", err), env.Undefined();
-    // add() chose the index; read it back from the published slot.
-    for (uint32_t i = 0; i < kMaxTunnels; i++)
-      if (fp_->tables().tunnels[i].load() == t) return Napi::Number::New(env, i);
-    return env.Undefined();
+    // add() chose the index. t stays valid here: only this thread retires tunnels.
+    return Napi::Number::New(env, t->idx);
   }
 
   Napi::Value ReplaceTunnel(const Napi::CallbackInfo& info) {

@@ -72,7 +72,7 @@ Resolver::Resolver(int ignore_oif) : ignore_oif_(ignore_oif), buf_(65536) {
   };
   fd_ = open_nl(0);
   if (fd_ < 0) return;
-  // A lost reply must not hold the housekeeping thread (keepalives) for long.
+  // A lost reply must not hold the paths thread (and every grace period, see refresh_paths) long.
   timeval tv{0, 500000};
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   int one = 1;

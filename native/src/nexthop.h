@@ -1,7 +1,7 @@
 // Direct transmit: encapsulated packets leave through an AF_PACKET socket on the underlay device,
 // with the outer IP and link headers built in the worker, instead of through the raw GRE socket
 // and the kernel's IP output path (route lookup, ip_append_data, netfilter, neighbour) for every
-// packet. The headers come from the kernel's own tables, read over rtnetlink by the housekeeping
+// packet. The headers come from the kernel's own tables, read over rtnetlink by the paths
 // thread (Resolver), so the kernel stays the authority on routes and neighbours:
 //   RTM_GETROUTE  the route to the tunnel's remote: device, gateway, preferred source;
 //   RTM_GETLINK   the device: Ethernet, up, its MAC and MTU;
@@ -38,7 +38,7 @@ struct L2Path {
   bool serves(const Tunnel& t) const;
 };
 
-// Reads routes, devices and neighbours over rtnetlink for the housekeeping thread, and listens
+// Reads routes, devices and neighbours over rtnetlink for the paths thread, and listens
 // for their change notifications so that paths follow the kernel within a tick, not a round.
 class Resolver {
  public:

@@ -113,6 +113,7 @@ std::string Tables::add(Tunnel* t, bool replace) {
     uint64_t ohk = DecapIndex::hash(old->family, old->remote, false, old->key);
     uint64_t ohs = DecapIndex::hash(old->family, old->remote, true, 0);
     bool same_id = ohk == hk;
+    t->gen = next_gen_++;
     // Publish the new object first: the old and the new are both valid for readers meanwhile,
     // so no packet of this tunnel is lost when only its options change.
     tunnels[t->idx].store(t, std::memory_order_release);
@@ -143,13 +144,16 @@ std::string Tables::add(Tunnel* t, bool replace) {
     return "too many tunnels (limit 16384)";
   }
   uint32_t idx;
-  if (!free_idx_.empty()) {
-    idx = free_idx_.back();
-    free_idx_.pop_back();
-  } else {
+  if (!free_idx_.take(epoch, &idx)) {
+    if (next_idx_ >= kMaxTunnels) {
+      // Only removed tunnels' indices are left, and readers may still hold them.
+      delete t;
+      return "too many tunnels: the free indices are still in their grace period (retry shortly)";
+    }
     idx = next_idx_++;
   }
   t->idx = idx;
+  t->gen = next_gen_++;
   state[idx].reset();
   tunnels[idx].store(t, std::memory_order_release);
   decap_insert(hk, idx);
@@ -178,13 +182,11 @@ std::string Tables::remove(uint32_t idx) {
       break;
     }
   tunnels[idx].store(nullptr, std::memory_order_release);
-  uint64_t e = epoch.advance();
-  // The index may be handed out again only when no worker can still hold the old tunnel.
-  epoch.retire([this, old, idx, e] {
-    (void)e;
-    delete old;
-    free_idx_.push_back(idx);
-  });
+  // The object is freed, and the index handed out again, only when no reader can still hold
+  // them. The clean-up may run on the paths thread (Epoch::reclaim): it frees memory only; the
+  // index goes back through free_idx_, which this (control) thread alone reads and writes.
+  epoch.retire([old] { delete old; });
+  free_idx_.retire(epoch, idx);
   count_--;
   return "";
 }

@@ -122,6 +122,10 @@ struct Tunnel {
   bool has_inner4 = false, has_inner6 = false;
   uint8_t inner4[4] = {}, inner6[16] = {};  // ICMP Packet Too Big sources
   uint32_t ka_interval_ms = 0, ka_retries = 0;
+  // Set by Tables::add: unique per published object, so that a thread keeping per-tunnel state
+  // (the keepalive schedule) tells a new tunnel from an old one even when the allocator hands
+  // out the freed object's address again.
+  uint64_t gen = 0;
 };
 
 struct TunnelState {
@@ -173,7 +177,7 @@ class Tables {
   std::atomic<Tunnel*> tunnels[kMaxTunnels] = {};
   TunnelState state[kMaxTunnels];
   std::atomic<DecapIndex*> decap{nullptr};
-  // Direct-transmit paths per tunnel index, written by the housekeeping thread only. A path is
+  // Direct-transmit paths per tunnel index, written by the paths thread only. A path is
   // used only while it serves() the tunnel found at that index (tunnels can be replaced).
   std::atomic<const L2Path*> l2[kMaxTunnels] = {};
 
@@ -192,10 +196,14 @@ class Tables {
  private:
   void decap_insert(uint64_t h, uint32_t idx);
   void decap_erase(uint64_t h);
-  std::vector<uint32_t> free_idx_;
+  // Removed tunnels' indices: reusable once no reader can still hold the old tunnel (or its
+  // index, read from the LPM). Taken and retired on the control thread only, like the LPM's
+  // groups and nodes; the epoch's clean-ups only free memory.
+  IdRecycler free_idx_;
   std::vector<std::pair<uint64_t, uint32_t>> src_refs_;  // (source-only hash, tunnels using it)
   uint32_t next_idx_ = 0;
   uint32_t count_ = 0;
+  uint64_t next_gen_ = 1;
 };
 
 }  // namespace gredge

@@ -259,7 +259,7 @@ void Worker::encap_one(uint8_t* pkt, size_t n) {
 void Worker::queue_send(const Tunnel* t, uint8_t* data, size_t n, const uint8_t* inner, size_t inner_len) {
   int f = t->family == 4 ? 0 : 1;
   if (pkt_ >= 0) {
-    // Direct transmit when the housekeeping thread has a link-layer path for this tunnel and
+    // Direct transmit when the paths thread has a link-layer path for this tunnel and
     // the packet fits the device; anything else goes through the kernel (which may fragment).
     const L2Path* l2 = tables_->l2[t->idx].load(std::memory_order_acquire);
     const size_t outer = f == 0 ? 20 : 40;
