@@ -648,21 +648,7 @@ export class Rib {
     const rid = this.attrs.intern(a, nRefused, lp);
     for (let i = 0; i < keys.length; i++) {
       if (states[i]! >= 0) continue;
-      const p = keys[i]!;
-      const code = -1 - states[i]!;
-      t.withdraw(idx, p); // a route it replaces (implicit withdraw) goes with it
-      const old = refused.get(p);
-      if (old !== undefined) this.attrs.unref(Math.floor(old / 16));
-      refused.set(p, rid * 16 + code);
-      st.refusedCount[code]!++;
-      if ((st.refusedLogged & (1 << code)) === 0) {
-        st.refusedLogged |= 1 << code;
-        const prefix = v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4);
-        this.#log.warn(
-          { neighbor: st.name, reason: REFUSALS[code], prefix },
-          'rib: route refused on import (logged once per reason and session; see explain)',
-        );
-      }
+      this.#refuse(st, t, refused, keys[i]!, rid, -1 - states[i]!, v6);
     }
   }
 
@@ -706,21 +692,35 @@ export class Rib {
     for (let i = 0; i < keys.length; i++) {
       const p = keys[i]!;
       const why = bad ?? check(p);
-      if (why === undefined) continue;
-      t.withdraw(idx, p); // a route it replaces (implicit withdraw) goes with it
-      const code = refusalCode(why);
-      const old = refused.get(p);
-      if (old !== undefined) this.attrs.unref(Math.floor(old / 16));
-      refused.set(p, rid * 16 + code);
-      st.refusedCount[code]!++;
-      if ((st.refusedLogged & (1 << code)) === 0) {
-        st.refusedLogged |= 1 << code;
-        const prefix = v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4);
-        this.#log.warn(
-          { neighbor: st.name, reason: why, prefix },
-          'rib: route refused on import (logged once per reason and session; see explain)',
-        );
-      }
+      if (why !== undefined) this.#refuse(st, t, refused, p, rid, refusalCode(why), v6);
+    }
+  }
+
+  /**
+   * Keeps one refused route (attribute set `rid`, reason `code`) in the neighbor's refused map,
+   * withdrawing the route it replaces; counted, and logged once per reason and session.
+   */
+  #refuse<K extends Prefix4 | Prefix6>(
+    st: NeighborState,
+    t: LocRib<K>,
+    refused: Map<K, number>,
+    p: K,
+    rid: number,
+    code: number,
+    v6: boolean,
+  ): void {
+    t.withdraw(st.idx, p); // a route it replaces (implicit withdraw) goes with it
+    const old = refused.get(p);
+    if (old !== undefined) this.attrs.unref(Math.floor(old / 16));
+    refused.set(p, rid * 16 + code);
+    st.refusedCount[code]!++;
+    if ((st.refusedLogged & (1 << code)) === 0) {
+      st.refusedLogged |= 1 << code;
+      const prefix = v6 ? formatPrefix6(p as Prefix6) : formatPrefix4(p as Prefix4);
+      this.#log.warn(
+        { neighbor: st.name, reason: REFUSALS[code], prefix },
+        'rib: route refused on import (logged once per reason and session; see explain)',
+      );
     }
   }
 
