@@ -217,11 +217,30 @@ if (missing) {
 
     // Deleted: gredge withdraws the path, so the next packets take the kernel's path, which
     // resolves the next hop as for any packet; the next periodic round sends directly again.
+    // Meanwhile nothing may resolve the entry again behind gredge's back: the edge answers no
+    // ARP, and asks none (its entry for the CPE is made static), since a request from the edge
+    // also teaches the CPE's kernel the edge's MAC. Otherwise anything the CPE sends through its
+    // kernel (a GRE keepalive, a probe) can bring the entry back, with the same MAC, before
+    // gredge's next look, and gredge rightly keeps its path (how this once failed in CI). With
+    // the entry unresolvable, the old path, were it kept, would still deliver (the MAC is
+    // right), so `!direct` is what shows that gredge followed the deletion.
+    const arpIgnore = `net.ipv4.conf.${IF.edgeUnder}.arp_ignore`;
+    const cpeMac = await mac(lab, 'cpe', IF.cpeUnder);
+    const edgeNeigh = (nud: string) =>
+      lab.ip('edge', 'neigh', 'replace', ADDR.cpeUnder.v4, 'lladdr', cpeMac, 'dev', IF.edgeUnder, 'nud', nud);
+    await edgeNeigh('permanent');
+    await lab.sysctl('edge', { [arpIgnore]: '8' });
     await neigh('del', ADDR.edgeUnder.v4, 'dev', IF.cpeUnder);
-    const gone = await followed(lab, cpe, dst, (p) => p.ok && !p.direct, REACT_MS);
-    t.ok(gone >= 0, `a deleted entry is followed within ${REACT_MS} ms: the kernel's path (${gone} ms)`);
-    const via = await pingCounted(lab, cpe, dst, { count: 5, interval: 0.1 });
-    t.equal(via.rx, 5, 'traffic flows while gredge has no path');
+    const gone = await followed(lab, cpe, dst, (p) => !p.direct, REACT_MS);
+    t.ok(gone >= 0, `a deleted entry is followed within ${REACT_MS} ms: the path is withdrawn (${gone} ms)`);
+    const blocked = await pingCounted(lab, cpe, dst, { count: 3, interval: 0.1, timeoutS: 2 });
+    t.same(blocked, { rx: 0, direct: 0 }, 'nothing leaves directly while the next hop cannot be resolved');
+    await lab.sysctl('edge', { [arpIgnore]: '0' });
+    await edgeNeigh('reachable');
+    const resolved = await followed(lab, cpe, dst, (p) => p.ok, PERIODIC_MS);
+    t.ok(resolved >= 0, `the kernel's path resolves the next hop again and delivers (${resolved} ms)`);
+    const via = await lab.ping('cust', dst, { count: 5, interval: 0.1 });
+    t.equal(via.rx, 5, 'traffic flows once the next hop answers');
     const shown = await neigh('show', ADDR.edgeUnder.v4, 'dev', IF.cpeUnder);
     t.match(
       shown,
