@@ -2,7 +2,6 @@
  * The daemon: wires config → RIB → sessions → listener → data plane at start-up, then stays
  * out of the route and packet paths. Owns start and orderly shutdown; no protocol logic.
  */
-import { isIPv6 } from 'node:net';
 import { BgpListener } from '../bgp/session/listener.js';
 import { Peer } from '../bgp/session/peer.js';
 import { parseIpv4 } from '../bgp/wire/index.js';
@@ -17,6 +16,7 @@ import { Rib } from '../rib/rib.js';
 import { createControlTarget, VERSION } from './control.js';
 import { Reloader } from './reload.js';
 import { Rpki } from './rpki.js';
+import { unmapIpv4 } from '../net/ip.js';
 
 export class Daemon {
   #config: Config;
@@ -105,7 +105,7 @@ export class Daemon {
       log: this.#log.child({ module: 'bgp', neighbor: n.name }),
     });
     this.peers.set(n.name, peer);
-    this.#byAddress.set(normalizeAddress(n.address), peer);
+    this.#byAddress.set(unmapIpv4(n.address), peer);
     return peer;
   }
 
@@ -115,7 +115,7 @@ export class Daemon {
     if (peer === undefined) return undefined;
     this.rib.removeNeighbor(name);
     this.peers.delete(name);
-    const a = normalizeAddress(peer.neighbor.address);
+    const a = unmapIpv4(peer.neighbor.address);
     if (this.#byAddress.get(a) === peer) this.#byAddress.delete(a);
     return peer;
   }
@@ -374,7 +374,7 @@ export class Daemon {
       address: at.address,
       port: at.port,
       log: this.#log.child({ module: 'listener' }),
-      lookup: (remote) => this.#byAddress.get(normalizeAddress(remote)),
+      lookup: (remote) => this.#byAddress.get(unmapIpv4(remote)),
     });
     await this.#listener.listen();
   }
@@ -414,11 +414,4 @@ function expectedPrefixes(config: Config): number | undefined {
     (n) => n.families.includes('ipv4-unicast') && (n.role === 'transit' || n.role === 'peer'),
   );
   return full ? FULL_TABLE4 : undefined;
-}
-
-/** IPv4-mapped IPv6 (::ffff:a.b.c.d) from a dual-stack listener is the IPv4 neighbor. */
-function normalizeAddress(address: string): string {
-  const lower = address.toLowerCase();
-  if (lower.startsWith('::ffff:') && !isIPv6(lower.slice(7))) return lower.slice(7);
-  return lower;
 }

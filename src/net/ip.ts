@@ -121,12 +121,17 @@ export function canonicalIp(s: string): string {
 }
 
 /**
- * A socket's peer or local address as the config writes it: a dual-stack socket reports an
- * IPv4 peer as `::ffff:a.b.c.d`, which is the IPv4 address `a.b.c.d`.
+ * A socket's peer or local address as the config writes it (the one place that does this): a
+ * dual-stack socket reports an IPv4 peer as `::ffff:a.b.c.d`, which is the IPv4 address
+ * `a.b.c.d`; any other address in its RFC 5952 text (what the config schema stores), so that the
+ * two compare equal as strings. Not an address: unchanged.
  */
 export function unmapIpv4(s: string): string {
   const ip = parseIp(s);
-  if (ip?.family !== 6) return s;
-  const v6 = ipaddr.fromByteArray([...ip.bytes]) as ipaddr.IPv6;
-  return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : s;
+  if (!ip) return s;
+  if (ip.family === 6) {
+    const v6 = ipaddr.fromByteArray([...ip.bytes]) as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  }
+  return formatIp(ip.bytes);
 }

@@ -14,16 +14,11 @@ import type { ExportContext } from '../policy/transform.js';
 import type { OutboundSink, SessionInfo } from './channel.js';
 import { AdjOut, type ExportPeer, type OutTarget } from './adj-out.js';
 import type { LocRib } from './loc-rib.js';
-
-/** Strips the IPv4-mapped form dual-stack sockets report (`::ffff:192.0.2.1`). */
-export function plainAddress(a: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  return m ? m[1]! : a;
-}
+import { unmapIpv4 } from '../net/ip.js';
 
 /** Sortable address key: IPv4 before IPv6, then numeric (RFC 4271 §9.1.2.2 g). */
 export function addressKey(a: string): string {
-  a = plainAddress(a);
+  a = unmapIpv4(a);
   const v4 = parseIpv4(a);
   if (v4 !== undefined) return `4${v4.toString(16).padStart(8, '0')}`;
   const v6 = parseIpv6(a);
@@ -152,9 +147,8 @@ export class NeighborState implements ExportPeer, OutTarget {
    * byte-identical.
    */
   #deriveExport(info: SessionInfo, localAs: number): void {
-    const local = plainAddress(info.localAddress);
-    const cfgLocal =
-      this.config.localAddress !== undefined ? plainAddress(this.config.localAddress) : undefined;
+    const local = unmapIpv4(info.localAddress);
+    const cfgLocal = this.config.localAddress !== undefined ? unmapIpv4(this.config.localAddress) : undefined;
     const v4 = parseIpv4(local) ?? (cfgLocal !== undefined ? parseIpv4(cfgLocal) : undefined);
     let nh6: NextHop6 | undefined;
     const local6 = parseIpv6(local);

@@ -65,4 +65,10 @@ t.test('unmapIpv4: what a dual-stack socket reports for an IPv4 peer', async (t)
   t.equal(unmapIpv4('2001:db8::1'), '2001:db8::1');
   t.equal(unmapIpv4('192.0.2.1'), '192.0.2.1');
   t.equal(unmapIpv4('not an address'), 'not an address');
+  t.equal(
+    unmapIpv4('2001:DB8:0:0:0:0:0:1'),
+    '2001:db8::1',
+    'other addresses in RFC 5952 text, as the config stores them',
+  );
+  t.equal(unmapIpv4('::ffff:127.0.0.61'), '127.0.0.61');
 });

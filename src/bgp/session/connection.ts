@@ -14,6 +14,7 @@ import type { State } from './fsm.js';
 import { Framer } from './framing.js';
 import type { Negotiated } from './negotiate.js';
 import { SessionTimer } from './timers.js';
+import { unmapIpv4 } from '../../net/ip.js';
 
 /** How long a closing connection waits for the peer's FIN before it is destroyed. */
 const CLOSE_LINGER_MS = 3000;
@@ -27,9 +28,7 @@ export interface ConnectionHandlers {
 }
 
 function normalize(address: string | undefined): string {
-  if (address === undefined) return '';
-  const lower = address.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+  return address === undefined ? '' : unmapIpv4(address);
 }
 
 export class Connection {

@@ -8,17 +8,13 @@ import net from 'node:net';
 import { GredgeError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { Peer } from './peer.js';
+import { unmapIpv4 } from '../../net/ip.js';
 
 export interface ListenerOptions {
   address: string;
   port: number;
   log: Logger;
   lookup: (remoteAddress: string) => Peer | undefined;
-}
-
-export function unmapAddress(address: string): string {
-  const lower = address.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
 }
 
 const REASONS: Record<string, string> = {
@@ -67,7 +63,7 @@ export class BgpListener {
 
   #accept(socket: net.Socket): void {
     socket.on('error', () => {}); // a reset before we hand it over must not crash the process
-    const remote = unmapAddress(socket.remoteAddress ?? '');
+    const remote = unmapIpv4(socket.remoteAddress ?? '');
     let peer: Peer | undefined;
     try {
       peer = remote === '' ? undefined : this.#o.lookup(remote);

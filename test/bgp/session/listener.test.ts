@@ -2,16 +2,9 @@
  * BgpListener on a dual-stack socket: IPv4-mapped remote addresses are looked up as IPv4.
  */
 import t from 'tap';
-import { BgpListener, unmapAddress } from '../../../src/bgp/session/listener.js';
+import { BgpListener } from '../../../src/bgp/session/listener.js';
 import { silentLogger } from '../../../src/observe/log.js';
 import { FakePeer } from '../../fakes/fake-peer.js';
-
-t.test('unmapAddress', async (t) => {
-  t.equal(unmapAddress('::ffff:127.0.0.61'), '127.0.0.61');
-  t.equal(unmapAddress('::FFFF:192.0.2.1'), '192.0.2.1');
-  t.equal(unmapAddress('2001:db8::1'), '2001:db8::1');
-  t.equal(unmapAddress('127.0.0.1'), '127.0.0.1');
-});
 
 t.test('a dual-stack listener hands IPv4 neighbors their plain address', async (t) => {
   const seen: string[] = [];
