@@ -45,6 +45,10 @@ import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from '.
 /** What the FIB needs of the RIB. */
 export interface FibRib {
   onPrefixChange(listener: (changed: ChangedPrefixes) => void, opts?: { snapshot?: boolean }): () => void;
+  rehand(
+    listener: (changed: ChangedPrefixes) => void,
+    filter: (family: Family, r: RouteInfo) => boolean,
+  ): void;
   bestOf(family: Family, prefix: Prefix4 | Prefix6): BestChange;
   /** True while best-path changes still wait to reach neighbors: the FIB gives way to them. */
   propagating?(): boolean;
@@ -141,6 +145,8 @@ export class Fib {
   readonly #dp: FibDataplane | undefined;
   readonly #log: Logger;
   readonly #resolver: TargetResolver;
+  /** The RIB subscription's listener (one function: Rib.rehand finds the subscription by it). */
+  readonly #onChange = (c: ChangedPrefixes): void => this.#enqueue(c);
   readonly #retryMs: number;
   /** The rules this config wants (records with op rule-add). */
   readonly #rules: RecordBatch;
@@ -235,7 +241,7 @@ export class Fib {
       if (this.#dp && this.#tunIfindex === 0) this.#tunIfindex = ifindexOf(this.#dp.tun);
       await this.#reconcile();
     }
-    this.#unsubscribe = this.#rib.onPrefixChange((c) => this.#enqueue(c), { snapshot: true });
+    this.#unsubscribe = this.#rib.onPrefixChange(this.#onChange, { snapshot: true });
     this.#log.info(
       {
         fullTable: this.#cfg.fullTable,
@@ -692,8 +698,8 @@ export class Fib {
    * handed back to the RIB's best path); the `resale: false` source rules follow the neighbors
    * (new rules added before old ones go, so packets never meet a moment without one); when the
    * target of a best path may have changed (a session moved into or out of a tunnel, an inner
-   * subnet changed) every best path is handed over again (route replaces: no gap). Returns
-   * false, doing nothing, when `fib` itself changed (tables, protocol, priorities, kernel): the
+   * subnet changed) the best paths that may be affected are handed over again (route replaces:
+   * no gap), not the whole table. Returns false, doing nothing, when `fib` itself changed (tables, protocol, priorities, kernel): the
    * caller restarts the module.
    */
   async reconfigure(oldCfg: FibOptions['config'], newCfg: FibOptions['config']): Promise<boolean> {
@@ -770,16 +776,17 @@ export class Fib {
       this.#check(batch.bytes(), await this.#writer.write(batch.bytes()), 'reload');
     if (this.#stopped) return true;
     if (retarget) {
-      // A fresh snapshot: every best path is resolved again against the new targets.
-      this.#unsubscribe?.();
-      this.#unsubscribe = this.#rib.onPrefixChange((c) => this.#enqueue(c), { snapshot: true });
-    } else this.#enqueue(handBack);
+      // The best paths whose target may have changed, handed over again in slices like a
+      // snapshot (route replaces: no gap); live changes keep flowing meanwhile.
+      this.#rib.rehand(this.#onChange, (family, r) => retarget(family, r.neighbor, r.attrs));
+    }
+    this.#enqueue(handBack);
     this.#log.info(
       {
         staticsAdded: [...after.keys()].filter((k) => !before.has(k)).length,
         staticsRemoved: [...before.keys()].filter((k) => !after.has(k)).length,
         rules: batch.count,
-        retarget,
+        retarget: retarget !== undefined,
       },
       'fib: reconfigured in place',
     );

@@ -43,6 +43,11 @@ function v4Bytes(n: number): Uint8Array {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
+function nextHopOf(family: Family, a: Readonly<PathAttributes>): Uint8Array | undefined {
+  if (family === 'ipv4-unicast') return a.nextHop !== undefined ? v4Bytes(a.nextHop) : undefined;
+  return a.nextHop6?.global;
+}
+
 /** `addr/len` of an interface address (config-checked): its bytes, length and network. */
 function subnetOf(tunnel: string, cidr: string): Subnet | undefined {
   const [addr, lenText] = cidr.split('/') as [string, string];
@@ -52,6 +57,9 @@ function subnetOf(tunnel: string, cidr: string): Subnet | undefined {
   if (ours === undefined) return undefined;
   return { tunnel, bytes: ours, len, ours };
 }
+
+/** Whether the target of a best path (its family, neighbor and attributes) may have changed. */
+export type Retarget = (family: Family, neighbor: string, a: Readonly<PathAttributes>) => boolean;
 
 export class TargetResolver {
   /** Neighbor name → the tunnel its session runs inside. */
@@ -73,9 +81,7 @@ export class TargetResolver {
   resolve(family: Family, neighbor: string, a: Readonly<PathAttributes>): Target {
     const tunnel = this.#sessionTunnel.get(neighbor);
     if (tunnel !== undefined) return { kind: 'tunnel', tunnel };
-    let nh: Uint8Array | undefined;
-    if (family === 'ipv4-unicast') nh = a.nextHop !== undefined ? v4Bytes(a.nextHop) : undefined;
-    else nh = a.nextHop6?.global;
+    const nh = nextHopOf(family, a);
     if (nh === undefined) return { kind: 'none' };
     for (const s of nh.length === 4 ? this.#subnets4 : this.#subnets6) {
       if (inSubnet(nh, s) && !equal(nh, s.ours)) return { kind: 'tunnel', tunnel: s.tunnel };
@@ -85,22 +91,39 @@ export class TargetResolver {
   }
 
   /**
-   * Takes a reloaded config (Fib.reconfigure); returns whether any target can have changed
-   * (a neighbor moved into or out of a tunnel, an inner subnet added, removed or changed).
+   * Takes a reloaded config (Fib.reconfigure). Returns undefined when no target can have
+   * changed, else which best paths may have: those of a neighbor that moved into, out of or
+   * between tunnels, and those whose next hop lies in an inner subnet that was added, removed or
+   * changed (old or new). Everything else resolves as before, so a reload that adds one
+   * customer re-resolves that customer's routes, not the full table.
    */
-  reconfigure(cfg: Pick<Config, 'neighbors' | 'tunnels'>): boolean {
+  reconfigure(cfg: Pick<Config, 'neighbors' | 'tunnels'>): Retarget | undefined {
     const next = new TargetResolver(cfg);
-    const key = (r: TargetResolver) =>
-      JSON.stringify([
-        [...r.#sessionTunnel].sort(),
-        [...r.#subnets4, ...r.#subnets6].map((s) => [s.tunnel, [...s.ours], s.len]),
-      ]);
-    if (key(next) === key(this)) return false;
+    const moved = new Set<string>();
+    for (const [n, t] of this.#sessionTunnel) if (next.#sessionTunnel.get(n) !== t) moved.add(n);
+    for (const [n, t] of next.#sessionTunnel) if (this.#sessionTunnel.get(n) !== t) moved.add(n);
+    const text = (s: Subnet) => `${s.tunnel}|${s.bytes.join('.')}|${s.len}|${s.ours.join('.')}`;
+    const changed = (a: Subnet[], b: Subnet[]) => {
+      const inB = new Set(b.map(text));
+      return a.filter((s) => !inB.has(text(s)));
+    };
+    const subnets = [
+      ...changed(this.#subnets4, next.#subnets4),
+      ...changed(next.#subnets4, this.#subnets4),
+      ...changed(this.#subnets6, next.#subnets6),
+      ...changed(next.#subnets6, this.#subnets6),
+    ];
+    if (moved.size === 0 && subnets.length === 0) return undefined;
     this.#sessionTunnel.clear();
     for (const [n, t] of next.#sessionTunnel) this.#sessionTunnel.set(n, t);
     this.#subnets4.splice(0, this.#subnets4.length, ...next.#subnets4);
     this.#subnets6.splice(0, this.#subnets6.length, ...next.#subnets6);
-    return true;
+    return (family, neighbor, a) => {
+      if (moved.has(neighbor)) return true;
+      if (subnets.length === 0) return false;
+      const nh = nextHopOf(family, a);
+      return nh !== undefined && subnets.some((s) => inSubnet(nh, s));
+    };
   }
 }
 

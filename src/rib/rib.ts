@@ -162,6 +162,10 @@ interface Subscriber {
   /** Next entry of the snapshot still to hand over, per family; -1 when none is due. */
   cursor4: number;
   cursor6: number;
+  /** Keys subscribers: the snapshot hands over only prefixes whose full or resale best path
+   * passes (live changes are handed over whatever they are). Asked once per (neighbor, set). */
+  filter?: (family: Family, r: RouteInfo) => boolean;
+  passes?: Map<number, boolean>[];
 }
 
 /** Dirty entries handed to neighbors between two looks at the clock. */
@@ -251,6 +255,36 @@ export class Rib {
     opts: { snapshot?: boolean } = {},
   ): () => void {
     return this.#subscribe({ keys: listener, cursor4: -1, cursor6: -1 }, opts);
+  }
+
+  /**
+   * Hands an onPrefixChange subscriber the prefixes whose full or resale best path passes
+   * `filter` (asked once per neighbor and attribute set), in slices like a snapshot: for a
+   * subscriber whose view of some best paths changed (the FIB after a reload moved a session
+   * into a tunnel). A snapshot still under way starts again from the top, whole: the part
+   * already handed over may be affected too. Unknown listener: nothing.
+   */
+  rehand(
+    listener: (changed: ChangedPrefixes) => void,
+    filter: (family: Family, r: RouteInfo) => boolean,
+  ): void {
+    const sub = this.#listeners.find((l) => l.keys === listener);
+    if (sub === undefined) return;
+    const running = sub.cursor4 >= 0 || sub.cursor6 >= 0;
+    if (running && sub.filter === undefined) {
+      // An unfiltered snapshot under way: from the top, unfiltered.
+    } else if (running) {
+      // Two filters: the union.
+      const before = sub.filter!;
+      sub.filter = (f, r) => before(f, r) || filter(f, r);
+      sub.passes = [];
+    } else {
+      sub.filter = filter;
+      sub.passes = [];
+    }
+    sub.cursor4 = this.t4.index.highWater > 0 ? 0 : -1;
+    sub.cursor6 = this.t6.index.highWater > 0 ? 0 : -1;
+    if (sub.cursor4 >= 0 || sub.cursor6 >= 0) this.#schedule();
   }
 
   #subscribe(sub: Subscriber, opts: { snapshot?: boolean }): () => void {
@@ -819,6 +853,20 @@ export class Rib {
     const keys: ChangedPrefixes = { v4: [], v6: [] };
     // Keys are cheap to hand over: eight times as many per step.
     const step = l.keys !== undefined ? FANOUT_STEP * 8 : FANOUT_STEP;
+    // A filtered snapshot may pass over most of the table: the entries looked at are bounded too.
+    let looked = 0;
+    const lookLimit = step * 4;
+    const filter = l.filter;
+    const passes = (family: Family, t: LocRib<Prefix4 | Prefix6>, p: number): boolean => {
+      if (p === -1) return false;
+      const nbr = t.pNbr[p]!;
+      const attr = t.pAttr[p]!;
+      let byAttr = l.passes![nbr];
+      if (byAttr === undefined) l.passes![nbr] = byAttr = new Map();
+      let ok = byAttr.get(attr);
+      if (ok === undefined) byAttr.set(attr, (ok = filter!(family, this.#routeInfo(nbr, attr))));
+      return ok;
+    };
     let n = 0;
     for (const [t, family, v6] of [
       [this.t4, 'ipv4-unicast', false],
@@ -827,8 +875,13 @@ export class Rib {
       let e = v6 ? l.cursor6 : l.cursor4;
       if (e < 0) continue;
       const hw = Math.min(t.index.highWater, t.head.length);
-      for (; e < hw && n < step; e++) {
+      for (; e < hw && n < step && looked < lookLimit; e++) {
         if (t.best[e] === -1 && t.bestResale[e] === -1) continue;
+        looked++;
+        if (filter) {
+          const lr = t as LocRib<Prefix4 | Prefix6>;
+          if (!passes(family, lr, t.best[e]!) && !passes(family, lr, t.bestResale[e]!)) continue;
+        }
         n++;
         if (l.keys === undefined) batch.push(this.#change(t as LocRib<Prefix4 | Prefix6>, family, e));
         else if (v6) keys.v6.push((t as LocRib<Prefix6>).index.key(e));
@@ -836,10 +889,14 @@ export class Rib {
       }
       if (v6) l.cursor6 = e < hw ? e : -1;
       else l.cursor4 = e < hw ? e : -1;
-      if (n >= step) break;
+      if (n >= step || looked >= lookLimit) break;
     }
     if (n > 0) this.#hand(l, batch, keys);
     if (l.cursor4 >= 0 || l.cursor6 >= 0) this.#schedule();
+    else {
+      l.filter = undefined;
+      l.passes = undefined;
+    }
   }
 
   #fanOut<K extends Prefix4 | Prefix6>(

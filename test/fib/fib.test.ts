@@ -103,25 +103,26 @@ function world(opts: { retryMs?: number; wrapRib?: (rib: Rib) => FibRib } = {}) 
     },
   };
   const { log, warns } = recordingLog();
+  const config = {
+    neighbors: nbrs,
+    tunnels: [
+      {
+        name: 'cust',
+        remote: '192.0.2.50',
+        key: 1,
+        mtu: 1472,
+        inner: { local: '198.51.100.1/30' },
+        allowedSources: ['203.0.113.0/24'],
+        routes: ['203.0.113.240/28'],
+        mssClamp: true,
+        sequence: false,
+        checksum: false,
+      },
+    ],
+    fib: { fullTable: 201, resaleTable: 202, protocol: 250, rulePriority: 1000, kernel: true },
+  };
   const fib = new Fib({
-    config: {
-      neighbors: nbrs,
-      tunnels: [
-        {
-          name: 'cust',
-          remote: '192.0.2.50',
-          key: 1,
-          mtu: 1472,
-          inner: { local: '198.51.100.1/30' },
-          allowedSources: ['203.0.113.0/24'],
-          routes: ['203.0.113.240/28'],
-          mssClamp: true,
-          sequence: false,
-          checksum: false,
-        },
-      ],
-      fib: { fullTable: 201, resaleTable: 202, protocol: 250, rulePriority: 1000, kernel: true },
-    },
+    config,
     rib: opts.wrapRib ? opts.wrapRib(rib) : rib,
     dataplane,
     log,
@@ -148,7 +149,7 @@ function world(opts: { retryMs?: number; wrapRib?: (rib: Rib) => FibRib } = {}) 
     await rib.idle();
     await fib.idle();
   };
-  return { rib, fib, kernel, lpm, warns, announce, withdraw, settle };
+  return { rib, fib, kernel, lpm, warns, announce, withdraw, settle, config };
 }
 
 t.test('full and resale tables, the TUN, the LPM and the rules', async (t) => {
@@ -296,6 +297,7 @@ t.test(
           hand = listener;
           return () => {};
         },
+        rehand: () => {},
         bestOf: (f, p) => script.get(p)?.shift() ?? rib.bestOf(f, p),
       }),
     });
@@ -352,4 +354,60 @@ t.test('stop with keep (graceful restart) writes the held deletions before it re
     prefixes.slice(6),
     'the kernel keeps exactly the routes the RIB still has',
   );
+});
+
+t.test('a reload re-resolves only the best paths whose target can have changed', async (t) => {
+  const w = world();
+  await w.fib.start();
+  // A table's worth of transit routes, and one customer route inside the customer's tunnel.
+  const many = Array.from({ length: 3000 }, (_, i) => `100.${64 + (i >> 8)}.${i & 255}.0/24`);
+  w.announce('transit', '192.0.2.2', many, [64496, 64511]);
+  w.announce('cust', '198.51.100.2', ['203.0.113.0/26']);
+  await w.settle();
+  t.equal(w.kernel.state(201)['203.0.113.0/26'], 'dev 9', 'the customer route goes into the TUN');
+  const routeWrites = (from: number) =>
+    w.kernel.log.slice(from).map((x) => `${x.op}|${x.table}|${x.dst}|${x.via}`);
+
+  // Nothing that moves a target (a timer): nothing written again.
+  let from = w.kernel.log.length;
+  const same = { ...w.config, neighbors: w.config.neighbors.map((n) => ({ ...n, holdTime: 30 })) };
+  t.ok(await w.fib.reconfigure(w.config, same));
+  await w.settle();
+  t.same(routeWrites(from), [], 'a reload that moves no target writes no route');
+
+  // The customer's session leaves its tunnel and the tunnel's inner subnet moves away from the
+  // customer's next hop: the customer's route now goes to its next hop as a gateway.
+  from = w.kernel.log.length;
+  const moved = {
+    ...same,
+    neighbors: same.neighbors.map((n) => (n.name === 'cust' ? { ...n, tunnel: undefined } : n)),
+    tunnels: same.tunnels.map((x) => ({ ...x, inner: { local: '198.51.100.5/30' } })),
+  };
+  t.ok(await w.fib.reconfigure(same, moved));
+  await w.settle();
+  const written = routeWrites(from);
+  t.same(
+    written.filter((x) => x.includes('203.0.113.0/26')).sort(),
+    [`${OP_ROUTE_SET}|201|203.0.113.0/26|198.51.100.2`, `${OP_ROUTE_SET}|202|203.0.113.0/26|198.51.100.2`],
+    'the customer route is written again, to its gateway, in both tables',
+  );
+  t.notOk(
+    written.some((x) => x.includes('|100.')),
+    `none of the ${many.length} transit routes is written again (${written.length} writes in all)`,
+  );
+  t.equal(w.kernel.state(201)['198.51.100.4/30'], 'dev 9', 'the new inner subnet is routed into the TUN');
+  t.notOk('198.51.100.0/30' in w.kernel.state(201), 'the old one is gone');
+  t.same([...w.lpm], [], 'the customer route leaves the tunnel LPM');
+
+  // And back: the session into its tunnel again.
+  from = w.kernel.log.length;
+  t.ok(await w.fib.reconfigure(moved, same));
+  await w.settle();
+  t.equal(w.kernel.state(201)['203.0.113.0/26'], 'dev 9', 'into the TUN again');
+  t.same([...w.lpm], [['203.0.113.0/26', 7]], 'and into the tunnel LPM');
+  t.notOk(
+    routeWrites(from).some((x) => x.includes('|100.')),
+    'still no transit route written again',
+  );
+  await w.fib.stop();
 });
