@@ -5,9 +5,9 @@
  * Exit codes: 0 clean stop, 1 start-up failure, 2 bad arguments or bad config.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config/load.js';
-import { printConfig } from './config/print.js';
-import { Daemon } from './daemon/daemon.js';
+import { loadConfigIsolated } from './config/isolated.js';
+import type { Config } from './config/types.js';
+import { Daemon, STOP_DEADLINE_MS } from './daemon/daemon.js';
 import { GredgeError } from './errors.js';
 import { createLogger } from './observe/log.js';
 import { type SdNotify, statusOf, systemdNotifier } from './observe/sdnotify.js';
@@ -34,14 +34,16 @@ async function main(): Promise<number> {
     process.stderr.write(`gredged: --config FILE is required\n${USAGE}\n`);
     return 2;
   }
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
-    config = loadConfig(file);
+    config = await loadConfigIsolated(file);
   } catch (err) {
     process.stderr.write(`gredged: invalid config\n${(err as Error).message}\n`);
     return 2;
   }
   if (args.values.check) {
+    // Loaded only here: the printer needs the schema, which the running daemon never holds.
+    const { printConfig } = await import('./config/print.js');
     process.stdout.write(printConfig(config));
     return 0;
   }
@@ -60,31 +62,57 @@ async function main(): Promise<number> {
   // The data plane runs in native threads that hold no handle on the event loop, and a
   // tunnel-only CPE has no sockets either: this timer keeps gredged up until a signal.
   const alive = setInterval(() => {}, 1 << 30);
+  // SIGTERM (systemd's stop) and SIGINT (a terminal's Ctrl-C) stop alike: Cease to every
+  // neighbor, kernel routes, rules and TUN removed, exit 0, all within the stop deadline. A
+  // signal during start-up waits for the start to finish (or fail) first, so that nothing it is
+  // still setting up outlives the stop. A second signal while stopping is logged and changes
+  // nothing: the stop is bounded already, and kill -9 stays the way not to wait (the next
+  // start removes what is left).
+  const deadlineMs = stopDeadline(log);
+  let stopping: string | undefined;
   const stop = (signal: string) => {
-    log.info({ signal }, 'stopping');
+    if (stopping !== undefined) {
+      log.warn({ signal, first: stopping }, 'already stopping; the stop goes on (bounded by its deadline)');
+      return;
+    }
+    stopping = signal;
+    const t0 = Date.now();
+    log.info({ signal, deadlineMs }, 'stopping');
     notify.stopping();
     clearInterval(alive);
-    daemon.stop().then(
-      () => log.flush(() => process.exit(0)),
-      () => process.exit(1),
-    );
+    // Last resort, should a phase of the stop not return at all (each is bounded already).
+    setTimeout(() => {
+      log.error({ deadlineMs }, 'stop did not finish within its deadline: exiting anyway');
+      log.flush(() => process.exit(0));
+    }, deadlineMs + HARD_EXIT_GRACE_MS).unref();
+    void started
+      .catch(() => {})
+      // The deadline counts from the signal: a start still under way spends some of it.
+      .then(() => daemon.stop(undefined, { deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)) }))
+      .then(
+        () => log.flush(() => process.exit(0)),
+        () => process.exit(1),
+      );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  let started: Promise<void> = Promise.resolve();
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // Reload the same --config file; signals during a reload queue one more (daemon/reload.ts).
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading the config');
     daemon.reloader.hangup();
   });
   try {
-    await daemon.start();
+    started = daemon.start();
+    await started;
   } catch (err) {
     const code = err instanceof GredgeError ? err.code : 'ERR_START';
     log.fatal({ code, err }, (err as Error).message);
     process.stderr.write(`gredged: ${(err as Error).message}\n`);
     notify.status(`start-up failed: ${(err as Error).message}`);
     clearInterval(alive);
-    await daemon.stop().catch(() => {});
+    // A signal that came during the start stops the daemon itself (and exits 0).
+    if (stopping === undefined) await daemon.stop(undefined, { deadlineMs }).catch(() => {});
     return 1;
   }
   // Up: data plane, FIB and listener. STATUS= refreshed every 2 s, sent only when it changed.
@@ -94,6 +122,25 @@ async function main(): Promise<number> {
   daemon.reloader.notifyWith(notify);
   if (notify.enabled) setInterval(() => notify.status(statusOf(daemon)), 2000).unref();
   return -1; // running: exit happens on a signal
+}
+
+/** What the last-resort exit timer allows beyond the stop's own deadline (ms). */
+const HARD_EXIT_GRACE_MS = 2000;
+
+/**
+ * The stop deadline (ms): STOP_DEADLINE_MS, or GREDGE_STOP_DEADLINE_MS from the environment
+ * (tests, and boxes whose kernel tables take longer to empty).
+ */
+function stopDeadline(log: ReturnType<typeof createLogger>): number {
+  const v = process.env.GREDGE_STOP_DEADLINE_MS;
+  if (v === undefined || v === '') return STOP_DEADLINE_MS;
+  const n = Number(v);
+  if (Number.isInteger(n) && n >= 0 && n <= 3_600_000) return n;
+  log.warn(
+    { GREDGE_STOP_DEADLINE_MS: v, using: STOP_DEADLINE_MS },
+    'GREDGE_STOP_DEADLINE_MS is not 0..3600000 ms: ignored',
+  );
+  return STOP_DEADLINE_MS;
 }
 
 function parse() {

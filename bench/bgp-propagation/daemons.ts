@@ -6,7 +6,7 @@
  * import all from the feeder, export all with next hop self to the monitor, `strict bind`.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { Gredged, gredgedYaml, MAIN } from '../../test/interop/harness/gredged.js';
 import { Daemon, until } from '../../test/interop/harness/proc.js';
@@ -24,7 +24,14 @@ export interface RpkiCache {
 export interface Started {
   name: string;
   daemon: Daemon;
+  /** With `rpki`: seconds from the daemon's RTR connection to all `rpki.vrps` VRPs visible in it. */
+  vrpLoadSeconds?: number;
+  /** With `rpki`: how many of the feeder's routes the daemon holds as Valid, asked after the run. */
+  validRoutes?: () => Promise<number>;
 }
+
+/** How long a daemon may take to load `vrps` VRPs: 60 s, plus 1 s per 5,000 VRPs. */
+const vrpDeadlineMs = (vrps: number) => 60_000 + vrps / 5;
 
 export async function startBird(dir: string, port: number, rpki?: RpkiCache): Promise<Started> {
   const conf = join(dir, 'bird-bench.conf');
@@ -57,10 +64,36 @@ protocol bgp monitor {
 }
 `,
   );
+  // BIRD opens its RTR connection as it starts (milliseconds): its load time is from the spawn.
+  const t0 = performance.now();
   const daemon = new Daemon('bird', ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(dir, 'bird-bench.pid')]);
   await birdUp(ctl);
-  if (rpki) await birdRoas(ctl, rpki.vrps);
-  return { name: 'bird', daemon };
+  if (!rpki) return { name: 'bird', daemon };
+  await birdRoas(ctl, rpki.vrps);
+  const validRoutes = () =>
+    new Promise<number>((resolve, reject) =>
+      execFile(
+        'birdc',
+        [
+          '-s',
+          ctl,
+          'show',
+          'route',
+          'count',
+          'protocol',
+          'feeder',
+          'where',
+          'roa_check(r4, net, bgp_path.last) = ROA_VALID',
+        ],
+        { timeout: 120_000 },
+        (err, out) => {
+          const m = /(\d+) of \d+ routes/.exec(out);
+          if (err || !m) reject(err ?? new Error(`birdc: ${out}`));
+          else resolve(Number(m[1]));
+        },
+      ),
+    );
+  return { name: 'bird', daemon, vrpLoadSeconds: (performance.now() - t0) / 1000, validRoutes };
 }
 
 export async function startGredged(dir: string, port: number, rpki?: RpkiCache): Promise<Started> {
@@ -99,11 +132,46 @@ export async function startGredged(dir: string, port: number, rpki?: RpkiCache):
   );
   const daemon = new Daemon('gredged', [process.execPath, MAIN, '--config', g.confPath]);
   await daemon.waitFor(/gredged started/, 15_000);
-  await daemon.waitFor(new RegExp(`"data":"current".*"vrps":${rpki.vrps}\\b`), 60_000);
-  return { name: 'gredged', daemon };
+  // Its own log lines (pino JSON, `time` ISO with ms): the RTR client's first `syncing` state (connected,
+  // Reset Query sent) to the `current` state holding every VRP.
+  const syncing = await daemon.waitFor(/^.*"connection":"syncing".*$/m, 15_000);
+  const current = await daemon.waitFor(
+    new RegExp(`^.*"data":"current".*"vrps":${rpki.vrps}\\b.*$`, 'm'),
+    vrpDeadlineMs(rpki.vrps),
+  );
+  const time = (m: RegExpMatchArray) => Date.parse((JSON.parse(m[0]) as { time: string }).time);
+  const validRoutes = () =>
+    new Promise<number>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [CTL, '--socket', join(dir, 'gredge.sock'), '--json', 'show', 'neighbor', 'upstream'],
+        { timeout: 120_000, maxBuffer: 1 << 24 },
+        (err, out) => {
+          const valid = err ? undefined : findValid(JSON.parse(out));
+          if (valid === undefined)
+            reject(err ?? new Error(`gredgectl: no rpki counts in ${out.slice(0, 500)}`));
+          else resolve(valid);
+        },
+      ),
+    );
+  return { name: 'gredged', daemon, vrpLoadSeconds: (time(current) - time(syncing)) / 1000, validRoutes };
 }
 
-/** Resolves once BIRD's ROA table holds `n` VRPs (60 s deadline). */
+const CTL = join(dirname(MAIN), 'control', 'cli', 'gredgectl.js');
+
+/** `rpki.valid` wherever it sits in gredgectl's JSON answer for a neighbor. */
+function findValid(x: unknown): number | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const r = (x as { rpki?: { valid?: unknown } }).rpki;
+  if (r && typeof r.valid === 'number') return r.valid;
+  for (const v of Object.values(x)) {
+    const f = findValid(v);
+    if (f !== undefined) return f;
+  }
+  return undefined;
+}
+
+/** Resolves once BIRD's ROA table holds `n` VRPs (polled every 200 ms; deadline vrpDeadlineMs). */
 function birdRoas(ctl: string, n: number): Promise<true> {
   return until(
     'BIRD ROA table',
@@ -113,7 +181,7 @@ function birdRoas(ctl: string, n: number): Promise<true> {
           resolve(!err && out.includes(`${n} of ${n} routes`) ? true : undefined),
         ),
       ),
-    60_000,
+    vrpDeadlineMs(n),
   );
 }
 

@@ -5,19 +5,23 @@
  * same run with the same feeder and monitor; medians over runs and gredged/BIRD ratios.
  *   npm run bench:bgp-propagation -- [--prefixes 100000,1000000] [--runs 3] [--daemons bird,gredged]
  *                                    [--port 179] [--timeout 600] [--json FILE] [--rpki SHARE]
+ *                                    [--vrps N]
  * --rpki SHARE (0–1): both daemons validate every route (RFC 6811) against a stayrtr cache
  * holding a VRP for SHARE of the feed's prefixes (bench/rpki/feed-vrps.ts: Valid, the rest
- * NotFound); BIRD with `protocol rpki` and roa_check() in its import filter.
+ * NotFound); BIRD with `protocol rpki` and roa_check() in its import filter. --vrps N (with
+ * --rpki) tops the cache up to N VRPs with IPv4 VRPs outside the feed (a real table's size
+ * without changing a verdict). Each daemon's VRP load time (RTR connect → all VRPs visible) is
+ * reported beside its propagation time; peak RSS covers both.
  * The feeder → monitor floor (no daemon) is measured first so the harness is never the bottleneck.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { haveCommand } from '../../test/interop/harness/proc.js';
 import { Daemon } from '../../test/interop/harness/proc.js';
-import { feedVrps, writeVrpFile } from '../rpki/feed-vrps.js';
+import { feedVrps, fillerVrps, writeVrpFile } from '../rpki/feed-vrps.js';
 import { ADDR, AS, type RpkiCache, type Started, startBird, startGredged } from './daemons.js';
 import { buildFeed, type Feed } from './feed.js';
 import { describeAttrs, PrefixCounter } from './monitor.js';
@@ -26,6 +30,10 @@ import { Speaker } from './speaker.js';
 
 interface Sample {
   seconds: number;
+  /** --rpki: seconds from the daemon's RTR connection to every VRP loaded (daemons.ts). */
+  vrpLoadSeconds: number;
+  /** --rpki: routes the daemon holds as Valid right after the monitor got the last one. */
+  valid: number;
   rssBytes: number;
   cpuSeconds: number;
   feedSeconds: number;
@@ -41,6 +49,7 @@ const { values: args } = parseArgs({
     timeout: { type: 'string', default: '600' },
     json: { type: 'string' },
     rpki: { type: 'string' },
+    vrps: { type: 'string' },
   },
 });
 const sizes = args.prefixes.split(',').map((s) => Number(s.trim()));
@@ -144,11 +153,15 @@ async function once(which: string, feed: Feed, dir: string, rpki?: RpkiCache): P
     const h = process.cpuUsage(h0);
     const sample: Sample = {
       seconds,
+      vrpLoadSeconds: started.vrpLoadSeconds ?? Number.NaN,
+      valid: Number.NaN,
       rssBytes: peakRssBytes(pid),
       cpuSeconds: cpuSeconds(pid) - cpu0,
       feedSeconds: await fed,
       harnessCpu: (h.user + h.system) / 1e6,
     };
+    // Asked only now: BIRD's count runs roa_check() over every route again (CPU not to bill).
+    if (started.validRoutes) sample.valid = await started.validRoutes().catch(() => Number.NaN);
     if (counter.firstAttrs) {
       const a = describeAttrs(counter.firstAttrs);
       if (a.asPath[0] !== AS.daemon || a.asPath[1] !== AS.feeder || a.nextHop !== ADDR.daemon)
@@ -218,9 +231,15 @@ async function main(): Promise<number> {
       let rpki: RpkiCache | undefined;
       let rtr: Daemon | undefined;
       if (args.rpki !== undefined) {
-        const roas = feedVrps(feed, Number(args.rpki));
+        const matching = feedVrps(feed, Number(args.rpki));
+        const extra = Math.max(0, Number(args.vrps ?? 0) - matching.length);
+        const roas = extra > 0 ? matching.concat(fillerVrps(extra)) : matching;
         const file = join(dir, `vrps-${n}.json`);
         writeVrpFile(file, roas);
+        // stayrtr parses the whole file before it listens: >30 s for 750,000 VRPs on a busy
+        // 2-core machine. 30 s plus 4 s per MB of JSON (~75 bytes per VRP).
+        const mbytes = statSync(file).size / 1e6;
+        const ts = performance.now();
         const rport = await freeTcpPort(RTR_ADDR);
         rtr = new Daemon('stayrtr', [
           'stayrtr',
@@ -238,10 +257,11 @@ async function main(): Promise<number> {
           '-disable.aspa',
           '-disable.bgpsec',
         ]);
-        await rtr.waitFor(/StayRTR Server started/, 30_000);
+        await rtr.waitFor(/StayRTR Server started/, 30_000 + 4_000 * mbytes);
         rpki = { address: RTR_ADDR, port: rport, vrps: roas.length };
         console.log(
-          `  rpki: ${roas.length} VRPs (${args.rpki} of the feed Valid, the rest NotFound) from stayrtr`,
+          `  rpki: ${roas.length} VRPs from stayrtr (${matching.length} for ${args.rpki} of the feed's /24s: Valid, the rest NotFound;` +
+            ` ${extra} outside the feed), ${fmt(mbytes, 1)} MB JSON, stayrtr ready in ${fmt((performance.now() - ts) / 1000, 1)} s`,
         );
       }
       for (let r = 0; r < runs; r++) {
@@ -252,7 +272,7 @@ async function main(): Promise<number> {
             const s = await once(d, feed, dir, rpki);
             ((results[d] ??= {})[n] ??= []).push(s);
             console.log(
-              `  run ${r + 1} ${d.padEnd(7)} ${fmt(s.seconds)} s  peak RSS ${fmt(mb(s.rssBytes), 0)} MB  CPU ${fmt(s.cpuSeconds)} s` +
+              `  run ${r + 1} ${d.padEnd(7)} ${rpki ? `VRPs loaded in ${fmt(s.vrpLoadSeconds)} s, ` : ''}${fmt(s.seconds)} s${rpki ? ` (${s.valid} Valid)` : ''}  peak RSS ${fmt(mb(s.rssBytes), 0)} MB  CPU ${fmt(s.cpuSeconds)} s` +
                 `  (feeder done ${fmt(s.feedSeconds)} s, harness CPU ${fmt(s.harnessCpu)} s, floor ${fmt(f, 3)} s)`,
             );
           } catch (err) {
@@ -265,27 +285,37 @@ async function main(): Promise<number> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const la = loadavg();
+  console.log(`\nload average at the end ${la.map((x) => x.toFixed(2)).join(', ')} (1, 5, 15 min)`);
   console.log(
-    `\nmedians over ${runs} run(s); feeder 127.0.0.2 AS 65001 → daemon 127.0.0.1 AS 65000 → monitor 127.0.0.3 AS 65002`,
+    `medians over ${runs} run(s); feeder 127.0.0.2 AS 65001 → daemon 127.0.0.1 AS 65000 → monitor 127.0.0.3 AS 65002`,
   );
-  console.log('prefixes  daemon   seconds  peak RSS MB  CPU s   | harness floor s');
+  const withVrps = args.rpki !== undefined;
+  console.log(
+    `prefixes  daemon  ${withVrps ? ' VRP load s' : ''}  seconds  peak RSS MB  CPU s   | harness floor s`,
+  );
   const summary: Record<string, unknown>[] = [];
   for (const n of sizes) {
     const row: Record<string, number> = {};
     for (const d of daemons) {
       const ss = results[d]?.[n] ?? [];
       const t = median(ss.map((s) => s.seconds));
+      const vload = median(ss.map((s) => s.vrpLoadSeconds));
       const rss = median(ss.map((s) => s.rssBytes));
       const cpu = median(ss.map((s) => s.cpuSeconds));
+      if (withVrps) {
+        row[`${d}VrpLoadSeconds`] = vload;
+        row[`${d}Valid`] = median(ss.map((s) => s.valid));
+      }
       Object.assign(row, { [`${d}Seconds`]: t, [`${d}RssMB`]: mb(rss), [`${d}Cpu`]: cpu });
       console.log(
-        `${String(n).padStart(8)}  ${d.padEnd(7)} ${fmt(t).padStart(8)}  ${fmt(mb(rss), 0).padStart(11)}  ${fmt(cpu).padStart(6)}  | ${fmt(median(floors[n] ?? []), 3)}`,
+        `${String(n).padStart(8)}  ${d.padEnd(7)} ${withVrps ? fmt(vload).padStart(11) : ''}${fmt(t).padStart(8)}  ${fmt(mb(rss), 0).padStart(11)}  ${fmt(cpu).padStart(6)}  | ${fmt(median(floors[n] ?? []), 3)}`,
       );
     }
     if (daemons.includes('bird') && daemons.includes('gredged')) {
       const ratio = (k: string) => row[`gredged${k}`]! / row[`bird${k}`]!;
       console.log(
-        `${String(n).padStart(8)}  gredged/BIRD: time ×${fmt(ratio('Seconds'))}  RSS ×${fmt(ratio('RssMB'))}  CPU ×${fmt(ratio('Cpu'))}`,
+        `${String(n).padStart(8)}  gredged/BIRD: ${withVrps ? `VRP load ×${fmt(ratio('VrpLoadSeconds'))}  ` : ''}time ×${fmt(ratio('Seconds'))}  RSS ×${fmt(ratio('RssMB'))}  CPU ×${fmt(ratio('Cpu'))}`,
       );
     }
     summary.push({ prefixes: n, floorSeconds: median(floors[n] ?? []), ...row });

@@ -19,7 +19,7 @@ export function feedVrps(
 ): Array<{ prefix: string; maxLength: number; asn: string; ta: string }> {
   const out: Array<{ prefix: string; maxLength: number; asn: string; ta: string }> = [];
   const b = feed.bytes;
-  const every = share >= 1 ? 1 : share <= 0 ? 0 : Math.round(1 / share);
+  const take = Math.min(1, Math.max(0, share));
   let o = 0;
   let i = 0;
   while (o + 19 <= b.length) {
@@ -50,12 +50,45 @@ export function feedVrps(
       const bytes = Math.ceil(plen / 8);
       const a = [0, 0, 0, 0];
       for (let k = 0; k < bytes; k++) a[k] = b[p + 1 + k]!;
-      if (every > 0 && plen === 24 && i % every === 0)
-        out.push({ prefix: `${a.join('.')}/${plen}`, maxLength: plen, asn: `AS${origin}`, ta: 'bench' });
-      i++;
+      // SHARE of the /24s, spread evenly: the i-th is taken when the running total crosses an integer.
+      if (plen === 24) {
+        if (Math.floor((i + 1) * take) > Math.floor(i * take))
+          out.push({ prefix: `${a.join('.')}/${plen}`, maxLength: plen, asn: `AS${origin}`, ta: 'bench' });
+        i++;
+      }
       p += 1 + bytes;
     }
     o = end;
+  }
+  return out;
+}
+
+/**
+ * `n` more IPv4 VRPs that cover none of the feed's prefixes (the feed walks /8s upwards from
+ * 11; these walk /24s from 128.0.0.0 upwards, skipping the same kind of special /8s), so that the
+ * cache holds as many VRPs as a real one without changing any verdict: each 32-/24 block is one
+ * /22 with maxLength 24 and 28 /24s; origins AS 64512–65511.
+ */
+export function fillerVrps(n: number): ReturnType<typeof feedVrps> {
+  const skip = new Set([169, 172, 192, 198, 203]);
+  const out: ReturnType<typeof feedVrps> = [];
+  let first = 128;
+  let slot = 0;
+  for (let k = 0; k < n; k++) {
+    while (skip.has(first)) first++;
+    if (first >= 224) throw new Error('too many filler VRPs');
+    const wide = slot % 32 === 0;
+    out.push({
+      prefix: `${first}.${slot >> 8}.${slot & 255}.0/${wide ? 22 : 24}`,
+      maxLength: 24,
+      asn: `AS${64512 + (k % 1000)}`,
+      ta: 'bench',
+    });
+    slot += wide ? 4 : 1;
+    if (slot >= 65536) {
+      slot = 0;
+      first++;
+    }
   }
   return out;
 }

@@ -236,10 +236,9 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
     if (fd < 0) return fail_close();
     fp->tun_fds_.push_back(fd);
   }
-  if (cfg.persistent) {
-    *res = tun_set_persist(fp->tun_fds_[0], true);
-    if (!res->ok()) return fail_close();
-  }
+  // Both ways: a TUN an earlier instance made persistent goes at exit when this config says so.
+  *res = tun_set_persist(fp->tun_fds_[0], cfg.persistent);
+  if (!res->ok()) return fail_close();
   *res = link_set_mtu_up(cfg.tun, cfg.mtu);
   if (!res->ok()) return fail_close();
   fp->ifindex_ = link_index(cfg.tun);

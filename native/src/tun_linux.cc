@@ -51,7 +51,14 @@ int tun_open_queue(const std::string& name, bool vnet_hdr, NetResult* res) {
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     close(fd);
-    *res = fail(NetErr::kOpen, e, "TUNSETIFF " + name);
+    // EINVAL on a name that exists: a device that is not a multi-queue TUN (a veth, a TAP, or
+    // a TUN made without multi_queue) holds it; say so instead of "Invalid argument".
+    if (e == EINVAL && access(("/sys/class/net/" + name).c_str(), F_OK) == 0)
+      *res = fail(NetErr::kOpen, e,
+                  "TUNSETIFF " + name + " (a device of that name exists and is not a multi-queue TUN: remove it or "
+                  "choose another dataplane.tun)");
+    else
+      *res = fail(NetErr::kOpen, e, "TUNSETIFF " + name);
     return -1;
   }
   if (vnet_hdr) {

@@ -8,7 +8,7 @@
  * Each check reads the fields it needs one by one through the schema, so it runs on every part
  * that is valid even while other parts are not: an operator sees every problem at once.
  */
-import { parsePrefixRule, type PrefixRule } from '../policy/prefix-set.js';
+import { parsePrefixRule, type PrefixRule, rulesOverlap } from '../policy/prefix-set.js';
 import {
   type Cidr,
   contains,
@@ -296,23 +296,6 @@ function insideTunnel(
     add(p('address'), `${address} is our own inner address in tunnel '${t.name}'`);
   else if (!contains(ours, ip))
     add(p('address'), `${address} is not inside the inner subnet ${net} of tunnel '${t.name}'`);
-}
-
-/** Rules match a common prefix: one's prefix contains the other's, and their lengths meet. */
-export function rulesOverlap(a: PrefixRule, b: PrefixRule): boolean {
-  if (a.family !== b.family) return false;
-  const ca = ruleCidr(a);
-  const cb = ruleCidr(b);
-  if (!overlaps(ca, cb)) return false;
-  return Math.max(a.ge, b.ge) <= Math.min(a.le, b.le);
-}
-
-function ruleCidr(r: PrefixRule): Cidr {
-  const bytes =
-    r.family === 4
-      ? Uint8Array.of(r.net4 >>> 24, (r.net4 >>> 16) & 0xff, (r.net4 >>> 8) & 0xff, r.net4 & 0xff)
-      : r.net6;
-  return { family: r.family, bytes, length: r.len };
 }
 
 function duplicates(

@@ -8,28 +8,19 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { GredgeError } from '../errors.js';
 import { crossCheck } from './checks.js';
+import { ConfigError } from './error.js';
 import { type IncludedFile, resolveInclude } from './include.js';
 import { configJsonSchema, includeJsonSchema, keysAt } from './json-schema.js';
 import { type ConfigIssue, formatPath, fromZod, type Path, type PathIssue, YamlFile } from './reader.js';
 import { configSchema, includeFileSchema } from './schema.js';
 import type { Config } from './types.js';
 
-export { CONTROL_DEFAULTS, FIB_DEFAULTS, formatMode } from './schema.js';
+export { FIB_DEFAULTS } from './limits.js';
+export { CONTROL_DEFAULTS, formatMode } from './schema.js';
+export { ConfigError } from './error.js';
 
 /** Keys an included file contributes: appended, in include order, to the main file's lists. */
 const MERGED = ['neighbors', 'tunnels'] as const;
-
-export class ConfigError extends GredgeError {
-  readonly issues: ConfigIssue[];
-  constructor(source: string, issues: ConfigIssue[]) {
-    issues.sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || a.line - b.line || a.column - b.column);
-    const lines = issues.map(
-      (i) => `${i.file ?? source}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`,
-    );
-    super('ERR_CONFIG_INVALID', lines.join('\n'));
-    this.issues = issues;
-  }
-}
 
 export function loadConfig(path: string): Config {
   return parseConfig(readText(path), path);

@@ -15,49 +15,22 @@ import { parsePrefixRule } from '../policy/prefix-set.js';
 import { checkInterfaceAddress, checkIp, checkIpv4, checkIpv6, checkPrefix } from './addr.js';
 import { checkDirectory, checkPool, parseKeyRange } from './provisioning.js';
 import { describeValue } from './reader.js';
+import {
+  FIB_DEFAULTS,
+  FAMILIES,
+  IFNAME_RE,
+  LIMITS,
+  LOG_LEVELS,
+  METRICS_LISTEN,
+  NAME_RE,
+  parseHostPort,
+  ROLES,
+} from './limits.js';
 
-const U32 = 4294967295;
-
-/** Ranges shared with the data plane (src/dataplane), so both accept the same values. */
-export const LIMITS = {
-  asn: [1, U32],
-  port: [1, 65535],
-  holdTime: [0, 65535],
-  connectRetry: [1, 3600],
-  restartTime: [1, 4095],
-  maxPrefix: [1, 100_000_000],
-  restartAfter: [1, 86_400],
-  greKey: [0, U32],
-  mtu: [1280, 9000],
-  /** seconds, decimals allowed (the data plane keeps milliseconds) */
-  keepaliveInterval: [0.1, 3600],
-  keepaliveRetries: [1, 255],
-  /** native/src/fastpath.h kMaxWorkers */
-  workers: [1, 32],
-  table: [1, U32],
-  /** 0-4 are the kernel's own (unspec, redirect, kernel, boot, static): never ours to remove */
-  fibProtocol: [5, 255],
-  /** the five rules sit at PRIORITY..PRIORITY+4, before the main table's rule (32766) */
-  rulePriority: [1, 32761],
-  /** RFC 8210 §6 ranges, seconds */
-  rpkiRefresh: [1, 86_400],
-  rpkiRetry: [1, 7_200],
-  rpkiExpire: [600, 172_800],
-  rpkiPreference: [0, 255],
-  rpkiServers: [1, 16],
-} as const satisfies Record<string, readonly [number, number]>;
-
-/** Neighbor and tunnel names. */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-/** Linux interface names (IFNAMSIZ 16 with the NUL). */
-export const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const GROUP_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 /** sockaddr_un.sun_path holds 108 bytes with the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
 
-export const ROLES = ['customer', 'peer', 'transit', 'internal'] as const;
-export const FAMILIES = ['ipv4-unicast', 'ipv6-unicast'] as const;
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 const MAX_PREFIX_ACTIONS = ['warn', 'restart'] as const;
 
 /**
@@ -235,20 +208,40 @@ export function formatMode(mode: number): string {
 
 // ---- sections ----
 
+const GR_RESTART_TIME = 120;
+/** As FRR's and BIRD's helpers: how long stale routes wait for End-of-RIB once the neighbor is back. */
+const GR_STALE_TIME = 360;
+
 const gracefulRestart = z
   .union(
     [
       bool(),
       section({
         enabled: bool().default(true),
-        'restart-time': int(...LIMITS.restartTime).default(120),
+        'restart-time': int(...LIMITS.restartTime)
+          .default(GR_RESTART_TIME)
+          .describe('seconds advertised: how long the neighbor keeps our routes while we restart'),
+        'stale-time': int(...LIMITS.staleTime)
+          .default(GR_STALE_TIME)
+          .describe("seconds the neighbor's stale routes wait for its End-of-RIB once it is back"),
       }),
     ],
-    { error: expect('must be true, false or a mapping (enabled, restart-time)') },
+    { error: expect('must be true, false or a mapping (enabled, restart-time, stale-time)') },
   )
   .default(false)
-  .transform((g) => (typeof g === 'boolean' ? { enabled: g, restartTime: 120 } : g))
-  .describe('RFC 4724: true, or {enabled, restart-time}');
+  .transform((g) =>
+    typeof g === 'boolean' ? { enabled: g, restartTime: GR_RESTART_TIME, staleTime: GR_STALE_TIME } : g,
+  )
+  .describe('RFC 4724 (docs/graceful-restart.md): true, or {enabled, restart-time, stale-time}');
+
+/** Daemon-wide graceful restart: how gredged restarts (docs/graceful-restart.md). */
+const gracefulRestartDaemon = section({
+  'selection-deferral': int(...LIMITS.selectionDeferral)
+    .default(240)
+    .describe(
+      'after a restart, seconds gredged waits at most for End-of-RIB from its graceful-restart neighbors before it exports (RFC 4724 §4.1)',
+    ),
+});
 
 const maxPrefix = section({
   limit: int(...LIMITS.maxPrefix),
@@ -390,15 +383,15 @@ const underlaySchema = section({
 });
 
 export const fibShape = {
-  'full-table': table().default(201).describe('kernel table of every best path'),
-  'resale-table': table().default(202).describe('kernel table without no-resale routes'),
+  'full-table': table().default(FIB_DEFAULTS.fullTable).describe('kernel table of every best path'),
+  'resale-table': table().default(FIB_DEFAULTS.resaleTable).describe('kernel table without no-resale routes'),
   protocol: int(...LIMITS.fibProtocol)
-    .default(250)
+    .default(FIB_DEFAULTS.protocol)
     .describe('route and rule protocol marking what gredged owns'),
   'rule-priority': int(...LIMITS.rulePriority)
-    .default(1000)
+    .default(FIB_DEFAULTS.rulePriority)
     .describe('the first of the five ip rule priorities'),
-  kernel: bool().default(true).describe('false: tunnel LPMs only, no kernel routes or rules'),
+  kernel: bool().default(FIB_DEFAULTS.kernel).describe('false: tunnel LPMs only, no kernel routes or rules'),
 };
 const fibSchema = section(fibShape);
 
@@ -452,22 +445,6 @@ export const rpkiShape = {
 const rpkiSchema = section(rpkiShape);
 
 /** The Prometheus exporter's default address (9475: unassigned in Prometheus's port list). */
-export const METRICS_LISTEN = '127.0.0.1:9475';
-
-/**
- * `ADDR:PORT` for an IPv4 address, `[ADDR]:PORT` for IPv6 (as in a URL), split; undefined
- * when it is neither. The schema canonicalizes the address; src/observe/metrics.ts binds it.
- */
-export function parseHostPort(s: string): { address: string; port: number } | undefined {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(s);
-  if (!m) return undefined;
-  const address = m[1] ?? m[2]!;
-  const port = Number(m[3]);
-  if ((m[1] !== undefined ? checkIpv6(address) : checkIpv4(address)) !== undefined) return undefined;
-  if (port < LIMITS.port[0] || port > LIMITS.port[1]) return undefined;
-  return { address: canonicalIp(address), port };
-}
-
 const hostPort = () =>
   checked(str(), (s) =>
     parseHostPort(s)
@@ -538,6 +515,7 @@ export const mainShape = {
     .optional()
     .describe('BGP listener (default 0.0.0.0 port 179 when there are neighbors); false: none'),
   log: section({ level: oneOf(LOG_LEVELS).default('info') }).prefault({}),
+  'graceful-restart': gracefulRestartDaemon.prefault({}),
   'own-prefixes': list(prefix())
     .default([])
     .describe("the provider's own space: nothing inside it is accepted from eBGP"),
@@ -557,7 +535,6 @@ export const mainShape = {
   provisioning: provisioningSchema.optional().describe('one-command customers: gredgectl customer add'),
 };
 
-export const FIB_DEFAULTS = Object.freeze(fibSchema.parse({}));
 export const CONTROL_DEFAULTS = Object.freeze(controlSchema.parse({}));
 
 /** The main config file; the output is the `Config` every module is handed (without `source`). */
@@ -576,6 +553,7 @@ export const configSchema = z
             ? null
             : c.listen,
       log: c.log,
+      gracefulRestart: c['graceful-restart'],
       ownPrefixes: c['own-prefixes'],
       bogons: c.bogons,
       neighbors: c.neighbors,

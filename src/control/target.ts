@@ -118,6 +118,8 @@ export interface RouteRow {
   rpki?: string;
   /** `rpki-invalid` refusals: the covering VRPs (`192.0.2.0/24-24 AS64500`). */
   vrps?: string[];
+  /** Kept from the neighbor's last session, not announced again yet (graceful restart). */
+  stale?: boolean;
 }
 
 /** The RTR cache and origin validation (`status`); null when `rpki` is not configured. */
@@ -179,6 +181,10 @@ export interface StatusResult {
   reload: ReloadStatus;
   /** Absent from daemons without RPKI support; null when `rpki` is not configured. */
   rpki?: RpkiStatusResult | null;
+  /** Graceful restart: routes kept as stale for restarting neighbors (docs/graceful-restart.md). */
+  staleRoutes?: Record<Family, number>;
+  /** Our own restart while the export waits for End-of-RIB (RFC 4724 §4.1); null otherwise. */
+  restart?: { since: string; until: string; waitingFor: string[] } | null;
 }
 
 export interface PrefixCounts {
@@ -242,6 +248,16 @@ export interface NeighborDetail extends NeighborSummary {
   refusedByReason: Record<string, number>;
   maxPrefix: { limit: number; action: string; exceeded: number } | null;
   endOfRib: { received: Family[]; sent: Family[] };
+  /**
+   * Graceful restart of this neighbor while its routes are stale (`restarting`: down, the
+   * restart timer runs; `refreshing`: back, waiting for End-of-RIB), else null.
+   */
+  gracefulRestart?: {
+    state: 'restarting' | 'refreshing';
+    families: Family[];
+    stale: Record<Family, number>;
+    until: string;
+  } | null;
   /** Routes by RPKI state; null when `rpki` is not configured. */
   rpki?: RpkiCounts | null;
 }

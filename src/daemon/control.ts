@@ -159,6 +159,14 @@ export function createControlTarget(s: ControlSources): ControlTarget {
         tunnels,
         reload: s.reloader.status(),
         rpki: s.rpki?.()?.status() ?? null,
+        ...(rs.stale ? { staleRoutes: rs.stale } : {}),
+        restart: rs.restart
+          ? {
+              since: new Date(rs.restart.since).toISOString(),
+              until: new Date(rs.restart.until).toISOString(),
+              waitingFor: rs.restart.waitingFor,
+            }
+          : null,
         fib: fs
           ? {
               tunnelRoutes: fs.tunnelRoutes,
@@ -223,6 +231,15 @@ export function createControlTarget(s: ControlSources): ControlTarget {
           ? { limit: n.maxPrefix.limit, action: n.maxPrefix.action, exceeded: st?.maxPrefixExceeded ?? 0 }
           : null,
         endOfRib: { received: st?.eorReceived ?? [], sent: st?.eorSent ?? [] },
+        gracefulRestart:
+          st?.gracefulRestart && st.prefixesStale
+            ? {
+                state: st.gracefulRestart.state,
+                families: st.gracefulRestart.families,
+                stale: st.prefixesStale,
+                until: new Date(st.gracefulRestart.until).toISOString(),
+              }
+            : null,
       };
       out.rpki = s.rpki?.() ? (s.rib.rovCounts().get(n.name) ?? null) : null;
       if (n.description !== undefined) out.description = n.description;
@@ -367,9 +384,11 @@ function routeQuery(
       yield* s.rib.routes(f, { table, ...(nbr !== undefined ? { neighbor: nbr } : {}) });
   }
   const localAs = s.config().localAs;
-  return cursorOf({ ...base, view: nbr !== undefined ? 'adj-rib-in' : 'best' }, paths(), (r) =>
-    withRpki(routeRow(r.family, r.prefix, r.neighbor, r.attrs, r.best), r.attrs, localAs),
-  );
+  return cursorOf({ ...base, view: nbr !== undefined ? 'adj-rib-in' : 'best' }, paths(), (r) => {
+    const row = withRpki(routeRow(r.family, r.prefix, r.neighbor, r.attrs, r.best), r.attrs, localAs);
+    if (r.stale) row.stale = true;
+    return row;
+  });
 }
 
 /** Every path of one prefix (explain): candidates with the winners, then refused routes. */
@@ -393,6 +412,7 @@ function* explainRows(
       );
       row.bestResale = c.bestResale;
       row.class = c.class;
+      if (c.stale) row.stale = true;
       if (c.rpki !== undefined) row.rpki = c.rpki;
       if (c.eliminatedBy !== undefined) row.eliminatedBy = c.eliminatedBy;
       yield row;

@@ -3,9 +3,12 @@
  * out of the route and packet paths. Owns start and orderly shutdown; no protocol logic.
  */
 import { BgpListener } from '../bgp/session/listener.js';
+import type { RestartState } from '../bgp/session/negotiate.js';
 import { Peer } from '../bgp/session/peer.js';
 import { parseIpv4 } from '../bgp/wire/index.js';
+import type { Family } from '../bgp/wire/types.js';
 import { type ConfigDiff, sameValue } from '../config/diff.js';
+import { FAMILIES, FIB_DEFAULTS } from '../config/limits.js';
 import type { Config, FibConfig, NeighborConfig } from '../config/types.js';
 import type { ControlServer } from '../control/server.js';
 import type { Dataplane } from '../dataplane/index.js';
@@ -27,6 +30,12 @@ export class Daemon {
   #listener: BgpListener | undefined;
   #dataplane: Dataplane | undefined;
   #fib: Fib | undefined;
+  /**
+   * Graceful restart (docs/graceful-restart.md): the families whose kernel routes an earlier
+   * instance left and this one kept at start (the F bit of a first session); undefined after
+   * a cold start.
+   */
+  #keptFamilies: readonly Family[] | undefined;
   #stopping: Promise<void> | undefined;
   #control: ControlServer | undefined;
   /** The Prometheus exporter (`metrics`), absent with `metrics: false`. */
@@ -103,6 +112,7 @@ export class Daemon {
       routerId: this.rib.routerId,
       channel,
       log: this.#log.child({ module: 'bgp', neighbor: n.name }),
+      restartState: (establishedBefore) => this.#restartState(establishedBefore),
     });
     this.peers.set(n.name, peer);
     this.#byAddress.set(unmapIpv4(n.address), peer);
@@ -297,7 +307,8 @@ export class Daemon {
       this.#dataplane = await startDataplane(this.config, this.#log.child({ module: 'dataplane' }));
       this.#dataplane?.on('tunnel-state', ({ name, up }) => this.#tunnelUp.set(name, up));
     }
-    await this.#startFib();
+    await this.#startFib({ restart: true });
+    this.#beginRestart();
     // Before the sessions, so VRPs may arrive first; routes that come before are NotFound
     // until the first commit re-validates them.
     this.#rpki?.start();
@@ -315,9 +326,48 @@ export class Daemon {
     );
   }
 
-  async #startFib(): Promise<void> {
+  /**
+   * Graceful restart, the restarting side (RFC 4724 §4.1): when the FIB kept the routes an
+   * earlier instance left (`restart` at start, with a neighbor that has graceful restart), this
+   * start is a restart. The RIB then defers its export until End-of-RIB from those neighbors
+   * (or `graceful-restart.selection-deferral`), our OPENs carry the Restart State bit meanwhile,
+   * and at the end the FIB reconciles the kept routes with the new best paths.
+   */
+  #beginRestart(): void {
+    const kept = this.#fib?.kept;
+    if (kept === undefined) return;
+    this.#keptFamilies = kept;
+    this.rib.onRestartComplete(() => {
+      this.#fib?.restartComplete();
+      this.#log.info('graceful restart: done (best paths exported, kernel tables reconciled)');
+    });
+    this.rib.beginRestart({ deferralMs: this.#config.gracefulRestart.selectionDeferral * 1000 });
+  }
+
+  /**
+   * What our OPEN to a neighbor says of us (RFC 4724 §3): the Restart State bit while our restart
+   * defers the export; the Forwarding State bit for the families whose routes to the neighbor
+   * kept forwarding — after a session of ours that ended (the FIB went on), or across our restart
+   * (the kernel routes it kept). A cold start claims none: helpers drop our old routes at once.
+   */
+  #restartState(establishedBefore: boolean): RestartState {
+    const fib = this.#config.fib;
+    const forwards = this.#fib !== undefined && fib?.kernel === true;
+    const families = establishedBefore ? FAMILIES : (this.#keptFamilies ?? []);
+    return {
+      restarting: this.rib.restarting,
+      forwarding: forwards ? FAMILIES.filter((f) => families.includes(f)) : [],
+    };
+  }
+
+  async #startFib(opts: { restart?: boolean } = {}): Promise<void> {
     const cfg = this.#config;
-    if (!cfg.fib) return;
+    if (!cfg.fib || !cfg.fib.kernel) {
+      // Crash safety: an earlier instance's routes and rules go even when this one writes none.
+      const { removeFibLeftovers } = await import('../fib/leftovers.js');
+      await removeFibLeftovers(cfg.fib ?? FIB_DEFAULTS, this.#log.child({ module: 'fib' }));
+      if (!cfg.fib) return;
+    }
     const { Fib } = await import('../fib/fib.js');
     // Kernel write latency for gredge_fib_write_duration_seconds: the FIB's own writer, timed.
     let writer: import('../fib/writer.js').KernelWriter | undefined;
@@ -332,6 +382,9 @@ export class Daemon {
       ...(writer ? { writer } : {}),
       ...(this.#dataplane ? { dataplane: this.#dataplane } : {}),
       log: this.#log.child({ module: 'fib' }),
+      // Graceful restart: at start only, and only with a neighbor that has it (else what an
+      // earlier instance left is removed: nothing says it is still right).
+      restart: opts.restart === true && cfg.neighbors.some((n) => n.gracefulRestart.enabled),
     });
     await this.#fib.start();
   }
@@ -347,7 +400,7 @@ export class Daemon {
       return;
     }
     if (!this.#metrics) {
-      const { Metrics } = await import('../observe/metrics.js');
+      const { Metrics, rpkiSource } = await import('../observe/metrics.js');
       const metrics = new Metrics({
         sources: {
           peers: this.peers,
@@ -356,6 +409,11 @@ export class Daemon {
           fib: () => this.#fib,
           tunnelState: (name) => this.#tunnelUp.get(name),
           reloads: () => this.#reloader.status(),
+          rpki: () => (this.#rpki ? rpkiSource(this.#rpki) : undefined),
+          kernelTables: () => {
+            const f = this.#config.fib;
+            return this.#fib && f?.kernel ? { full: f.fullTable, resale: f.resaleTable } : undefined;
+          },
         },
         log: this.#log.child({ module: 'metrics' }),
         version: VERSION,
@@ -379,23 +437,90 @@ export class Daemon {
     await this.#listener.listen();
   }
 
-  /** Cease (administrative shutdown, RFC 8203 message) to every neighbor, then close everything. */
-  stop(message = 'gredged shutting down'): Promise<void> {
+  /**
+   * Cease (administrative shutdown, RFC 8203 message) to every neighbor, then close everything:
+   * the kernel routes and rules of the FIB (unless `keep`: graceful restart leaves them), then
+   * the data plane (the kernel removes the TUN unless `dataplane.persistent`). Bounded: the
+   * neighbors get STOP_SESSIONS_MS to close after their Cease, and the whole stop `deadlineMs`
+   * (STOP_DEADLINE_MS); what a phase did not finish by then is logged and left for the next
+   * start to remove (the FIB's start reconcile), and the stop goes on. A second call returns the
+   * first one's promise.
+   */
+  stop(message = 'gredged shutting down', opts: { deadlineMs?: number; keep?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
+      const t0 = performance.now();
+      const deadlineMs = opts.deadlineMs ?? STOP_DEADLINE_MS;
+      // Once the deadline has passed no phase starts and none is waited for.
+      let expired = false;
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((r) => {
+        deadlineTimer = setTimeout(() => {
+          expired = true;
+          r(false);
+        }, deadlineMs);
+      });
+      // One phase: done (true), or cut (false) by the deadline or by its own `capMs`.
+      const phase = async (what: string, run: () => Promise<unknown> | undefined, capMs?: number) => {
+        if (expired) return false;
+        const p = run();
+        if (p === undefined) return true;
+        let cap: NodeJS.Timeout | undefined;
+        const done = await Promise.race([
+          p.then(
+            () => true,
+            (err) => {
+              this.#log.error({ err }, `${what}: stop failed`);
+              return true;
+            },
+          ),
+          deadline,
+          ...(capMs === undefined
+            ? []
+            : [new Promise<false>((r) => (cap = setTimeout(() => r(false), capMs)))]),
+        ]);
+        clearTimeout(cap);
+        return done;
+      };
       this.#reloader.close();
-      await this.#control?.stop().catch((err) => this.#log.error({ err }, 'control: stop failed'));
-      await this.#metrics?.close().catch((err) => this.#log.error({ err }, 'metrics: stop failed'));
+      await phase('control', () => this.#control?.stop());
+      await phase('metrics', () => this.#metrics?.close());
       this.#listener?.close();
       this.#rpki?.stop();
-      await Promise.allSettled([...this.peers.values()].map((p) => p.stop(message)));
+      // Every Cease is written at once; what is waited for is the neighbors closing their side.
+      const peers = [...this.peers.values()];
+      const open = new Set(peers);
+      const sessions = () =>
+        Promise.allSettled(peers.map((p) => p.stop(message).finally(() => open.delete(p))));
+      if (!(await phase('sessions', sessions, STOP_SESSIONS_MS)))
+        this.#log.warn(
+          { neighbors: [...open].map((p) => p.neighbor.name), waitedMs: Math.round(performance.now() - t0) },
+          'stop: neighbors did not close after their Cease in time; going on (the kernel sends what is queued)',
+        );
       // Routes and rules go before the TUN they point into.
-      await this.#fib?.stop().catch((err) => this.#log.error({ err }, 'fib: stop failed'));
+      if (!(await phase('fib', () => this.#fib?.stop(opts.keep ? { keep: true } : {}))))
+        this.#log.error(
+          { deadlineMs },
+          'stop: deadline reached before the kernel routes and rules were removed; the next start removes what is left',
+        );
+      clearTimeout(deadlineTimer);
       this.#dataplane?.close();
-      this.#log.info('gredged stopped');
+      this.#log.info({ ms: Math.round(performance.now() - t0), cut: expired }, 'gredged stopped');
     })();
     return this.#stopping;
   }
 }
+
+/**
+ * How long a stop waits for neighbors to close after their Cease (ms): the NOTIFICATION is
+ * written at once, and the kernel still delivers what is queued after gredged exits.
+ */
+export const STOP_SESSIONS_MS = 2000;
+/**
+ * The bound on a whole stop (ms): removing a full table (1M prefixes in two tables, 2M route
+ * deletions) takes the kernel 16-18 s on the 2-CPU reference box (bench/fib); a small one
+ * well under a second. systemd's TimeoutStopSec (90 s in config/gredge.service) is above it.
+ */
+export const STOP_DEADLINE_MS = 30_000;
 
 /** The part of a config the FIB is handed (only called while `fib` is set). */
 function fibConfig(c: Config): Pick<Config, 'neighbors' | 'tunnels'> & { fib: FibConfig } {

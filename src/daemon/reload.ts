@@ -12,7 +12,8 @@
  *   to change a box one might cut oneself off from); until then other reloads are refused.
  */
 import { type ConfigDiff, diffConfig, formatDiff } from '../config/diff.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
+import { loadConfigIsolated } from '../config/isolated.js';
 import type { Config } from '../config/types.js';
 import { ControlError, type ReloadArgs } from '../control/protocol.js';
 import type { ReloadResult, ReloadStatus } from '../control/target.js';
@@ -42,8 +43,8 @@ export interface ReloaderOptions {
   /** The config file (the one gredged was started with). */
   path: string;
   log: Logger;
-  /** Reads and validates a file; default config/load.ts loadConfig. */
-  load?: (path: string) => Config;
+  /** Reads and validates a file; default config/isolated.ts loadConfigIsolated (a worker). */
+  load?: (path: string) => Config | Promise<Config>;
 }
 
 interface Pending {
@@ -56,7 +57,7 @@ export class Reloader {
   readonly #daemon: Reconfigurable;
   readonly #path: string;
   readonly #log: Logger;
-  readonly #load: (path: string) => Config;
+  readonly #load: (path: string) => Config | Promise<Config>;
   #tail: Promise<unknown> = Promise.resolve();
   #hupQueued = false;
   #pending: Pending | undefined;
@@ -76,7 +77,7 @@ export class Reloader {
     this.#daemon = o.daemon;
     this.#path = o.path;
     this.#log = o.log;
-    this.#load = o.load ?? loadConfig;
+    this.#load = o.load ?? loadConfigIsolated;
   }
 
   status(): ReloadStatus {
@@ -146,7 +147,7 @@ export class Reloader {
     const what = args.check ? 'reload --check' : 'reload';
     let next: Config;
     try {
-      next = this.#load(this.#path);
+      next = await this.#load(this.#path);
     } catch (err) {
       const msg = (err as Error).message;
       const issues = err instanceof ConfigError ? err.issues.length : undefined;

@@ -5,9 +5,13 @@
  * Nothing here runs per packet; routes cross into C++ as one packed buffer per batch.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { GredgeError } from '../errors.js';
-import { IFNAME_RE, LIMITS } from '../config/schema.js';
-import { type ParsedPrefix, parseIp } from './addr.js';
+import { IFNAME_RE, LIMITS } from '../config/limits.js';
+import { FIB_RECORD, readRecord } from '../fib/records.js';
+import { NetlinkWriter } from '../fib/writer.js';
+import { type ParsedPrefix, formatPrefix, maskBytes, parseIp, parsePrefix } from './addr.js';
 import { CounterReader, type GlobalCounters, type TunnelCounters } from './counters.js';
 import { argError, call } from './errors.js';
 import { loadNative, type NativeDataplaneHandle } from './native.js';
@@ -57,6 +61,14 @@ interface TunnelEntry {
 
 /** The kernel's main routing table (RT_TABLE_MAIN). */
 const MAIN_TABLE = 254;
+/** RTPROT_STATIC: what the data plane's routes in `main` carry (native/src/tun_linux.cc). */
+const RTPROT_STATIC = 4;
+
+/** What removeLeftovers() found of an earlier instance and removed. */
+export interface Leftovers {
+  addresses: string[];
+  routes: string[];
+}
 
 export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent] }> {
   readonly #h: NativeDataplaneHandle;
@@ -64,12 +76,15 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
   readonly #byName = new Map<string, TunnelEntry>();
   readonly #byIndex = new Map<number, TunnelEntry>();
   readonly #counters: CounterReader;
+  /** The TUN existed before open: an earlier instance's (persistent, or one that was killed). */
+  readonly #adopted: boolean;
   #closed = false;
 
-  private constructor(h: NativeDataplaneHandle, opts: DataplaneOptions) {
+  private constructor(h: NativeDataplaneHandle, opts: DataplaneOptions, adopted: boolean) {
     super();
     this.#h = h;
     this.#opts = opts;
+    this.#adopted = adopted;
     this.#counters = new CounterReader(call('counters', () => h.counters()));
   }
 
@@ -103,11 +118,14 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
         throw argError(`underlay.local6 '${underlay.local6}' is not an IPv6 address`);
       native.local6 = b;
     }
+    // A TUN that is there already is attached to (TUNSETIFF on an existing name): its
+    // addresses and routes are adopted, see removeLeftovers().
+    const adopted = existsSync(`/sys/class/net/${opts.tun}`);
     let dp: Dataplane | undefined;
     const h = makeHandle(native, (index, up) => {
       if (dp) dp.#onState(index, up);
     });
-    dp = new Dataplane(h, { ...opts, underlay });
+    dp = new Dataplane(h, { ...opts, underlay }, adopted);
     return dp;
   }
 
@@ -224,6 +242,59 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     });
   }
 
+  /** Whether the TUN existed before open (an earlier instance's, adopted). */
+  get adopted(): boolean {
+    return this.#adopted;
+  }
+
+  /**
+   * Crash safety for a TUN that outlived an earlier instance (`persistent`, or kill -9 of one
+   * that was): once the configured tunnels are added (an address or route that exists already
+   * is replaced by the kernel, never doubled), the addresses on the TUN and the routes through
+   * it in `main` that no tunnel has any more are removed. Only what the data plane itself would
+   * have made goes: IPv6 link-local addresses (the kernel's own) and routes of any protocol
+   * other than RTPROT_STATIC (an operator's `ip route add … dev TUN`) stay. Does nothing on a
+   * TUN this instance created. Returns what it removed.
+   */
+  async removeLeftovers(): Promise<Leftovers> {
+    this.#live();
+    const out: Leftovers = { addresses: [], routes: [] };
+    if (!this.#adopted) return out;
+    const key = (family: number, b: Uint8Array, len: number) => `${family}|${b.join('.')}/${len}`;
+    const wantAddr = new Set<string>();
+    const wantRoute = new Set<string>();
+    for (const { plan } of this.#byName.values()) {
+      for (const a of plan.addresses) wantAddr.add(key(a.family, a.bytes, a.len));
+      for (const r of [...plan.subnets, ...plan.routes])
+        wantRoute.add(key(r.family, maskBytes(r.bytes, r.len), r.len));
+    }
+    // The TUN is up with queues attached by now, which is what os.networkInterfaces() lists.
+    for (const a of networkInterfaces()[this.#opts.tun] ?? []) {
+      const p = parsePrefix(a.cidr ?? '', false);
+      if (typeof p === 'string') continue;
+      if (p.family === 6 && p.bytes[0] === 0xfe && (p.bytes[1]! & 0xc0) === 0x80) continue;
+      if (wantAddr.has(key(p.family, p.bytes, p.len))) continue;
+      call('TUN address', () => this.#h.address(false, p.family, p.bytes, p.len));
+      out.addresses.push(a.cidr!);
+    }
+    const ifindex = tunIfindex(this.#opts.tun);
+    const w = new NetlinkWriter(RTPROT_STATIC);
+    try {
+      for (const fam of [4, 6] as const) {
+        const have = await w.dumpRoutes(fam, MAIN_TABLE);
+        for (let i = 0; i < have.length / FIB_RECORD; i++) {
+          const r = readRecord(have, i);
+          if (ifindex === 0 || r.oif !== ifindex || wantRoute.has(key(fam, r.dst, r.len))) continue;
+          call('kernel route', () => this.#h.route(false, fam, r.dst, r.len));
+          out.routes.push(formatPrefix(r.dst, r.len));
+        }
+      }
+    } finally {
+      w.close();
+    }
+    return out;
+  }
+
   /** Adds (or moves) routes into tunnels' LPM tables in one batch; returns how many. Does not
    * touch kernel routing tables (the FIB owns those). */
   addRoutes(routes: RouteEntry[]): number {
@@ -272,6 +343,19 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     return this.#h.routeCount();
   }
 
+  /**
+   * LPM routes into tunnel `name` that its config put there (inner subnets and `routes`), by
+   * family; the FIB's routes into it are the FIB's to count (Fib.tunnelRoutesOf).
+   */
+  configRouteCount(name: string): { v4: number; v6: number } {
+    const e = this.#byName.get(name);
+    if (!e) throw argError(`no tunnel named ${String(name)}`);
+    const c = { v4: 0, v6: 0 };
+    for (const p of e.plan.subnets) p.family === 4 ? c.v4++ : c.v6++;
+    for (const p of e.plan.routes) p.family === 4 ? c.v4++ : c.v6++;
+    return c;
+  }
+
   counters(): DataplaneCounters {
     this.#live();
     const tunnels: Record<string, TunnelCounters> = {};
@@ -298,6 +382,14 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     this.#closed = true;
     this.#h.close();
     this.removeAllListeners();
+  }
+}
+
+function tunIfindex(name: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -46,6 +46,15 @@ export async function startDataplane(cfg: Config, log: Logger): Promise<Dataplan
   dp.on('tunnel-state', ({ name, up }) => log.warn({ tunnel: name, up }, up ? 'tunnel up' : 'tunnel down'));
   try {
     for (const t of cfg.tunnels) dp.addTunnel(tunnelSpecFromConfig(t));
+    // A TUN an earlier instance left (persistent, or killed): what its config had and this one
+    // has not goes; the rest was adopted by the adds above.
+    if (dp.adopted) {
+      const gone = await dp.removeLeftovers();
+      log.info(
+        { tun: cfg.dataplane.tun, removedAddresses: gone.addresses, removedRoutes: gone.routes },
+        'data plane: adopted the TUN an earlier instance left',
+      );
+    }
   } catch (err) {
     dp.close();
     throw err;

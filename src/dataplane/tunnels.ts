@@ -4,7 +4,7 @@
  * config schema already; these checks guard the API for every other caller, with the same
  * limits (src/config/schema.ts LIMITS, NAME_RE), so both accept exactly the same tunnels.
  */
-import { LIMITS, NAME_RE } from '../config/schema.js';
+import { LIMITS, NAME_RE } from '../config/limits.js';
 import { argError } from './errors.js';
 import type { TunnelSpecNative } from './native.js';
 import { maskBytes, type ParsedPrefix, parseIp, parsePrefix } from './addr.js';

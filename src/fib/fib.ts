@@ -15,7 +15,9 @@
  *    then `main`.
  *
  * Routes and rules carry `fib.protocol`, which is how gredged knows its own: at start, what an
- * earlier instance left is removed (rules: reconciled in place), and at stop it all goes.
+ * earlier instance left is removed (rules: reconciled in place), and at stop it all goes. With
+ * graceful restart (`restart`, RFC 4724 §4.1; kept.ts) the earlier instance's routes stay
+ * instead, untouched while the RIB selects again, and are reconciled with it in restartComplete.
  * The FIB subscribes to the RIB with a snapshot, one write per RIB flush; a route the kernel
  * refuses for its next hop (no route to the gateway yet) is counted and retried with whatever
  * the RIB says then.
@@ -39,6 +41,7 @@ import {
   recordKey,
 } from './records.js';
 import { DeletePass4, DeletePass6, TABLE_FULL, TABLE_RESALE } from './delete-order.js';
+import { KeptRoutes } from './kept.js';
 import { type Target, TargetResolver } from './targets.js';
 import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from './writer.js';
 
@@ -72,6 +75,11 @@ export interface FibOptions {
   tunIfindex?: number;
   /** How often routes refused for their next hop are tried again (ms); default 5000. */
   retryMs?: number;
+  /**
+   * Graceful restart (RFC 4724 §4.1): keep the routes an earlier instance left (`kept` says
+   * whether there were any) until restartComplete(), instead of removing them at start.
+   */
+  restart?: boolean;
 }
 
 export interface FibStats {
@@ -96,6 +104,11 @@ export interface FibStats {
   maxWriteMs: number;
   /** Stale routes and rules of an earlier instance removed at start. */
   staleRemoved: number;
+  /**
+   * Graceful restart: routes (prefix × table) an earlier instance left, kept until the restart
+   * is done (then written from the RIB or removed); 0 once reconciled or when there were none.
+   */
+  restartKept?: number;
 }
 
 /** Errors that say "this next hop is not reachable now": retried, not fatal. */
@@ -148,6 +161,9 @@ export class Fib {
   /** The RIB subscription's listener (one function: Rib.rehand finds the subscription by it). */
   readonly #onChange = (c: ChangedPrefixes): void => this.#enqueue(c);
   readonly #retryMs: number;
+  /** Graceful restart: keep what an earlier instance left, and what it left (until reconciled). */
+  readonly #restart: boolean;
+  #kept: KeptRoutes | undefined;
   /** The rules this config wants (records with op rule-add). */
   readonly #rules: RecordBatch;
   #writer: KernelWriter | undefined;
@@ -160,6 +176,9 @@ export class Fib {
   /** Prefixes the FIB put into tunnel LPMs (so that only those are ever removed). */
   readonly #lpm4 = new Set<Prefix4>();
   readonly #lpm6 = new Set<Prefix6>();
+  /** For the metrics: the tunnel each of those points into, and how many each tunnel has. */
+  readonly #lpmTunnel = new Map<Key, string>();
+  readonly #lpmPerTunnel = new Map<string, { v4: number; v6: number }>();
   /** Prefixes refused for an unreachable next hop, tried again on a timer. */
   readonly #retry4 = new Set<Prefix4>();
   readonly #retry6 = new Set<Prefix6>();
@@ -207,6 +226,7 @@ export class Fib {
     this.#log = opts.log;
     this.#resolver = new TargetResolver(opts.config);
     this.#retryMs = opts.retryMs ?? 5000;
+    this.#restart = opts.restart === true;
     this.#writer = opts.writer;
     if (opts.tunIfindex !== undefined) this.#tunIfindex = opts.tunIfindex;
     for (const t of opts.config.tunnels) {
@@ -250,9 +270,33 @@ export class Fib {
         kernel: this.#cfg.kernel,
         tun: this.#dp?.tun,
         staleRemoved: this.#stats.staleRemoved,
+        ...(this.#kept ? { restartKept: this.#kept.size, families: this.#kept.families } : {}),
       },
-      'fib started',
+      this.#kept
+        ? 'fib started; routes of the earlier instance kept until the restart is done (graceful restart)'
+        : 'fib started',
     );
+  }
+
+  /**
+   * Graceful restart: the families whose routes an earlier instance left and start() kept (the
+   * forwarding state that survived: RFC 4724's F bit); undefined when nothing was kept.
+   */
+  get kept(): Family[] | undefined {
+    return this.#kept?.families;
+  }
+
+  /**
+   * Graceful restart: the RIB's route selection after the restart is done. Every kept prefix is
+   * written from its best path now (a route replace: never absent meanwhile) or, without one,
+   * removed; from here on the tables follow the RIB as usual.
+   */
+  restartComplete(): void {
+    const kept = this.#kept;
+    if (kept === undefined) return;
+    this.#kept = undefined;
+    this.#log.info({ routes: kept.size }, 'fib: restart done: kept routes reconciled with the RIB');
+    this.#enqueue(kept.keys());
   }
 
   /** Resolves once every write handed to the kernel so far is acknowledged. */
@@ -286,6 +330,32 @@ export class Fib {
     w?.close();
   }
 
+  /** Prefixes the FIB put into tunnel `name`'s LPM, by family (0 for a tunnel it never used). */
+  tunnelRoutesOf(name: string): { v4: number; v6: number } {
+    const c = this.#lpmPerTunnel.get(name);
+    return c ? { ...c } : { v4: 0, v6: 0 };
+  }
+
+  /** Keeps tunnelRoutesOf's counts as prefix `p` moves into `tunnel` (undefined: out of all). */
+  #countLpm(p: Key, tunnel: string | undefined, v6: boolean): void {
+    const was = this.#lpmTunnel.get(p);
+    if (was === tunnel) return;
+    const fam = v6 ? 'v6' : 'v4';
+    if (was !== undefined) {
+      const c = this.#lpmPerTunnel.get(was)!;
+      c[fam]--;
+      if (c.v4 + c.v6 === 0) this.#lpmPerTunnel.delete(was);
+    }
+    if (tunnel === undefined) {
+      this.#lpmTunnel.delete(p);
+      return;
+    }
+    this.#lpmTunnel.set(p, tunnel);
+    let c = this.#lpmPerTunnel.get(tunnel);
+    if (c === undefined) this.#lpmPerTunnel.set(tunnel, (c = { v4: 0, v6: 0 }));
+    c[fam]++;
+  }
+
   stats(): FibStats {
     return {
       ...this.#stats,
@@ -295,6 +365,7 @@ export class Fib {
       queued: this.#queue.reduce((n, b) => n + b.v4.length + b.v6.length, 0) - this.#queuePos,
       deletesHeld: this.#del4.size + this.#del6.size,
       pending: this.#inflight.size,
+      restartKept: this.#kept?.size ?? 0,
     };
   }
 
@@ -321,8 +392,19 @@ export class Fib {
     }
     for (const i of want.values()) fix.copy(rules, i, OP_RULE_ADD);
     // Routes an earlier instance left (a crash, kill -9): without graceful restart nothing
-    // says they are still right, so they go before anything is written.
-    this.#stats.staleRemoved += await this.#removeAll(w, false);
+    // says they are still right, so they go before anything is written. With it they stay,
+    // forwarding, until the restart is done (restartComplete).
+    if (this.#restart) {
+      const dumps = [];
+      for (const fam of [4, 6] as const)
+        for (const [bit, table] of [
+          [TABLE_FULL, this.#cfg.fullTable],
+          [TABLE_RESALE, this.#cfg.resaleTable],
+        ] as const)
+          dumps.push({ bit, records: await w.dumpRoutes(fam, table) });
+      const kept = new KeptRoutes(dumps);
+      if (kept.size > 0) this.#kept = kept;
+    } else this.#stats.staleRemoved += await this.#removeAll(w, false);
     if (this.#tunIfindex > 0) {
       for (const s of this.#statics) {
         for (const table of [this.#cfg.fullTable, this.#cfg.resaleTable])
@@ -551,7 +633,11 @@ export class Fib {
         if (idx !== undefined) {
           lpmAdd.push([c.prefix, idx, v6 ? 6 : 4]);
           (lpm as Set<Key>).add(c.prefix);
-        } else if ((lpm as Set<Key>).delete(c.prefix)) lpmDel.push([c.prefix, v6 ? 6 : 4]);
+          this.#countLpm(c.prefix, tunnel, v6);
+        } else if ((lpm as Set<Key>).delete(c.prefix)) {
+          lpmDel.push([c.prefix, v6 ? 6 : 4]);
+          this.#countLpm(c.prefix, undefined, v6);
+        }
       }
     }
     this.#stats.batches++;
@@ -561,6 +647,8 @@ export class Fib {
 
   /** A route set goes into `b` now; a deletion is held (see delete-order.ts). */
   #kernelRecord(b: RecordBatch, v6: boolean, p: Key, bit: number, t: Target | undefined): void {
+    // The earlier instance's route stays as it is until the restart is done (kept.ts).
+    if (this.#kept?.has(v6, p, bit)) return;
     const table = bit === TABLE_FULL ? this.#cfg.fullTable : this.#cfg.resaleTable;
     const held = (v6 ? this.#del6 : this.#del4) as Map<Key, number>;
     let oif = 0;

@@ -5,10 +5,11 @@
  * here runs per packet or per prefix.
  */
 import type { PeerCounters } from '../bgp/session/counters.js';
+import type { RpkiStatusResult } from '../control/target.js';
 import type { TunnelCounters } from '../dataplane/counters.js';
 import { DROP_REASONS } from '../dataplane/counters.js';
 import { REFUSALS } from '../policy/import.js';
-import type { NeighborStats } from '../rib/rib.js';
+import type { NeighborStats, RovCounts } from '../rib/rib.js';
 import { escapeLabel, type Family, formatValue } from './metrics-text.js';
 
 /** What the collector reads of a session (src/bgp/session/peer.ts Peer has all of it). */
@@ -56,6 +57,8 @@ export interface NeighborRow {
   l: string;
   peer: MetricsPeer;
   stats: NeighborStats | undefined;
+  /** Routes by RPKI state; undefined while origin validation is off. */
+  rov: RovCounts | undefined;
   /** The scrape's clock (ms since the epoch). */
   now: number;
 }
@@ -66,6 +69,8 @@ export interface TunnelRow {
   c: TunnelCounters;
   /** As the data plane's keepalives last said; undefined: never said (no keepalives). */
   up: boolean | undefined;
+  /** Routes in the LPM that lead into this tunnel, by family; undefined: not known. */
+  lpm: { v4: number; v6: number } | undefined;
 }
 
 export function neighborLabel(name: string): string {
@@ -185,6 +190,20 @@ export const NEIGHBOR_FAMILIES: readonly Family<NeighborRow>[] = [
     },
   },
   {
+    name: 'gredge_bgp_rpki_prefixes',
+    type: 'gauge',
+    help: 'Routes from the neighbor by RPKI origin validation state (RFC 6811): accepted ones by the state they carry, refused rpki-invalid ones as invalid; absent while rpki is off.',
+    rows: (r) => {
+      const c = r.rov;
+      if (c === undefined) return '';
+      return (
+        `gredge_bgp_rpki_prefixes{${r.l},state="valid"} ${v(c.valid)}\n` +
+        `gredge_bgp_rpki_prefixes{${r.l},state="invalid"} ${v(c.invalid)}\n` +
+        `gredge_bgp_rpki_prefixes{${r.l},state="not_found"} ${v(c.notFound)}\n`
+      );
+    },
+  },
+  {
     name: 'gredge_bgp_max_prefix_exceeded_total',
     type: 'counter',
     help: 'Times the neighbor went over its max-prefix limit.',
@@ -255,6 +274,19 @@ export const TUNNEL_FAMILIES: readonly Family<TunnelRow>[] = [
     rows: (r) => `gredge_tunnel_transmit_bytes_total{${r.l}} ${v(r.c.txBytes)}\n`,
   },
   {
+    name: 'gredge_tunnel_lpm_routes',
+    type: 'gauge',
+    help: "Routes in the LPM that lead into the tunnel, by family: its config's (inner subnets, routes) and the FIB's (best paths into it); a family appears once it has one.",
+    rows: (r) => {
+      const c = r.lpm;
+      if (c === undefined) return '';
+      let s = '';
+      if (c.v4 > 0) s += `gredge_tunnel_lpm_routes{${r.l},family="ipv4"} ${v(c.v4)}\n`;
+      if (c.v6 > 0) s += `gredge_tunnel_lpm_routes{${r.l},family="ipv6"} ${v(c.v6)}\n`;
+      return s;
+    },
+  },
+  {
     name: 'gredge_tunnel_dropped_packets_total',
     type: 'counter',
     help: 'Packets of the tunnel dropped, by reason; a reason appears once it counted a packet (gredge_dataplane_dropped_packets_total has every reason).',
@@ -267,5 +299,87 @@ export const TUNNEL_FAMILIES: readonly Family<TunnelRow>[] = [
       }
       return s;
     },
+  },
+];
+
+/** What one scrape read of RPKI: the cache's state and the VRPs by family. */
+export interface RpkiRow {
+  status: RpkiStatusResult;
+  vrps: { v4: number; v6: number };
+}
+
+/** The RTR client's connection and data states (src/rpki/rtr.ts), one-hot in the scrape. */
+const RTR_CONNECTION = ['idle', 'connecting', 'syncing', 'established', 'down', 'stopped'] as const;
+const RTR_DATA = ['none', 'current', 'expired'] as const;
+
+/**
+ * The RPKI cache's state, written like the other families (one entity, or none while `rpki` is
+ * off: then no gredge_rpki_* series at all, where prom-client would print 0 for a gauge).
+ */
+export const RPKI_FAMILIES: readonly Family<RpkiRow>[] = [
+  {
+    name: 'gredge_rpki_cache_up',
+    type: 'gauge',
+    help: '1 while an RTR session with a cache is established, else 0.',
+    rows: (r) => `gredge_rpki_cache_up ${r.status.connection === 'established' ? 1 : 0}\n`,
+  },
+  {
+    name: 'gredge_rpki_connection_state',
+    type: 'gauge',
+    help: 'RTR client connection state, one-hot.',
+    rows: (r) => {
+      let s = '';
+      for (const st of RTR_CONNECTION)
+        s += `gredge_rpki_connection_state{state="${st}"} ${r.status.connection === st ? 1 : 0}\n`;
+      return s;
+    },
+  },
+  {
+    name: 'gredge_rpki_data_state',
+    type: 'gauge',
+    help: 'VRP data state, one-hot: none (never synced), current, expired (validation then says NotFound).',
+    rows: (r) => {
+      let s = '';
+      for (const st of RTR_DATA)
+        s += `gredge_rpki_data_state{state="${st}"} ${r.status.data === st ? 1 : 0}\n`;
+      return s;
+    },
+  },
+  {
+    name: 'gredge_rpki_cache_info',
+    type: 'gauge',
+    help: 'Always 1: the cache in use and the RTR version as labels; absent while no cache is in use.',
+    rows: (r) =>
+      r.status.cache === null
+        ? ''
+        : `gredge_rpki_cache_info{cache="${escapeLabel(r.status.cache)}",version="${r.status.version ?? ''}"} 1\n`,
+  },
+  {
+    name: 'gredge_rpki_session_id',
+    type: 'gauge',
+    help: "The cache's RTR session id; absent before the first sync.",
+    rows: (r) => (r.status.sessionId === null ? '' : `gredge_rpki_session_id ${v(r.status.sessionId)}\n`),
+  },
+  {
+    name: 'gredge_rpki_serial',
+    type: 'gauge',
+    help: "Serial of the cache's data held; absent before the first sync.",
+    rows: (r) => (r.status.serial === null ? '' : `gredge_rpki_serial ${v(r.status.serial)}\n`),
+  },
+  {
+    name: 'gredge_rpki_last_update_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the VRP table last changed from the cache (Unix time); 0 before the first sync.',
+    rows: (r) => {
+      const at = r.status.lastUpdate === null ? 0 : Date.parse(r.status.lastUpdate) / 1000;
+      return `gredge_rpki_last_update_timestamp_seconds ${v(at)}\n`;
+    },
+  },
+  {
+    name: 'gredge_rpki_vrps',
+    type: 'gauge',
+    help: 'Validated ROA payloads held, by family.',
+    rows: (r) =>
+      `gredge_rpki_vrps{family="ipv4"} ${v(r.vrps.v4)}\ngredge_rpki_vrps{family="ipv6"} ${v(r.vrps.v6)}\n`,
   },
 ];

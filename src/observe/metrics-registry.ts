@@ -23,6 +23,8 @@ export interface ScrapeContext {
     tunnels: { up: number; down: number; unknown: number };
   };
   fib?: FibStats;
+  /** IPv4 routes in the kernel tables the FIB writes, by table name (metrics-kernel.ts). */
+  kernel?: Record<string, number> | undefined;
   reloads: ReloadStatus;
 }
 
@@ -72,11 +74,13 @@ export class MetricsRegistry {
     // ---- RIB
     this.#gauge(
       'gredge_rib_prefixes',
-      'Prefixes with a best path in the full table (the Loc-RIB).',
+      "Prefixes with a best path, by table: full (the Loc-RIB) and resale (without no-resale peers' routes).",
       ['table', 'family'],
       (c, set) => {
         set({ table: 'full', family: 'ipv4_unicast' }, c.rib.locRib['ipv4-unicast']);
         set({ table: 'full', family: 'ipv6_unicast' }, c.rib.locRib['ipv6-unicast']);
+        set({ table: 'resale', family: 'ipv4_unicast' }, c.rib.resale['ipv4-unicast']);
+        set({ table: 'resale', family: 'ipv6_unicast' }, c.rib.resale['ipv6-unicast']);
       },
     );
     this.#gauge(
@@ -265,6 +269,14 @@ export class MetricsRegistry {
       [],
       (c, set) => {
         if (c.fib) set({}, c.fib.maxWriteMs / 1000);
+      },
+    );
+    this.#gauge(
+      'gredge_fib_kernel_routes',
+      'IPv4 routes in the kernel tables gredge writes (fib.full-table, fib.resale-table), as the kernel counts them.',
+      ['table', 'family'],
+      (c, set) => {
+        if (c.kernel) for (const [table, n] of Object.entries(c.kernel)) set({ table, family: 'ipv4' }, n);
       },
     );
     this.#fibWrites = new Histogram({

@@ -14,21 +14,24 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseHostPort } from '../config/schema.js';
-import type { ReloadStatus } from '../control/target.js';
+import { parseHostPort } from '../config/limits.js';
+import type { ReloadStatus, RpkiStatusResult } from '../control/target.js';
 import type { GlobalCounters, TunnelCounters } from '../dataplane/counters.js';
 import { GredgeError } from '../errors.js';
 import type { FibStats } from '../fib/fib.js';
-import type { RibStats } from '../rib/rib.js';
+import type { RibStats, RovCounts } from '../rib/rib.js';
 import {
   type MetricsPeer,
   NEIGHBOR_FAMILIES,
   type NeighborRow,
   neighborLabel,
+  RPKI_FAMILIES,
+  type RpkiRow,
   TUNNEL_FAMILIES,
   type TunnelRow,
   tunnelLabel,
 } from './metrics-families.js';
+import { kernelRoutes4 } from './metrics-kernel.js';
 import { MetricsRegistry, type ScrapeContext } from './metrics-registry.js';
 import { nextTurn, sliced, writeFamilies } from './metrics-text.js';
 import type { Logger } from './log.js';
@@ -41,17 +44,47 @@ export interface MetricsDataplane {
   tunnelCounters(name: string): TunnelCounters;
   globalCounters(): GlobalCounters;
   routeCount(): { v4: number; v6: number };
+  /** LPM routes a tunnel's config put into it (Dataplane.configRouteCount). */
+  configRouteCount?(name: string): { v4: number; v6: number };
+}
+
+/** What the collector reads of RPKI origin validation (src/daemon/rpki.ts Rpki and its table). */
+export interface MetricsRpki {
+  status(): RpkiStatusResult;
+  /** VRPs in the committed table, by family. */
+  vrps(): { v4: number; v6: number };
+}
+
+/**
+ * MetricsRpki of the daemon's Rpki: its status, and the VRP counts by family from the table its
+ * validator reads (src/rpki VrpTable keeps both; a table without them counts all as IPv4).
+ */
+export function rpkiSource(r: {
+  status(): RpkiStatusResult;
+  readonly policy: { readonly validator: { readonly table: { readonly size: number } } };
+}): MetricsRpki {
+  return {
+    status: () => r.status(),
+    vrps: () => {
+      const t = r.policy.validator.table as { size: number; size4?: number; size6?: number };
+      return { v4: t.size4 ?? t.size, v6: t.size6 ?? 0 };
+    },
+  };
 }
 
 /** Where the values come from; each is read at scrape time (a reload may replace modules). */
 export interface MetricsSources {
   peers: ReadonlyMap<string, MetricsPeer>;
-  rib: { stats(): RibStats };
+  rib: { stats(): RibStats; rovTally?(): ReadonlyMap<string, RovCounts> };
   dataplane: () => MetricsDataplane | undefined;
-  fib: () => { stats(): FibStats } | undefined;
+  fib: () => { stats(): FibStats; tunnelRoutesOf?(name: string): { v4: number; v6: number } } | undefined;
   /** Tunnel up/down as the data plane's keepalives last said (undefined: never said). */
   tunnelState: (name: string) => boolean | undefined;
   reloads: () => ReloadStatus;
+  /** RPKI, while `rpki` is configured (then the RIB's per-neighbor RPKI counts are read too). */
+  rpki?: () => MetricsRpki | undefined;
+  /** The kernel tables the FIB writes (name → table id), while it writes any. */
+  kernelTables?: () => Readonly<Record<string, number>> | undefined;
 }
 
 export interface MetricsOptions {
@@ -173,14 +206,25 @@ export class Metrics {
     const now = Date.now();
     const rib = src.rib.stats();
     const byName = new Map(rib.neighbors.map((n) => [n.name, n]));
+    const rpki = safe(() => src.rpki?.());
+    const rov = rpki ? safe(() => src.rib.rovTally?.()) : undefined;
     const peers = [...src.peers.values()];
     const neighbors: NeighborRow[] = [];
     await sliced(peers.length, (i) => {
       const p = peers[i]!;
-      neighbors.push({ l: neighborLabel(p.neighbor.name), peer: p, stats: byName.get(p.neighbor.name), now });
+      const name = p.neighbor.name;
+      neighbors.push({ l: neighborLabel(name), peer: p, stats: byName.get(name), rov: rov?.get(name), now });
     });
 
     const ctx: ScrapeContext = { rib, reloads: src.reloads() };
+    const rpkiRows: RpkiRow[] = [];
+    if (rpki) {
+      const status = safe(() => rpki.status());
+      const vrps = safe(() => rpki.vrps());
+      if (status && vrps) rpkiRows.push({ status, vrps });
+    }
+    const tables = src.kernelTables?.();
+    if (tables) ctx.kernel = await kernelRoutes4(tables);
     const fib = src.fib();
     if (fib) ctx.fib = fib.stats();
     const tunnels: TunnelRow[] = [];
@@ -198,7 +242,12 @@ export class Metrics {
         if (!perTunnel) return;
         // A tunnel removed by a reload while the scrape runs is left out.
         const c = safe(() => dp.tunnelCounters(name));
-        if (c) tunnels.push({ l: tunnelLabel(name), c, up });
+        if (!c) return;
+        // The tunnel's own LPM: what its config put there and what the FIB did.
+        const own = safe(() => dp.configRouteCount?.(name));
+        const byFib = fib?.tunnelRoutesOf?.(name);
+        const lpm = own ? { v4: own.v4 + (byFib?.v4 ?? 0), v6: own.v6 + (byFib?.v6 ?? 0) } : undefined;
+        tunnels.push({ l: tunnelLabel(name), c, up, lpm });
       });
       const global = safe(() => dp.globalCounters());
       const lpm = safe(() => dp.routeCount());
@@ -213,6 +262,7 @@ export class Metrics {
       this.#ctx = undefined;
     }
     const out = [Buffer.from(head, 'utf8')];
+    await writeFamilies(RPKI_FAMILIES, rpkiRows, out);
     await writeFamilies(NEIGHBOR_FAMILIES, neighbors, out);
     if (tunnels.length > 0) await writeFamilies(TUNNEL_FAMILIES, tunnels, out);
     let bytes = 0;

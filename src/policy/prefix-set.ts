@@ -7,6 +7,7 @@
  */
 import { MASK4, parseIpv4, parseIpv6, prefix4Addr, prefix4Len } from '../bgp/wire/prefix.js';
 import type { Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import { type Cidr, overlaps } from '../net/ip.js';
 
 export interface PrefixRule {
   /** As written, for messages and printing. */
@@ -148,4 +149,22 @@ function inside6(p: Prefix6, net: Uint8Array, len: number): boolean {
   const mask = (0xff << (8 - rest)) & 0xff;
   const b = whole + 1 < p.length ? p.charCodeAt(whole + 1) : 0;
   return (b & mask) === net[whole];
+}
+
+/** Rules match a common prefix: one's prefix contains the other's, and their lengths meet. */
+export function rulesOverlap(a: PrefixRule, b: PrefixRule): boolean {
+  if (a.family !== b.family) return false;
+  const ca = ruleCidr(a);
+  const cb = ruleCidr(b);
+  if (!overlaps(ca, cb)) return false;
+  return Math.max(a.ge, b.ge) <= Math.min(a.le, b.le);
+}
+
+/** The prefix a rule is about, as a CIDR. */
+export function ruleCidr(r: PrefixRule): Cidr {
+  const bytes =
+    r.family === 4
+      ? Uint8Array.of(r.net4 >>> 24, (r.net4 >>> 16) & 0xff, (r.net4 >>> 8) & 0xff, r.net4 & 0xff)
+      : r.net6;
+  return { family: r.family, bytes, length: r.len };
 }

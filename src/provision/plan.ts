@@ -6,13 +6,12 @@
  * reloads, and the reload's own validation of the whole merged config (config/checks.ts) has
  * the last word, so nothing here needs to be the only guard.
  */
-import { rulesOverlap } from '../config/checks.js';
+import { ruleCidr, rulesOverlap } from '../policy/prefix-set.js';
 import { parseKeyRange, UNIT } from '../config/provisioning.js';
-import { IFNAME_RE } from '../config/schema.js';
+import { IFNAME_RE } from '../config/limits.js';
 import type { Config } from '../config/types.js';
 import { ControlError } from '../control/protocol.js';
 import {
-  type Cidr,
   contains,
   formatCidr,
   formatIp,
@@ -50,14 +49,6 @@ export function canonicalRule(r: PrefixRule): string {
   if (r.ge === r.len && r.le === r.len) return base;
   if (r.ge === r.len) return `${base} le ${r.le}`;
   return r.le === max ? `${base} ge ${r.ge}` : `${base} ge ${r.ge} le ${r.le}`;
-}
-
-function ruleCidr(r: PrefixRule): Cidr {
-  const bytes =
-    r.family === 4
-      ? Uint8Array.of(r.net4 >>> 24, (r.net4 >>> 16) & 0xff, (r.net4 >>> 8) & 0xff, r.net4 & 0xff)
-      : r.net6;
-  return { family: r.family, bytes, length: r.len };
 }
 
 function rule(text: string): PrefixRule {

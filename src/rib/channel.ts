@@ -46,6 +46,15 @@ export interface PeerChannel {
   updates(batch: UpdateMessage[]): void;
   /** The peer asked for our routes again (RFC 2918 / RFC 7313). */
   routeRefresh(family: Family): void;
-  /** The session left Established: the neighbor's routes are withdrawn (unless kept by GR). */
-  down(reason: string): void;
+  /**
+   * The session left Established: the neighbor's routes are withdrawn, unless `graceful` (the
+   * connection was lost without a NOTIFICATION) and graceful restart was negotiated: then they
+   * are kept as stale until the neighbor is back and sends End-of-RIB (RFC 4724 §4.2).
+   */
+  down(reason: string, opts?: { graceful?: boolean }): void;
+  /**
+   * Optional: the session was stopped by the operator or the config (disabled, reset, removed):
+   * routes still kept as stale from a graceful restart go now, whatever state the session is in.
+   */
+  flush?(reason: string): void;
 }

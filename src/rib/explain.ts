@@ -32,6 +32,8 @@ export interface ExplainedPath {
   class: (typeof CLASS_NAMES)[number];
   /** Excluded from the resale table (a no-resale route). */
   noResale: boolean;
+  /** Kept from the neighbor's last session, not announced again yet (graceful restart). */
+  stale: boolean;
   /** RPKI state the route carries (LOCAL-AS:2:STATE), when validated. */
   rpki?: 'valid' | 'not-found' | 'invalid';
 }
@@ -115,6 +117,7 @@ function explainIn<K extends Prefix4 | Prefix6>(
       bestResale: p === r,
       class: CLASS_NAMES[cls]!,
       noResale: cls === RouteClass.NO_RESALE_PEER,
+      stale: t.isStale(e, t.pNbr[p]!),
     };
     const step = elim.get(p);
     if (step !== undefined) c.eliminatedBy = stepNames[step]!;

@@ -9,8 +9,10 @@
  * known by their class tag wherever they were learned), so reselling customers get the best
  * eligible route.
  * Entries whose best changed are queued as dirty; flushing them is the caller's business.
+ * Graceful restart (RFC 4724 §4.2) marks a neighbor's paths stale as a set of entry ids per
+ * neighbor, built only while the neighbor is restarting: no field on any path or entry.
  */
-import { growI32, growU8 } from './arrays.js';
+import { BitSet, growI32, growU8 } from './arrays.js';
 import { RouteClass } from '../policy/import.js';
 import { type DecisionPeer, Decider } from './decide.js';
 import type { AttrStore } from './intern.js';
@@ -40,12 +42,26 @@ export class LocRib<K extends number | string> {
   #nbrLog: Int32Array<ArrayBuffer>[] = [];
   #nbrLogLen = new Int32Array(0);
   nbrCount = new Int32Array(0);
+  /**
+   * Paths per neighbor by the RPKI state their attribute set carries (AttrStore.rov: 0 none,
+   * else Rov + 1) at nbr * 4 + state: kept as paths come and go, so the metrics read per
+   * neighbor counts without walking a full table.
+   */
+  nbrRov = new Int32Array(0);
+  /**
+   * Graceful restart: the entries where a neighbor's path is stale (kept from a session that
+   * ended, not yet announced again), and how many; absent for a neighbor with none.
+   */
+  #stale: (BitSet | undefined)[] = [];
+  #staleCount: number[] = [];
   // Dirty entries since the last takeDirty.
   #dirty = new Int32Array(0);
   #dirtyLen = 0;
   #dirtyHead = 0;
   /** Entries with a best path in the full table. */
   routes = 0;
+  /** Entries with a best path in the resale table (kept like `routes`, for the metrics). */
+  resaleRoutes = 0;
   paths = 0;
 
   constructor(index: KeyIndex<K>, attrs: AttrStore, peers: (DecisionPeer | undefined)[]) {
@@ -72,9 +88,10 @@ export class LocRib<K extends number | string> {
 
   /**
    * Neighbor `nbr` announces `key` with attribute set `attr`, handing over one reference to it.
-   * A path already there from the same neighbor is replaced (implicit withdraw, RFC 4271 §3.1).
+   * A path already there from the same neighbor is replaced (implicit withdraw, RFC 4271 §3.1);
+   * a stale mark stays (see unstale). Returns the prefix's entry.
    */
-  announce(nbr: number, key: K, attr: number): void {
+  announce(nbr: number, key: K, attr: number): number {
     const e = this.index.findOrAdd(key);
     if (e >= this.head.length) this.#growEntries();
     const pNext = this.pNext;
@@ -84,12 +101,14 @@ export class LocRib<K extends number | string> {
       const old = this.pAttr[p]!;
       if (old === attr) {
         this.attrs.unref(attr);
-        return;
+        return e;
       }
       this.pAttr[p] = attr;
+      this.nbrRov[nbr * 4 + this.attrs.rov[old]!]!--;
+      this.nbrRov[nbr * 4 + this.attrs.rov[attr]!]!++;
       this.attrs.unref(old);
       this.#reselect(e, p);
-      return;
+      return e;
     }
     const p = this.#allocPath();
     this.pNbr[p] = nbr;
@@ -98,9 +117,11 @@ export class LocRib<K extends number | string> {
     this.head[e] = p;
     if (nbr >= this.nbrCount.length) this.#growNeighbors(nbr + 1);
     this.nbrCount[nbr]!++;
+    this.nbrRov[nbr * 4 + this.attrs.rov[attr]!]!++;
     this.#logEntry(nbr, e);
     this.paths++;
     this.#reselect(e, p);
+    return e;
   }
 
   /** Neighbor `nbr` withdraws `key`; false when it had no such path. */
@@ -120,6 +141,7 @@ export class LocRib<K extends number | string> {
   /** Removes every path of `nbr` (session down); returns how many. */
   withdrawNeighbor(nbr: number): number {
     if (nbr >= this.nbrCount.length) return 0;
+    this.#dropStale(nbr);
     const log = this.#nbrLog[nbr]!;
     const len = this.#nbrLogLen[nbr]!;
     this.#nbrLog[nbr] = new Int32Array(0);
@@ -140,6 +162,77 @@ export class LocRib<K extends number | string> {
       n++;
     }
     return n;
+  }
+
+  /**
+   * Graceful restart (RFC 4724 §4.2): marks every path of `nbr` stale; returns how many. A path
+   * stays stale until the neighbor announces its prefix again (unstale), withdraws it, or the
+   * rest are swept. Paths still stale from an earlier restart must go first (sweepStale).
+   */
+  markStale(nbr: number): number {
+    if (nbr >= this.nbrCount.length) return 0;
+    this.#dropStale(nbr);
+    const log = this.#nbrLog[nbr]!;
+    const len = this.#nbrLogLen[nbr]!;
+    const set = new BitSet();
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const e = log[i]!;
+      // The log may repeat an entry or name one this neighbor left (lazy deletion).
+      if (set.has(e) || this.pathOf(e, nbr) === -1) continue;
+      set.set(e);
+      n++;
+    }
+    if (n > 0) {
+      this.#stale[nbr] = set;
+      this.#staleCount[nbr] = n;
+    }
+    return n;
+  }
+
+  /** The neighbor announced entry `e` again: its path is fresh. */
+  unstale(nbr: number, e: number): void {
+    const set = this.#stale[nbr];
+    if (set === undefined || !set.has(e)) return;
+    set.clear(e);
+    if (--this.#staleCount[nbr]! === 0) this.#dropStale(nbr);
+  }
+
+  /** Removes every stale path of `nbr` (End-of-RIB, a timer); returns how many. */
+  sweepStale(nbr: number): number {
+    const set = this.#stale[nbr];
+    if (set === undefined) return 0;
+    this.#dropStale(nbr);
+    let n = 0;
+    set.drain((e) => {
+      let prev = -1;
+      let p = this.head[e]!;
+      while (p !== -1 && this.pNbr[p] !== nbr) {
+        prev = p;
+        p = this.pNext[p]!;
+      }
+      if (p === -1) return;
+      this.#removePath(e, p, prev);
+      this.#reselect(e, -1);
+      n++;
+    });
+    return n;
+  }
+
+  /** Paths of `nbr` still stale. */
+  staleCount(nbr: number): number {
+    return this.#staleCount[nbr] ?? 0;
+  }
+
+  /** Whether the path of `nbr` on entry `e` is stale. */
+  isStale(e: number, nbr: number): boolean {
+    return this.#stale[nbr]?.has(e) ?? false;
+  }
+
+  #dropStale(nbr: number): void {
+    if (this.#stale[nbr] === undefined) return;
+    this.#stale[nbr] = undefined;
+    this.#staleCount[nbr] = 0;
   }
 
   #logEntry(nbr: number, e: number): void {
@@ -209,7 +302,10 @@ export class LocRib<K extends number | string> {
   #removePath(e: number, p: number, prev: number): void {
     if (prev === -1) this.head[e] = this.pNext[p]!;
     else this.pNext[prev] = this.pNext[p]!;
-    this.nbrCount[this.pNbr[p]!]!--;
+    const nbr = this.pNbr[p]!;
+    if (this.#stale[nbr] !== undefined) this.unstale(nbr, e);
+    this.nbrCount[nbr]!--;
+    this.nbrRov[nbr * 4 + this.attrs.rov[this.pAttr[p]!]!]!--;
     this.paths--;
     this.attrs.unref(this.pAttr[p]!);
     this.pNbr[p] = -1;
@@ -243,6 +339,8 @@ export class LocRib<K extends number | string> {
     this.bestResale[e] = r;
     if (oldB === -1 && b !== -1) this.routes++;
     else if (oldB !== -1 && b === -1) this.routes--;
+    if (oldR === -1 && r !== -1) this.resaleRoutes++;
+    else if (oldR !== -1 && r === -1) this.resaleRoutes--;
     if (b !== oldB || r !== oldR || (touched !== -1 && (touched === b || touched === r))) this.#markDirty(e);
   }
 
@@ -283,6 +381,7 @@ export class LocRib<K extends number | string> {
 
   #growNeighbors(need: number): void {
     this.nbrCount = growI32(this.nbrCount, need);
+    this.nbrRov = growI32(this.nbrRov, this.nbrCount.length * 4);
     this.#nbrLogLen = growI32(this.#nbrLogLen, need);
     while (this.#nbrLog.length < this.nbrCount.length) this.#nbrLog.push(new Int32Array(0));
   }

@@ -8,6 +8,8 @@
  * take part in best-path selection; accepted ones are stored with their source tag.
  * Batches are processed synchronously; output is flushed on setImmediate and drained in time
  * slices so timers and keepalives keep running during a full-table load.
+ * Graceful restart (RFC 4724, rib/graceful.ts): a neighbor's routes kept as stale across its
+ * restart, and after our own restart the export deferred until End-of-RIB from the neighbors.
  */
 import {
   formatPrefix4,
@@ -43,6 +45,14 @@ import { LocRib } from './loc-rib.js';
 import { NeighborState } from './neighbor.js';
 import { KeyIndex4, KeyIndex6 } from './prefix-index.js';
 import { explainPrefix, type Explanation } from './explain.js';
+import {
+  type DeferralStatus,
+  REAL_TIMERS,
+  type RibTimers,
+  SelectionDeferral,
+  StaleRoutes,
+  type StaleStatus,
+} from './graceful.js';
 import { type ReimportCounts, reimport } from './reimport.js';
 import {
   ALL,
@@ -50,7 +60,7 @@ import {
   type RovAffected,
   type RovCounts,
   type RovPolicy,
-  revalidate,
+  Revalidator,
   rovCode,
   rovCounts,
 } from './rov.js';
@@ -73,6 +83,8 @@ export interface RibOptions {
   bogons?: readonly string[];
   /** RPKI origin validation of eBGP routes (rib/rov.ts); absent: off. */
   rov?: RovPolicy;
+  /** Graceful restart's timers and clock (rib/graceful.ts); tests drive their own. */
+  timers?: RibTimers;
 }
 
 /** The best route of one table for one prefix. */
@@ -107,6 +119,8 @@ export interface RouteView {
   attrs: Readonly<PathAttributes>;
   /** Whether this path is the best of the table asked for. */
   best: boolean;
+  /** Kept from a session that ended, not announced again yet (graceful restart, RFC 4724). */
+  stale: boolean;
 }
 
 /** A route refused on import: held in the neighbor's Adj-RIB-In as ineligible. */
@@ -142,16 +156,29 @@ export interface NeighborStats {
   eorReceived: Family[];
   eorSent: Family[];
   pendingOut: number;
+  // Graceful restart (always set by Rib.stats; optional for stats built by hand).
+  /** Routes of the neighbor kept as stale (graceful restart), also counted in prefixesIn. */
+  prefixesStale?: Record<Family, number>;
+  /** The neighbor's graceful restart while it lasts (its routes stale), else null. */
+  gracefulRestart?: StaleStatus | null;
 }
 
 export interface RibStats {
   locRib: Record<Family, number>;
+  /** Prefixes with a best path in the `resale` table (no no-resale peer's routes). */
+  resale: Record<Family, number>;
   paths: Record<Family, number>;
   attributeSets: number;
+  // Graceful restart (always set by Rib.stats; optional for stats built by hand).
+  /** Stale routes (graceful restart) of every neighbor. */
+  stale?: Record<Family, number>;
+  /** Our own restart while the export is deferred (RFC 4724 §4.1), else null. */
+  restart?: DeferralStatus | null;
   neighbors: NeighborStats[];
 }
 
 export type { Explanation } from './explain.js';
+export type { DeferralStatus, RibTimers, StaleStatus } from './graceful.js';
 export type { ReimportCounts } from './reimport.js';
 export type { RevalidateCounts, RovAffected, RovCounts, RovPolicy, RovValidator } from './rov.js';
 
@@ -193,6 +220,13 @@ export class Rib {
   #idleWaiters: (() => void)[] = [];
   /** Per-prefix RPKI states of one UPDATE (#importRov). */
   #rovScratch = new Int8Array(64);
+  /** Re-validation of stored routes after a VRP or policy change, sliced (rib/rov.ts). */
+  readonly #reval: Revalidator;
+  /** Graceful restart: neighbors' stale routes, and our own restart's deferred export. */
+  readonly #timers: RibTimers;
+  readonly #stale: StaleRoutes;
+  #deferral: SelectionDeferral | undefined;
+  readonly #restartDone: (() => void)[] = [];
 
   constructor(opts: RibOptions) {
     this.localAs = opts.localAs;
@@ -207,6 +241,24 @@ export class Rib {
     this.t4 = new LocRib(new KeyIndex4(opts.expectedPrefixes ?? 1024), this.attrs, this.#peers);
     this.t6 = new LocRib(new KeyIndex6(), this.attrs, this.#peers);
     if (opts.expectedPrefixes !== undefined) this.t4.reserve(opts.expectedPrefixes);
+    this.#reval = new Revalidator({
+      neighbors: () => this.#byName.values(),
+      peers: this.#peers,
+      t4: this.t4,
+      t6: this.t6,
+      attrs: this.attrs,
+      policy: () => this.#rov,
+      changed: () => this.#schedule(),
+      log: this.#log,
+    });
+    this.#timers = opts.timers ?? REAL_TIMERS;
+    this.#stale = new StaleRoutes({
+      t4: this.t4,
+      t6: this.t6,
+      log: this.#log,
+      timers: this.#timers,
+      changed: () => this.#schedule(),
+    });
   }
 
   addNeighbor(n: NeighborConfig): PeerChannel {
@@ -219,7 +271,8 @@ export class Rib {
       up: (info, sink) => this.#up(st, info, sink),
       updates: (batch) => this.#updates(st, batch),
       routeRefresh: (family) => this.#refresh(st, family),
-      down: (reason) => this.#down(st, reason),
+      down: (reason, opts) => this.#down(st, reason, opts?.graceful === true),
+      flush: (reason) => this.#flushStale(st, reason),
     };
   }
 
@@ -228,6 +281,9 @@ export class Rib {
     const st = this.#byName.get(name);
     if (st === undefined) return;
     this.#down(st, 'removed');
+    // Down already, its routes kept as stale: they go too.
+    this.#flushStale(st, 'removed');
+    this.#deferral?.gone(st);
     st.removed = true;
     this.#byName.delete(name);
     this.#peers[st.idx] = undefined;
@@ -339,6 +395,7 @@ export class Rib {
         neighbor: this.#peers[t.pNbr[p]!]!.name,
         attrs: this.attrs.get(t.pAttr[p]!),
         best: bestOf[e] === p,
+        stale: t.isStale(e, t.pNbr[p]!),
       };
     }
   }
@@ -412,44 +469,51 @@ export class Rib {
 
   /**
    * RPKI origin validation: swaps the policy in (undefined: off) and re-validates every stored
-   * eBGP route against it (rib/rov.ts); the next flush sends the difference.
+   * eBGP route against it (rib/rov.ts); resolves when every route has its new state.
    */
-  setRov(rov: RovPolicy | undefined): RevalidateCounts {
+  setRov(rov: RovPolicy | undefined): Promise<RevalidateCounts> {
     this.#rov = rov;
     return this.revalidate(ALL);
   }
 
   /**
    * After a VRP change: re-validates the stored eBGP routes whose prefixes `affected` covers (a
-   * small delta touches a few routes; a first load or an expiry, all of them). No session is
-   * reset: routes turning Invalid leave (refused `rpki-invalid`), others come back or change
-   * state, and the next flush sends the difference.
+   * small delta touches a few routes; a first load or an expiry, all of them), a few ms per
+   * event-loop turn (rib/rov.ts Revalidator). No session is reset: routes turning Invalid leave
+   * (refused `rpki-invalid`), others come back or change state, and each flush sends the
+   * difference so far. Resolves when done (idle() waits for it too).
    */
-  revalidate(affected: RovAffected): RevalidateCounts {
-    const t0 = performance.now();
-    const c = revalidate(
-      this.#byName.values(),
-      this.#peers,
-      this.t4,
-      this.t6,
-      this.attrs,
-      this.#rov,
-      affected,
-    );
-    const moved = c.changed + c.refused + c.restored;
-    if (moved > 0) {
-      this.#log.info(
-        { ...c, all: affected.all, ms: Math.round(performance.now() - t0) },
-        'rib: routes re-validated (RPKI)',
-      );
-      this.#schedule();
-    }
-    return c;
+  revalidate(affected: RovAffected): Promise<RevalidateCounts> {
+    return this.#reval.request(affected);
   }
 
   /** Per neighbor: accepted routes by RPKI state, and refused Invalid ones (one pass). */
   rovCounts(): Map<string, RovCounts> {
     return rovCounts(this.#byName.values(), this.t4, this.t6, this.attrs);
+  }
+
+  /**
+   * The same figures as rovCounts without its walk over every path (tens of ms at 1M routes,
+   * too long for a metrics scrape): accepted paths from the tables' per-neighbor counts
+   * (LocRib.nbrRov), refused `rpki-invalid` ones from the neighbors' refused maps.
+   */
+  rovTally(): Map<string, RovCounts> {
+    const out = new Map<string, RovCounts>();
+    for (const st of this.#byName.values()) {
+      const c: RovCounts = { valid: 0, invalid: 0, notFound: 0, unverified: 0, refused: 0 };
+      for (const t of [this.t4, this.t6] as LocRib<Prefix4 | Prefix6>[]) {
+        const at = st.idx * 4;
+        c.unverified += t.nbrRov[at] ?? 0;
+        c.valid += t.nbrRov[at + 1 + Rov.VALID] ?? 0;
+        c.notFound += t.nbrRov[at + 1 + Rov.NOT_FOUND] ?? 0;
+        c.invalid += t.nbrRov[at + 1 + Rov.INVALID] ?? 0;
+      }
+      for (const m of [st.refused4, st.refused6] as ReadonlyMap<unknown, number>[])
+        for (const v of m.values()) if (REFUSALS[v % 16] === 'rpki-invalid') c.refused++;
+      c.invalid += c.refused;
+      out.set(st.name, c);
+    }
+    return out;
   }
 
   stats(): RibStats {
@@ -476,14 +540,69 @@ export class Rib {
         eorReceived: [...st.eorReceived],
         eorSent,
         pendingOut: st.out4.pending + st.out6.pending,
+        prefixesStale: {
+          'ipv4-unicast': this.t4.staleCount(st.idx),
+          'ipv6-unicast': this.t6.staleCount(st.idx),
+        },
+        gracefulRestart: this.#stale.status(st) ?? null,
       });
+    }
+    const stale = { 'ipv4-unicast': 0, 'ipv6-unicast': 0 };
+    for (const n of neighbors) {
+      stale['ipv4-unicast'] += n.prefixesStale!['ipv4-unicast'];
+      stale['ipv6-unicast'] += n.prefixesStale!['ipv6-unicast'];
     }
     return {
       locRib: { 'ipv4-unicast': this.t4.routes, 'ipv6-unicast': this.t6.routes },
+      resale: { 'ipv4-unicast': this.t4.resaleRoutes, 'ipv6-unicast': this.t6.resaleRoutes },
       paths: { 'ipv4-unicast': this.t4.paths, 'ipv6-unicast': this.t6.paths },
       attributeSets: this.attrs.size,
+      stale,
+      restart: this.#deferral?.status() ?? null,
       neighbors,
     };
+  }
+
+  /**
+   * RFC 4724 §4.1, the Restarting Speaker: gredged restarted with its forwarding state kept (the
+   * daemon says so: the FIB found its routes in the kernel). Best paths are selected as routes
+   * arrive, but nothing is exported until every neighbor with graceful restart has sent
+   * End-of-RIB, or `deferralMs` passed; then every Established neighbor gets its initial export
+   * and End-of-RIB, and the onRestartComplete callbacks run. Call before sessions start.
+   */
+  beginRestart(opts: { deferralMs: number }): void {
+    if (this.#deferral !== undefined) return;
+    this.#deferral = new SelectionDeferral(
+      { log: this.#log, timers: this.#timers },
+      this.#byName.values(),
+      opts.deferralMs,
+      () => this.#restartComplete(),
+    );
+    // No neighbor to wait for: done once the caller has registered its callbacks.
+    setImmediate(() => this.#deferral?.check());
+  }
+
+  /** True while our own restart defers the export (between beginRestart and its end). */
+  get restarting(): boolean {
+    return this.#deferral?.active === true;
+  }
+
+  /** Runs `fn` once our restart's route selection is done (see beginRestart). */
+  onRestartComplete(fn: () => void): void {
+    this.#restartDone.push(fn);
+  }
+
+  #restartComplete(): void {
+    this.#deferral = undefined;
+    for (const st of this.#byName.values()) if (st.up) this.#initialExport(st);
+    this.#schedule();
+    for (const fn of this.#restartDone.splice(0)) {
+      try {
+        fn();
+      } catch (err) {
+        this.#log.error({ err }, 'rib: a restart-complete callback failed');
+      }
+    }
   }
 
   /**
@@ -510,6 +629,8 @@ export class Rib {
       total.accepted += c.accepted;
       total.refused += c.refused;
       total.retagged += c.retagged;
+      // While a restart defers the export, its end sends everything anyway.
+      if (this.restarting) continue;
       if (st.families.has('ipv4-unicast')) st.out4.considerAll();
       if (st.families.has('ipv6-unicast')) st.out6.considerAll();
     }
@@ -522,30 +643,66 @@ export class Rib {
     if (st.removed) return;
     if (st.up) this.#down(st, 'session replaced');
     st.establish(info, sink, this.localAs);
-    this.#log.info({ neighbor: st.name, families: info.families }, 'rib: neighbor up, initial export');
-    if (st.families.has('ipv4-unicast')) {
-      st.out4.considerAll();
-      st.out4.eorPending = true;
-    }
-    if (st.families.has('ipv6-unicast')) {
-      st.out6.considerAll();
-      st.out6.eorPending = true;
+    this.#stale.up(st, info);
+    if (this.#deferral !== undefined) {
+      this.#log.info(
+        { neighbor: st.name, families: info.families },
+        'rib: neighbor up; export deferred until the restart is done (RFC 4724 §4.1)',
+      );
+      this.#deferral.up(st, info);
+    } else {
+      this.#log.info({ neighbor: st.name, families: info.families }, 'rib: neighbor up, initial export');
+      this.#initialExport(st);
     }
     this.#schedule();
   }
 
-  #down(st: NeighborState, reason: string): void {
+  /**
+   * Everything exportable to `st`, then End-of-RIB, per negotiated family (RFC 4724 §2); a family
+   * that had its End-of-RIB already (up before a restart's deferral began) gets the changes only.
+   */
+  #initialExport(st: NeighborState): void {
+    for (const [out, f] of [
+      [st.out4, 'ipv4-unicast'],
+      [st.out6, 'ipv6-unicast'],
+    ] as const) {
+      if (!st.families.has(f)) continue;
+      out.considerAll();
+      if (!out.eorSent) out.eorPending = true;
+    }
+  }
+
+  /**
+   * The session left Established. `graceful` (lost without a NOTIFICATION) with graceful restart
+   * negotiated keeps the routes of the families it covers as stale (rib/graceful.ts).
+   */
+  #down(st: NeighborState, reason: string, graceful = false): void {
     if (!st.up) return;
+    const keep = graceful ? this.#stale.retained(st) : [];
+    const restartTime = st.info?.remoteCapabilities.gracefulRestart?.restartTime ?? 0;
     st.disestablish();
-    const n4 = this.t4.withdrawNeighbor(st.idx);
-    const n6 = this.t6.withdrawNeighbor(st.idx);
+    const { kept, withdrawn } = this.#stale.down(st, keep, restartTime);
     this.#forgetRefused(st);
-    this.#log.info({ neighbor: st.name, reason, withdrawn: n4 + n6 }, 'rib: neighbor down, routes withdrawn');
+    if (keep.length > 0)
+      this.#log.info(
+        { neighbor: st.name, reason, stale: kept, families: keep, restartTime, withdrawn },
+        'rib: neighbor down, routes kept as stale (graceful restart)',
+      );
+    else this.#log.info({ neighbor: st.name, reason, withdrawn }, 'rib: neighbor down, routes withdrawn');
+    this.#schedule();
+  }
+
+  /** A graceful restart of `st` ends before its time: what is kept of it as stale goes. */
+  #flushStale(st: NeighborState, reason: string): void {
+    const n = this.#stale.forget(st);
+    if (n === 0) return;
+    this.#log.info({ neighbor: st.name, reason, withdrawn: n }, 'rib: stale routes withdrawn');
     this.#schedule();
   }
 
   #refresh(st: NeighborState, family: Family): void {
-    if (!st.up || !st.families.has(family)) return;
+    // While a restart defers the export, its end sends everything anyway.
+    if (!st.up || !st.families.has(family) || this.restarting) return;
     const out = family === 'ipv4-unicast' ? st.out4 : st.out6;
     out.considerAll();
     out.refreshPending = true;
@@ -600,6 +757,8 @@ export class Rib {
     const idx = st.idx;
     if (m.endOfRib !== undefined) {
       st.eorReceived.add(m.endOfRib);
+      this.#stale.endOfRib(st, m.endOfRib);
+      this.#deferral?.endOfRib(st, m.endOfRib);
       return;
     }
     for (const p of m.withdrawn4) {
@@ -668,13 +827,16 @@ export class Rib {
     }
     const idx = st.idx;
     const otc = pol.otcToAdd(a, peerAs);
+    // Graceful restart: an announcement refreshes a stale route (RFC 4724 §4.2).
+    const stale = t.staleCount(idx) > 0;
     for (let r = 0; r < 3; r++) {
       if (n[r] === 0) continue;
       const id = this.attrs.intern(a, n[r]!, lp, pol.cls, otc, r);
       for (let i = 0; i < keys.length; i++) {
         if (states[i] !== r) continue;
         const p = keys[i]!;
-        t.announce(idx, p, id);
+        const e = t.announce(idx, p, id);
+        if (stale) t.unstale(idx, e);
         if (refused.size > 0) this.#unrefuse(refused, p);
       }
     }
@@ -714,10 +876,13 @@ export class Rib {
     const idx = st.idx;
     if (nBad < keys.length) {
       const id = this.attrs.intern(a, keys.length - nBad, lp, pol.cls, pol.otcToAdd(a, peerAs));
+      // Graceful restart: an announcement refreshes a stale route (RFC 4724 §4.2).
+      const stale = t.staleCount(idx) > 0;
       for (let i = 0; i < keys.length; i++) {
         const p = keys[i]!;
         if (nBad > 0 && check(p) !== undefined) continue;
-        t.announce(idx, p, id);
+        const e = t.announce(idx, p, id);
+        if (stale) t.unstale(idx, e);
         if (refused.size > 0) this.#unrefuse(refused, p);
       }
     }
@@ -787,6 +952,7 @@ export class Rib {
   }
 
   #busy(): boolean {
+    if (this.#reval.running) return true;
     if (this.#flushScheduled) return true;
     for (const l of this.#listeners) if (l.cursor4 >= 0 || l.cursor6 >= 0) return true;
     for (const st of this.#byName.values()) {
@@ -809,7 +975,8 @@ export class Rib {
     const up4: NeighborState[] = [];
     const up6: NeighborState[] = [];
     for (const st of this.#byName.values()) {
-      if (!st.up) continue;
+      // While a restart defers the export nobody is fed; its end queues everything.
+      if (!st.up || this.#deferral !== undefined) continue;
       if (st.families.has('ipv4-unicast')) up4.push(st);
       if (st.families.has('ipv6-unicast')) up6.push(st);
     }

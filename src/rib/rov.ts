@@ -14,6 +14,7 @@
  * their carried state is trusted (the edge that learned them from eBGP validated them).
  */
 import type { Prefix4, Prefix6 } from '../bgp/wire/types.js';
+import type { Logger } from '../observe/log.js';
 import { REFUSALS, Rov, refusalCode } from '../policy/import.js';
 import type { RovState, Vrp } from '../rpki/types.js';
 import { type AttrStore, DEFAULT_LOCAL_PREF } from './intern.js';
@@ -69,38 +70,195 @@ export function rovCode(s: RovState): Rov {
   return s === 'valid' ? Rov.VALID : s === 'invalid' ? Rov.INVALID : Rov.NOT_FOUND;
 }
 
+/** Re-validates stored routes against `policy()` in slices between event-loop turns (Revalidator). */
+export interface RevalidatorHost {
+  /** Every neighbor in the RIB (read afresh at each slice: sessions come and go meanwhile). */
+  neighbors(): Iterable<NeighborState>;
+  /** By index, as the Loc-RIB's paths name them. */
+  readonly peers: readonly (NeighborState | undefined)[];
+  readonly t4: LocRib<Prefix4>;
+  readonly t6: LocRib<Prefix6>;
+  readonly attrs: AttrStore;
+  /** The policy in force now (undefined: rpki off). */
+  policy(): RovPolicy | undefined;
+  /** Routes moved: the RIB schedules a flush (which also tells idle() waiters). */
+  changed(): void;
+  log: Logger;
+}
+
+/** One pass over the stored routes: what it covers, where it is, what it did, who waits. */
+interface Pass {
+  affected: RovAffected;
+  /** 0: IPv4 Loc-RIB entries, 1: IPv6 ones, 2: refused routes, 3: done. */
+  phase: number;
+  /** Next Loc-RIB entry (phases 0 and 1). */
+  entry: number;
+  /** Phase 2: the neighbors and refused maps still to walk, and the live iterator of one. */
+  refused: Array<[NeighborState, boolean]>;
+  iter: Iterator<[Prefix4 | Prefix6, number]> | undefined;
+  counts: RevalidateCounts;
+  waiters: Array<(c: RevalidateCounts) => void>;
+  started: number;
+  slices: number;
+}
+
+const NONE_AFFECTED: RovAffected = { all: false, covers: () => false };
+
+/** The union of two affected sets. */
+function union(a: RovAffected, b: RovAffected): RovAffected {
+  if (a.all || b.all) return ALL;
+  if (a === NONE_AFFECTED) return b;
+  return { all: false, covers: (p) => a.covers(p) || b.covers(p) };
+}
+
 /**
- * Re-validates the eBGP routes (accepted and refused `rpki-invalid`) of the prefixes `affected`
- * covers against `policy` (undefined: rpki off, every state removed and nothing refused for it).
+ * Re-validation of the stored eBGP routes (accepted and refused `rpki-invalid`) whose prefixes a
+ * change covers, against the policy in force (undefined: rpki off, every state removed and
+ * nothing refused for it), sliced: at most `sliceMs` of work per event-loop turn, so a whole
+ * table (a first load, an expiry, a cache reset, a reload of `rpki`: 1M routes) never holds up
+ * BGP keepalives and UPDATEs. Each slice validates a run of entries and applies what it found
+ * before yielding, so no attribute id is kept across turns.
+ *
+ * Changes that arrive during a pass are never lost, and no route is left with the state of an
+ * older VRP set: routes the pass has not reached yet are validated against the newest table
+ * anyway; those it has passed are covered by what comes next. A change to everything (`all`:
+ * a first load, an expiry, a policy switch) restarts the running pass from the start; a partial
+ * one is queued (merged with any other queued one) and runs as its own pass right after. Imports
+ * meanwhile validate against the newest table as always.
  */
-export function revalidate(
-  neighbors: Iterable<NeighborState>,
-  peers: readonly (NeighborState | undefined)[],
-  t4: LocRib<Prefix4>,
-  t6: LocRib<Prefix6>,
-  attrs: AttrStore,
-  policy: RovPolicy | undefined,
-  affected: RovAffected,
-): RevalidateCounts {
-  const c: RevalidateCounts = { changed: 0, refused: 0, restored: 0 };
+export class Revalidator {
+  readonly #host: RevalidatorHost;
+  readonly #sliceMs: number;
+  #pass: Pass | undefined;
+  #queued: Pass | undefined;
+  #scheduled = false;
+
+  constructor(host: RevalidatorHost, sliceMs = 5) {
+    this.#host = host;
+    this.#sliceMs = sliceMs;
+  }
+
+  /** A pass is running or queued. */
+  get running(): boolean {
+    return this.#pass !== undefined;
+  }
+
+  /**
+   * Re-validates the routes `affected` covers; resolves with what moved once every route has a
+   * state from the table as it is at the end (including changes requested meanwhile).
+   */
+  request(affected: RovAffected): Promise<RevalidateCounts> {
+    return new Promise((resolve) => {
+      const cur = this.#pass;
+      if (cur === undefined) {
+        this.#pass = newPass(affected, [resolve]);
+        this.#schedule();
+      } else if (affected.all) {
+        // Everything again: start over, with whoever waited for a queued pass too.
+        cur.affected = ALL;
+        cur.phase = 0;
+        cur.entry = 0;
+        cur.refused = [];
+        cur.iter = undefined;
+        cur.waiters.push(resolve, ...(this.#queued?.waiters ?? []));
+        this.#queued = undefined;
+      } else {
+        const q = (this.#queued ??= newPass(NONE_AFFECTED, []));
+        q.affected = union(q.affected, affected);
+        q.waiters.push(resolve);
+      }
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#slice();
+    });
+  }
+
+  #slice(): void {
+    const pass = this.#pass;
+    if (pass === undefined) return;
+    const h = this.#host;
+    const t0 = performance.now();
+    const before = pass.counts.changed + pass.counts.refused + pass.counts.restored;
+    pass.slices++;
+    while (pass.phase < 3 && performance.now() - t0 < this.#sliceMs) step(h, pass);
+    if (pass.counts.changed + pass.counts.refused + pass.counts.restored > before) h.changed();
+    if (pass.phase < 3) {
+      this.#schedule();
+      return;
+    }
+    const c = pass.counts;
+    if (c.changed + c.refused + c.restored > 0) {
+      h.log.info(
+        {
+          ...c,
+          all: pass.affected.all,
+          ms: Math.round(performance.now() - pass.started),
+          slices: pass.slices,
+        },
+        'rib: routes re-validated (RPKI)',
+      );
+    }
+    this.#pass = this.#queued;
+    this.#queued = undefined;
+    if (this.#pass !== undefined) {
+      this.#pass.started = performance.now();
+      this.#schedule();
+    }
+    // Also lets the RIB tell its idle() waiters, now that no pass is due.
+    h.changed();
+    for (const w of pass.waiters) w(c);
+  }
+}
+
+function newPass(affected: RovAffected, waiters: Pass['waiters']): Pass {
+  return {
+    affected,
+    phase: 0,
+    entry: 0,
+    refused: [],
+    iter: undefined,
+    counts: { changed: 0, refused: 0, restored: 0 },
+    waiters,
+    started: performance.now(),
+    slices: 0,
+  };
+}
+
+/** Entries (or refused routes) looked at between two looks at the clock. */
+const STEP = 256;
+
+/** Validates and applies up to STEP entries of the pass's current phase. */
+function step(h: RevalidatorHost, pass: Pass): void {
+  const policy = h.policy();
   const v = policy?.validator;
   const reject = policy?.invalid === 'reject';
+  const attrs = h.attrs;
+  const affected = pass.affected;
   const want = (key: Prefix4 | Prefix6, attr: number): Rov =>
     v === undefined ? Rov.NONE : rovCode(v.validate(key, attrs.originAs[attr]!));
-  const nbrs = [...neighbors].filter((st) => st.up && st.ebgp);
-  if (nbrs.length === 0) return c;
-  for (const v6 of [false, true]) {
-    const t = (v6 ? t6 : t4) as LocRib<Prefix4 | Prefix6>;
-    // Collected first, applied after: announce and withdraw may free and reuse entries.
+  const c = pass.counts;
+  if (pass.phase < 2) {
+    const v6 = pass.phase === 1;
+    const t = (v6 ? h.t6 : h.t4) as LocRib<Prefix4 | Prefix6>;
+    // Collected first, applied after: announce and withdraw may free and reuse entries. An
+    // entry reused behind the cursor holds a route validated on import or by this pass; one
+    // ahead is validated again, to the same state.
     const toRefuse: Array<[NeighborState, Prefix4 | Prefix6, number]> = [];
     const toRetag: Array<[NeighborState, Prefix4 | Prefix6, number, Rov]> = [];
     const hw = Math.min(t.index.highWater, t.head.length);
-    for (let e = 0; e < hw; e++) {
+    const end = Math.min(hw, pass.entry + STEP);
+    for (let e = pass.entry; e < end; e++) {
       if (t.head[e] === -1) continue;
       const key = t.index.key(e);
       if (!affected.all && !affected.covers(key)) continue;
       for (let p = t.head[e]!; p !== -1; p = t.pNext[p]!) {
-        const st = peers[t.pNbr[p]!];
+        const st = h.peers[t.pNbr[p]!];
         if (st === undefined || !st.ebgp || !st.up) continue;
         const a = t.pAttr[p]!;
         const w = want(key, a);
@@ -108,14 +266,12 @@ export function revalidate(
         else if (w !== attrs.rov[a]! - 1) toRetag.push([st, key, a, w]);
       }
     }
-    const toRestore: Array<[NeighborState, Prefix4 | Prefix6, number, Rov]> = [];
-    for (const st of nbrs) {
-      const refused = (v6 ? st.refused6 : st.refused4) as Map<Prefix4 | Prefix6, number>;
-      for (const [key, val] of refused) {
-        if (val % 16 !== RPKI_INVALID || (!affected.all && !affected.covers(key))) continue;
-        const rid = Math.floor(val / 16);
-        const w = want(key, rid);
-        if (!(w === Rov.INVALID && reject)) toRestore.push([st, key, rid, w]);
+    pass.entry = end;
+    if (end >= hw) {
+      pass.phase++;
+      pass.entry = 0;
+      if (pass.phase === 2) {
+        for (const st of h.neighbors()) if (st.up && st.ebgp) pass.refused.push([st, false], [st, true]);
       }
     }
     for (const [st, key, a] of toRefuse) {
@@ -139,19 +295,47 @@ export function revalidate(
       t.announce(st.idx, key, id);
       c.changed++;
     }
-    for (const [st, key, rid, w] of toRestore) {
-      const refused = (v6 ? st.refused6 : st.refused4) as Map<Prefix4 | Prefix6, number>;
-      const a = attrs.get(rid);
-      const pol = st.policy;
-      const peerAs = st.info?.peerAs ?? st.config.remoteAs;
-      const id = attrs.intern(a, 1, DEFAULT_LOCAL_PREF, pol.cls, pol.otcToAdd(a, peerAs), w);
-      t.announce(st.idx, key, id);
-      refused.delete(key);
-      attrs.unref(rid);
-      c.restored++;
-    }
+    return;
   }
-  return c;
+  // Phase 2: refused `rpki-invalid` routes that are no longer Invalid (or no longer refused for
+  // it) come back. The maps are walked with live iterators: one that a session's end clears
+  // simply ends; routes added meanwhile were validated on import.
+  const cur = pass.refused[0];
+  if (cur === undefined) {
+    pass.phase = 3;
+    return;
+  }
+  const [st, v6] = cur;
+  const refused = (v6 ? st.refused6 : st.refused4) as Map<Prefix4 | Prefix6, number>;
+  const t = (v6 ? h.t6 : h.t4) as LocRib<Prefix4 | Prefix6>;
+  pass.iter ??= refused.entries();
+  const toRestore: Array<[Prefix4 | Prefix6, number, Rov]> = [];
+  let n = 0;
+  for (; n < STEP; n++) {
+    const r = pass.iter.next();
+    if (r.done === true) break;
+    const [key, val] = r.value;
+    if (val % 16 !== RPKI_INVALID || (!affected.all && !affected.covers(key))) continue;
+    const rid = Math.floor(val / 16);
+    const w = want(key, rid);
+    if (!(w === Rov.INVALID && reject)) toRestore.push([key, rid, w]);
+  }
+  if (n < STEP) {
+    pass.refused.shift();
+    pass.iter = undefined;
+  }
+  // A session that ended since the pass started has no routes left to bring back.
+  if (!st.up || st.removed) return;
+  const pol = st.policy;
+  const peerAs = st.info?.peerAs ?? st.config.remoteAs;
+  for (const [key, rid, w] of toRestore) {
+    const a = attrs.get(rid);
+    const id = attrs.intern(a, 1, DEFAULT_LOCAL_PREF, pol.cls, pol.otcToAdd(a, peerAs), w);
+    t.announce(st.idx, key, id);
+    refused.delete(key);
+    attrs.unref(rid);
+    c.restored++;
+  }
 }
 
 /** Accepted routes by state and refused Invalid ones, per neighbor: one pass over the paths. */

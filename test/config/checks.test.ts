@@ -3,7 +3,7 @@
  * overlap, and that entries which are each invalid in some other way still get checked.
  */
 import t from 'tap';
-import { rulesOverlap } from '../../src/config/checks.js';
+import { rulesOverlap } from '../../src/policy/prefix-set.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parsePrefixRule, type PrefixRule } from '../../src/policy/prefix-set.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { configJsonSchema, keysAt, renderJsonSchema } from '../../src/config/json-schema.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { LIMITS } from '../../src/config/schema.js';
+import { LIMITS } from '../../src/config/limits.js';
 import { SCHEMA_FILES } from '../../src/config/write-schema.js';
 import { planTunnel, type TunnelSpec } from '../../src/dataplane/tunnels.js';
 import { GredgeError } from '../../src/errors.js';

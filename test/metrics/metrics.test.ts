@@ -11,14 +11,21 @@ import t from 'tap';
 import { newCounters, countNotification } from '../../src/bgp/session/counters.js';
 import { diffConfig } from '../../src/config/diff.js';
 import { parseConfig } from '../../src/config/load.js';
-import { parseHostPort } from '../../src/config/schema.js';
+import { parseHostPort } from '../../src/config/limits.js';
 import type { ReloadStatus } from '../../src/control/target.js';
 import { DROP_REASONS, type Drops, type TunnelCounters } from '../../src/dataplane/counters.js';
 import type { FibStats } from '../../src/fib/fib.js';
 import { createLogger } from '../../src/observe/log.js';
-import { Metrics, type MetricsDataplane, type MetricsPeer } from '../../src/observe/metrics.js';
+import {
+  Metrics,
+  type MetricsDataplane,
+  type MetricsPeer,
+  type MetricsRpki,
+  rpkiSource,
+} from '../../src/observe/metrics.js';
 import { REFUSALS } from '../../src/policy/import.js';
-import type { RibStats } from '../../src/rib/rib.js';
+import { parseTriestat } from '../../src/observe/metrics-kernel.js';
+import type { RibStats, RovCounts } from '../../src/rib/rib.js';
 import { freePort } from '../ports.js';
 import { skipUnless } from '../must-run.js';
 import { parseScrape, promtool, promtoolMissing, seriesValue } from './expo.js';
@@ -83,8 +90,10 @@ function sources() {
   const refused = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as RibStats['neighbors'][0]['refused'];
   refused['not-own-prefix'] = 4;
   refused['default-route'] = 1;
+  refused['rpki-invalid'] = 2;
   const rib: RibStats = {
     locRib: { 'ipv4-unicast': 10, 'ipv6-unicast': 2 },
+    resale: { 'ipv4-unicast': 8, 'ipv6-unicast': 1 },
     paths: { 'ipv4-unicast': 12, 'ipv6-unicast': 2 },
     attributeSets: 5,
     neighbors: [
@@ -148,6 +157,7 @@ function sources() {
         drops: drops({ spoofedSource: 5, unknownKey: 2 }),
       }) as ReturnType<MetricsDataplane['globalCounters']>,
     routeCount: () => ({ v4: 4, v6: 1 }),
+    configRouteCount: (name) => (name === 't1' ? { v4: 2, v6: 1 } : { v4: 0, v6: 0 }),
   };
   const fib: FibStats = {
     batches: 3,
@@ -172,13 +182,42 @@ function sources() {
     rollbacks: 0,
     lastRollbackAt: null,
   };
+  const rov = new Map<string, RovCounts>([
+    ['cust', { valid: 2, invalid: 3, notFound: 1, unverified: 0, refused: 2 }],
+  ]);
+  const rpki: MetricsRpki = {
+    status: () => ({
+      connection: 'established',
+      data: 'current',
+      cache: '127.0.0.9 port 8282',
+      version: 1,
+      sessionId: 4711,
+      serial: 42,
+      lastUpdate: '2026-01-02T03:04:06.000Z',
+      vrps: 7,
+      expiresAt: null,
+      refresh: 3600,
+      retry: 600,
+      expire: 7200,
+      lastError: null,
+      invalid: 'reject',
+      pending: null,
+    }),
+    vrps: () => ({ v4: 5, v6: 2 }),
+  };
   return {
     tunnels,
     src: {
       peers,
-      rib: { stats: () => rib },
+      rib: { stats: () => rib, rovTally: () => rov },
+      rpki: () => rpki,
+      // 254 is main (named "Main:" by the kernel), 4242 a table nobody created.
+      kernelTables: () => ({ full: 254, resale: 4242 }),
       dataplane: () => dp,
-      fib: () => ({ stats: () => fib }),
+      fib: () => ({
+        stats: () => fib,
+        tunnelRoutesOf: (name: string) => (name === 't1' ? { v4: 3, v6: 0 } : { v4: 0, v6: 0 }),
+      }),
       tunnelState: (n: string) => state.get(n),
       reloads: () => reloads,
     },
@@ -302,6 +341,13 @@ t.test('a scrape: every figure under its name, promtool accepts it', async (t) =
   t.equal(v('gredge_tunnel_receive_packets_total', { tunnel: 't1' }), 20);
   t.equal(v('gredge_tunnel_transmit_bytes_total', { tunnel: 't1' }), 2100);
   t.equal(v('gredge_tunnel_dropped_packets_total', { tunnel: 't1', reason: 'spoofed_source' }), 5);
+  t.equal(v('gredge_tunnel_lpm_routes', { tunnel: 't1', family: 'ipv4' }), 5, "the config's 2 + the FIB's 3");
+  t.equal(v('gredge_tunnel_lpm_routes', { tunnel: 't1', family: 'ipv6' }), 1);
+  t.equal(
+    v('gredge_tunnel_lpm_routes', { tunnel: 't2', family: 'ipv4' }),
+    undefined,
+    'a family with no route: no series',
+  );
   t.equal(
     v('gredge_tunnel_dropped_packets_total', { tunnel: 't1', reason: 'short' }),
     undefined,
@@ -316,6 +362,38 @@ t.test('a scrape: every figure under its name, promtool accepts it', async (t) =
   t.equal(v('gredge_dataplane_lpm_routes', { family: 'ipv4' }), 4);
   t.equal(v('gredge_rib_prefixes', { table: 'full', family: 'ipv4_unicast' }), 10);
   t.equal(v('gredge_rib_paths', { family: 'ipv4_unicast' }), 12);
+  t.equal(v('gredge_rib_prefixes', { table: 'resale', family: 'ipv4_unicast' }), 8);
+  t.equal(v('gredge_rib_prefixes', { table: 'resale', family: 'ipv6_unicast' }), 1);
+  t.equal(v('gredge_bgp_rpki_prefixes', { ...cust, state: 'valid' }), 2);
+  t.equal(v('gredge_bgp_rpki_prefixes', { ...cust, state: 'invalid' }), 3);
+  t.equal(v('gredge_bgp_rpki_prefixes', { ...cust, state: 'not_found' }), 1);
+  t.equal(
+    v('gredge_bgp_rpki_prefixes', { ...weird, state: 'valid' }),
+    undefined,
+    'no RPKI counts for a neighbor: no series',
+  );
+  t.equal(
+    v('gredge_bgp_import_refusals_total', { ...cust, reason: 'rpki_invalid' }),
+    2,
+    'rpki_invalid refusals',
+  );
+  t.equal(v('gredge_rpki_cache_up'), 1);
+  t.equal(v('gredge_rpki_connection_state', { state: 'established' }), 1);
+  t.equal(v('gredge_rpki_connection_state', { state: 'down' }), 0);
+  t.equal(v('gredge_rpki_data_state', { state: 'current' }), 1);
+  t.equal(v('gredge_rpki_cache_info', { cache: '127.0.0.9 port 8282', version: '1' }), 1);
+  t.equal(v('gredge_rpki_session_id'), 4711);
+  t.equal(v('gredge_rpki_serial'), 42);
+  t.equal(v('gredge_rpki_last_update_timestamp_seconds'), Date.parse('2026-01-02T03:04:06Z') / 1000);
+  t.equal(v('gredge_rpki_vrps', { family: 'ipv4' }), 5);
+  t.equal(v('gredge_rpki_vrps', { family: 'ipv6' }), 2);
+  const trie = parseTriestat(readFileSync('/proc/net/fib_triestat', 'utf8'));
+  t.equal(
+    v('gredge_fib_kernel_routes', { table: 'full', family: 'ipv4' }),
+    trie.get(254) ?? 0,
+    'main, as the kernel counts it',
+  );
+  t.equal(v('gredge_fib_kernel_routes', { table: 'resale', family: 'ipv4' }), 0, 'a table not created: 0');
   t.equal(v('gredge_fib_write_errors_total', { errno: 'ENETUNREACH' }), 2);
   t.equal(v('gredge_fib_unresolved_routes'), 1);
   t.equal(v('gredge_fib_max_write_duration_seconds'), 0.012);
@@ -446,4 +524,49 @@ t.test('listen moves in place; a taken address is refused and the old one stays'
   t.equal((await http(p2, '/metrics')).status, 200, '0.0.0.0 on the same port');
   await m.close();
   await t.rejects(http(p2, '/metrics'), { code: 'ECONNREFUSED' }, 'closed');
+});
+
+t.test('kernel table counts from /proc/net/fib_triestat; RPKI off: no RPKI series', async (t) => {
+  const text = [
+    'Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.',
+    'Main:',
+    '\tAver depth:     1.00',
+    '\tPrefixes:       2',
+    'Local:',
+    '\tPrefixes:       5',
+    'Id 1000:',
+    '\tAver depth:     2.40',
+    '\tLeaves:         700',
+    '\tPrefixes:       1000001',
+    'Id 1001:',
+    '\tPrefixes:       3',
+    '',
+  ].join('\n');
+  t.same(
+    [...parseTriestat(text)],
+    [
+      [254, 2],
+      [255, 5],
+      [1000, 1_000_001],
+      [1001, 3],
+    ],
+  );
+  t.same([...parseTriestat('garbage\nPrefixes: 3\n')], [], 'nothing without a table heading');
+  // rpkiSource reads the VRP counts by family from the validator's table.
+  const src = rpkiSource({
+    status: () => ({}) as ReturnType<MetricsRpki['status']>,
+    policy: { validator: { table: { size: 9, size4: 6, size6: 3 } as { size: number } } },
+  });
+  t.same(src.vrps(), { v4: 6, v6: 3 });
+
+  const { src: fake } = sources();
+  const m = new Metrics({
+    sources: { ...fake, rpki: () => undefined, kernelTables: () => undefined },
+    log,
+    version: 'x',
+  });
+  const body = (await m.scrape()).map((b) => b.toString('utf8')).join('');
+  t.notMatch(body, /^gredge_rpki_/m, 'no gredge_rpki_* series');
+  t.notMatch(body, /^gredge_bgp_rpki_prefixes/m, 'no per-neighbor RPKI counts');
+  t.notMatch(body, /^gredge_fib_kernel_routes/m, 'no kernel table counts without a kernel FIB');
 });

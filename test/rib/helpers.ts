@@ -45,7 +45,7 @@ export function neighbor(
     connectRetry: 30,
     families: ['ipv4-unicast', 'ipv6-unicast'],
     nextHopSelf: role !== 'internal',
-    gracefulRestart: { enabled: false, restartTime: 120 },
+    gracefulRestart: { enabled: false, restartTime: 120, staleTime: 360 },
     resale: true,
     noResale: false,
     ...extra,

@@ -8,15 +8,11 @@
 import t, { type Test } from 'tap';
 import { encodePdu, type Pdu, PduType, RtrErrorCode } from '../../src/rpki/pdu.js';
 import { RtrClient, type RtrClientOptions, type RtrUpdate } from '../../src/rpki/rtr.js';
-import { parsePrefix, vrp } from '../../src/rpki/text.js';
-import type { Vrp } from '../../src/rpki/types.js';
-import { type CacheConn, FakeCache, fullResponse, until } from './fake-cache.js';
+import { parsePrefix } from '../../src/rpki/text.js';
+import { FakeCache, fullResponse, until } from './fake-cache.js';
+import { A, B, C, errorsSent, hostileCases, SESSION, serve } from './hostile-cases.js';
 
-const A = vrp('192.0.2.0/24', 24, 64500)!;
-const B = vrp('2001:db8::/32', 48, 64501)!;
-const C = vrp('198.51.100.0/24', 24, 64502)!;
 const P = (s: string) => parsePrefix(s)!;
-const SESSION = 4242;
 
 function client(t: Test, caches: FakeCache[], opts: Partial<RtrClientOptions> = {}): RtrClient {
   const c = new RtrClient({
@@ -34,17 +30,6 @@ async function cache(t: Test): Promise<FakeCache> {
   t.teardown(() => k.close());
   return k;
 }
-
-/** A cache that answers Reset Queries with `vrps` (serial 1) and Serial Queries via `onSerial`. */
-function serve(k: FakeCache, vrps: Vrp[], onSerial?: (p: Pdu & { type: 1 }, c: CacheConn) => void): void {
-  k.onPdu = (p, c) => {
-    if (p.type === PduType.RESET_QUERY) c.send(...fullResponse(p.version, SESSION, 1, vrps));
-    else if (p.type === PduType.SERIAL_QUERY) onSerial?.(p, c);
-  };
-}
-
-const errorsSent = (k: FakeCache) =>
-  k.received.filter((p): p is Pdu & { type: 10 } => p.type === PduType.ERROR_REPORT).map((p) => p.code);
 
 t.test('full sync, then Serial Notify → Serial Query → incremental update', async (t) => {
   const k = await cache(t);
@@ -196,12 +181,12 @@ async function hostile(
   t: Test,
   name: string,
   code: number,
-  bytes: (version: number) => (Pdu | Uint8Array)[],
+  bytes: () => (Pdu | Uint8Array)[],
   opts: Partial<RtrClientOptions> = {},
 ) {
   await t.test(`${name} → Error Report ${code}`, async (t) => {
     const k = await cache(t);
-    serve(k, [A, B], (_p, conn) => conn.send(...bytes(1)));
+    serve(k, [A, B], (_p, conn) => conn.send(...bytes()));
     const c = client(t, [k], opts);
     c.start();
     await until('first sync', () => c.state().serial === 1 && c.table.size === 2);
@@ -220,88 +205,8 @@ async function hostile(
 }
 
 t.test('hostile caches', async (t) => {
-  const v = (x: Vrp, announce = true): Pdu => ({
-    type: typeof x.prefix === 'number' ? 4 : 6,
-    version: 1,
-    announce,
-    vrp: x,
-  });
-  const resp: Pdu = { type: 3, version: 1, sessionId: SESSION };
-  const eod = (serial = 2): Pdu => ({ type: 7, version: 1, sessionId: SESSION, serial });
-  const raw = (...b: number[]) => Uint8Array.from(b);
-  await hostile(t, 'unknown PDU type', RtrErrorCode.UNSUPPORTED_PDU_TYPE, () => [
-    resp,
-    raw(1, 5, 0, 0, 0, 0, 0, 8),
-  ]);
-  await hostile(t, 'a Reset Query sent by the cache', RtrErrorCode.UNSUPPORTED_PDU_TYPE, () => [
-    resp,
-    { type: 2, version: 1 },
-  ]);
-  await hostile(t, 'a length field under 8', RtrErrorCode.CORRUPT_DATA, () => [
-    resp,
-    raw(1, 4, 0, 0, 0, 0, 0, 7),
-  ]);
-  await hostile(t, 'a length field over the maximum', RtrErrorCode.CORRUPT_DATA, () => [
-    resp,
-    raw(1, 4, 0, 0, 0x7f, 0, 0, 0),
-  ]);
-  await hostile(t, 'an IPv4 Prefix of the wrong length', RtrErrorCode.CORRUPT_DATA, () => {
-    const b = Uint8Array.from([...encodePdu(v(C)), 0, 0, 0, 0]);
-    b[7] = 24;
-    return [resp, b];
-  });
-  await hostile(t, 'maxLength below length', RtrErrorCode.CORRUPT_DATA, () => {
-    const b = encodePdu(v(C));
-    b[10] = 8;
-    return [resp, b, eod()];
-  });
-  await hostile(t, 'withdrawal of a VRP never announced', RtrErrorCode.WITHDRAWAL_OF_UNKNOWN_RECORD, () => [
-    resp,
-    v(C, false),
-    eod(),
-  ]);
-  await hostile(t, 'a second withdrawal of one VRP', RtrErrorCode.WITHDRAWAL_OF_UNKNOWN_RECORD, () => [
-    resp,
-    v(A, false),
-    v(A, false),
-    eod(),
-  ]);
-  await hostile(t, 'announcement of a VRP we hold', RtrErrorCode.DUPLICATE_ANNOUNCEMENT, () => [
-    resp,
-    v(A),
-    eod(),
-  ]);
-  await hostile(t, 'the same announcement twice', RtrErrorCode.DUPLICATE_ANNOUNCEMENT, () => [
-    resp,
-    v(C),
-    v(C),
-    eod(),
-  ]);
-  await hostile(t, 'a version 0 PDU in a version 1 session', RtrErrorCode.UNEXPECTED_PROTOCOL_VERSION, () => [
-    resp,
-    { type: 4, version: 0, announce: true, vrp: C },
-  ]);
-  await hostile(t, 'a version 2 PDU in a version 1 session', RtrErrorCode.UNEXPECTED_PROTOCOL_VERSION, () => {
-    const b = encodePdu(v(C));
-    b[0] = 2;
-    return [resp, b];
-  });
-  await hostile(t, 'a Prefix PDU outside a response', RtrErrorCode.CORRUPT_DATA, () => [v(C)]);
-  await hostile(t, 'End of Data for another session', RtrErrorCode.CORRUPT_DATA, () => [
-    resp,
-    v(C),
-    { type: 7, version: 1, sessionId: SESSION + 1, serial: 2 },
-  ]);
-  await hostile(t, 'a Cache Response for another session', RtrErrorCode.CORRUPT_DATA, () => [
-    { type: 3, version: 1, sessionId: SESSION + 1 },
-  ]);
-  await hostile(
-    t,
-    'a flood past maxVrps',
-    RtrErrorCode.INTERNAL_ERROR,
-    () => [resp, ...Array.from({ length: 20 }, (_, i) => v(vrp(`10.0.${i}.0/24`, 24, 1)!)), eod()],
-    { maxVrps: 10 },
-  );
+  for (const h of hostileCases())
+    await hostile(t, h.name, h.code, h.bytes, h.maxVrps ? { maxVrps: h.maxVrps } : {});
 });
 
 t.test('first answer in version 2 → Error Report 4', async (t) => {

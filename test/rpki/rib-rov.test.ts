@@ -76,7 +76,7 @@ t.test('a VRP change re-validates the covered prefixes only', async (t) => {
   table.add(other);
   const a = new AffectedSet();
   a.add(V1.prefix);
-  const c = h.rib.revalidate(a);
+  const c = await h.rib.revalidate(a);
   t.same(c, { changed: 0, refused: 1, restored: 0 });
   await h.settle();
   t.notOk(peer.sink.routes.has('203.0.113.0/24'), 'withdrawn from the peer');
@@ -85,14 +85,14 @@ t.test('a VRP change re-validates the covered prefixes only', async (t) => {
   // And back.
   table.remove(other);
   table.add(V1);
-  t.same(h.rib.revalidate(a), { changed: 0, refused: 0, restored: 1 });
+  t.same(await h.rib.revalidate(a), { changed: 0, refused: 0, restored: 1 });
   await h.settle();
   t.ok(peer.sink.routes.has('203.0.113.0/24'), 'announced again');
   t.same(h.rib.rovCounts().get('cust'), { valid: 1, invalid: 0, notFound: 1, unverified: 0, refused: 0 });
   // A change elsewhere touches nothing.
   const far = new AffectedSet();
   far.add(p4('10.0.0.0/8'));
-  t.same(h.rib.revalidate(far), { changed: 0, refused: 0, restored: 0 });
+  t.same(await h.rib.revalidate(far), { changed: 0, refused: 0, restored: 0 });
 });
 
 t.test('RFC 6811: an AS_SET origin is NONE; maxLength; IPv6', async (t) => {
@@ -132,10 +132,10 @@ t.test('invalid: keep measures only; policy change re-evaluates; rpki off', asyn
   t.ok(peer.sink.routes.has('203.0.113.0/24'), 'Invalid kept and exported');
   t.same(ours(ibgp.sink.routes.get('203.0.113.0/24')?.largeCommunities, 2), [2], 'marked 2:2 invalid');
   t.same(h.rib.rovCounts().get('cust'), { valid: 0, invalid: 1, notFound: 0, unverified: 0, refused: 0 });
-  t.same(h.rib.setRov({ ...rov, invalid: 'reject' }), { changed: 0, refused: 1, restored: 0 });
+  t.same(await h.rib.setRov({ ...rov, invalid: 'reject' }), { changed: 0, refused: 1, restored: 0 });
   await h.settle();
   t.notOk(peer.sink.routes.has('203.0.113.0/24'), 'keep → reject: withdrawn');
-  t.same(h.rib.setRov(undefined), { changed: 0, refused: 0, restored: 1 });
+  t.same(await h.rib.setRov(undefined), { changed: 0, refused: 0, restored: 1 });
   await h.settle();
   t.ok(peer.sink.routes.has('203.0.113.0/24'), 'rpki off: back');
   t.same(ours(ibgp.sink.routes.get('203.0.113.0/24')?.largeCommunities, 2), [], 'no state without rpki');

@@ -61,7 +61,11 @@ export type Action =
   | { type: 'incrementRetryCounter' }
   | { type: 'resetRetryCounter' }
   | { type: 'established' }
-  | { type: 'down'; reason: string } // left Established: the RIB drops the neighbor's routes
+  /**
+   * Left Established: the RIB drops the neighbor's routes, or with `graceful` (the connection
+   * was lost, no NOTIFICATION either way) may keep them as stale (RFC 4724 §4.2).
+   */
+  | { type: 'down'; reason: string; graceful: boolean }
   | { type: 'deliverUpdate' }
   | { type: 'deliverRouteRefresh' };
 
@@ -326,7 +330,7 @@ function openConfirm(e: FsmEvent, ctx: FsmContext): Transition {
 }
 
 function established(e: FsmEvent, ctx: FsmContext): Transition {
-  const down = (reason: string): Action => ({ type: 'down', reason });
+  const down = (reason: string, graceful = false): Action => ({ type: 'down', reason, graceful });
   switch (e.type) {
     case 'ManualStart':
     case 'AutomaticStart':
@@ -346,7 +350,8 @@ function established(e: FsmEvent, ctx: FsmContext): Transition {
         actions: [{ type: 'sendKeepalive' }, start('keepalive', ctx.keepaliveTime)],
       };
     case 'TcpConnectionFails':
-      return toIdle([...teardown('increment'), down('connection closed')]);
+      // The only way out of Established without a NOTIFICATION sent or received (RFC 4724 §4).
+      return toIdle([...teardown('increment'), down('connection closed', true)]);
     case 'NotifMsgVerErr':
     case 'NotifMsg':
       return toIdle([...teardown('increment'), down('notification received')]);

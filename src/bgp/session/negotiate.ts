@@ -5,7 +5,8 @@
  * RFC 4271 §6.2 (peer AS, BGP identifier, hold time), RFC 6286 §2.2 (identifier rules), RFC 6793
  * (4-octet AS), RFC 4760 (families; no MP capability means IPv4 unicast, §8 of RFC 4760 / RFC
  * 5492 §3), RFC 8654 (extended message: both sides), RFC 9234 §4.2 (role correctness), RFC 4724
- * (graceful restart advertised only when configured), RFC 2918 / RFC 7313 (route refresh).
+ * (graceful restart advertised only when configured; §3 Restart State and Forwarding State bits
+ * from the daemon's RestartState), RFC 2918 / RFC 7313 (route refresh).
  */
 import { BgpMessageError } from '../wire/errors.js';
 import {
@@ -18,6 +19,7 @@ import {
   type OpenMessage,
   SAFI_UNICAST,
 } from '../wire/types.js';
+import { familyOf } from '../wire/capability.js';
 import type { NeighborConfig, Role } from '../../config/types.js';
 import { negotiateHoldTime } from './timers.js';
 
@@ -25,12 +27,7 @@ export const AS_TRANS = 23456;
 
 const FAMILY_AFI: Record<Family, number> = { 'ipv4-unicast': AFI_IPV4, 'ipv6-unicast': AFI_IPV6 };
 
-export function familyOf(afi: number, safi: number): Family | undefined {
-  if (safi !== SAFI_UNICAST) return undefined;
-  if (afi === AFI_IPV4) return 'ipv4-unicast';
-  if (afi === AFI_IPV6) return 'ipv6-unicast';
-  return undefined;
-}
+export { familyOf };
 
 /** RFC 9234 §3: the role we announce is ours toward them, the mirror of what they are to us. */
 export function localRole(role: Role): number | undefined {
@@ -78,7 +75,25 @@ function rolesMatch(local: number, remote: number): boolean {
   }
 }
 
-export function buildOpen(neighbor: NeighborConfig, localAs: number, routerId: number): OpenMessage {
+/**
+ * What the daemon says of itself in the Graceful Restart capability (RFC 4724 §3): whether it is
+ * restarting (R bit, set only until its first route selection after a restart is done, §4.1),
+ * and the families whose forwarding state it kept (F bit per family).
+ */
+export interface RestartState {
+  restarting: boolean;
+  forwarding: readonly Family[];
+}
+
+/** Not restarting, no forwarding state claimed: a daemon that has no kernel tables of its own. */
+export const NO_RESTART: RestartState = { restarting: false, forwarding: [] };
+
+export function buildOpen(
+  neighbor: NeighborConfig,
+  localAs: number,
+  routerId: number,
+  restart: RestartState = NO_RESTART,
+): OpenMessage {
   const families = neighbor.families.map((f) => ({ afi: FAMILY_AFI[f], safi: SAFI_UNICAST }));
   const capabilities: Capabilities = {
     multiprotocol: families,
@@ -91,11 +106,17 @@ export function buildOpen(neighbor: NeighborConfig, localAs: number, routerId: n
   const role = localRole(neighbor.role);
   if (role !== undefined) capabilities.role = role;
   if (neighbor.gracefulRestart.enabled) {
+    // No N bit (RFC 8538): a NOTIFICATION sent or received always ends a session the RFC 4271
+    // way, routes withdrawn (RFC 4724 §4).
     capabilities.gracefulRestart = {
-      restarting: false,
+      restarting: restart.restarting,
       notification: false,
       restartTime: Math.min(neighbor.gracefulRestart.restartTime, 4095),
-      families: families.map((f) => ({ ...f, forwarding: false })),
+      families: neighbor.families.map((f) => ({
+        afi: FAMILY_AFI[f],
+        safi: SAFI_UNICAST,
+        forwarding: restart.forwarding.includes(f),
+      })),
     };
   }
   return {

@@ -6,7 +6,9 @@
  * RFC 4271 §4 (messages), §6 (error handling: a NOTIFICATION, then close), §8 (FSM),
  * RFC 7606 (treat-as-withdraw / attribute-discard outcomes are counted, not fatal),
  * RFC 2918 §4 / RFC 7313 (route refresh; unknown AFI/SAFI ignored), RFC 8203 (shutdown message),
- * RFC 8654 (extended messages after negotiation).
+ * RFC 8654 (extended messages after negotiation), RFC 4724 (a lost connection is a graceful
+ * `down`; §4.2: a restarted neighbor's OPEN on a new connection ends the old session; the R and
+ * F bits of our OPEN come from the daemon's RestartState).
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -31,7 +33,13 @@ import {
 import { Connection } from './connection.js';
 import { countNotification, MESSAGE_KIND, type PeerCounters, newCounters, socketSink } from './counters.js';
 import { type Action, type FsmContext, type FsmEvent, type State, transition } from './fsm.js';
-import { buildOpen, familyOf, localWinsCollision, type OpenExpectations } from './negotiate.js';
+import {
+  buildOpen,
+  familyOf,
+  localWinsCollision,
+  type OpenExpectations,
+  type RestartState,
+} from './negotiate.js';
 import { classify } from './receive.js';
 import { connectRetryDelay, keepaliveInterval, SessionTimer } from './timers.js';
 
@@ -45,6 +53,12 @@ export interface PeerOptions {
   stableAfter?: number;
   /** Randomness for the backoff jitter (tests pass a seeded one). */
   rng?: () => number;
+  /**
+   * Graceful restart (RFC 4724 §3): the daemon's restart state when an OPEN is sent (the R bit,
+   * the F bit per family), given whether this neighbor was Established before (since start).
+   * Absent: never restarting, no forwarding state claimed.
+   */
+  restartState?: (establishedBefore: boolean) => RestartState;
 }
 
 export type { MessageKind, PeerCounters } from './counters.js';
@@ -81,6 +95,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #log: Logger;
   readonly #stableAfter: number;
   readonly #rng: () => number;
+  readonly #restartState: ((establishedBefore: boolean) => RestartState) | undefined;
+  /** Our OPEN from the config alone (not restarting, no F bit): what a reload compares. */
   readonly #ours: OpenMessage;
   readonly #oursBytes: Uint8Array;
   #expect: OpenExpectations;
@@ -115,6 +131,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#log = o.log;
     this.#stableAfter = o.stableAfter ?? 60;
     this.#rng = o.rng ?? Math.random;
+    this.#restartState = o.restartState;
     this.#ours = buildOpen(o.neighbor, o.localAs, this.#routerId);
     this.#oursBytes = encodeOpen(this.#ours);
     this.#expect = { neighbor: o.neighbor, localAs: o.localAs, routerId: this.#routerId, ours: this.#ours };
@@ -263,6 +280,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#reason = message === undefined ? what : `${what}: ${message}`;
     this.#dispatch(undefined, { type: 'ManualStop', code: n.code, subcode: n.subcode, data: n.data });
     this.#abortConnect();
+    // Stopped on purpose: routes the RIB keeps from a graceful restart of this neighbor go too.
+    this.#rib('flush', () => this.#channel.flush?.(what));
     await Promise.all(waits);
   }
 
@@ -278,6 +297,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.#state === 'Connect' || this.#state === 'Active') {
       this.#primary = conn;
       this.#dispatch(conn, { type: 'TcpConnectionConfirmed' });
+    } else if (this.#state === 'Established' && this.#gracefulRestart()) {
+      // RFC 4724 §4.2: the neighbor may have restarted without our noticing the old connection
+      // end; its OPEN decides (#resolveCollision).
+      this.#log.info('new connection while Established with a graceful-restart neighbor: its OPEN decides');
+      this.#track(conn);
     } else if (this.#state === 'Established') {
       // §6.8: a collision with an Established session closes the new connection.
       this.#log.info('connection collision with Established session: closing the new connection');
@@ -450,7 +474,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         return;
       case 'sendOpen':
         if (conn) {
-          conn.write(this.#oursBytes);
+          conn.write(this.#openBytes());
           this.counters.messagesOut.open++;
         }
         return;
@@ -481,7 +505,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         if (conn && primary) this.#up(conn);
         return;
       case 'down':
-        if (primary) this.#down(this.#reason ?? a.reason);
+        if (primary) this.#down(this.#reason ?? a.reason, a.graceful);
         return;
       case 'deliverUpdate':
         if (this.#currentUpdate) this.#batch.push(this.#currentUpdate);
@@ -547,13 +571,48 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.#dispatch(this.#primary, { type: 'AutomaticStop', code: 6, subcode, data });
   }
 
-  #down(reason: string): void {
+  #down(reason: string, graceful: boolean): void {
     this.#flush();
     if (this.#stable) clearTimeout(this.#stable);
     this.#stable = undefined;
     this.#info = undefined;
-    this.#log.info({ reason }, 'session down');
-    this.#rib('down', () => this.#channel.down(reason));
+    this.#log.info({ reason, graceful }, 'session down');
+    this.#rib('down', () => this.#channel.down(reason, { graceful }));
+  }
+
+  /** Our OPEN as it goes out now: the config's, with the daemon's restart state (R and F bits). */
+  #openBytes(): Uint8Array {
+    const r = this.#restartState?.(this.counters.establishedCount > 0);
+    if (r === undefined || !this.#neighbor.gracefulRestart.enabled) return this.#oursBytes;
+    return encodeOpen(buildOpen(this.#neighbor, this.#localAs, this.#routerId, r));
+  }
+
+  /** Graceful restart negotiated on the Established session: both sides advertised it. */
+  #gracefulRestart(): boolean {
+    return (
+      this.#neighbor.gracefulRestart.enabled && this.#info?.remoteCapabilities.gracefulRestart !== undefined
+    );
+  }
+
+  /**
+   * RFC 4724 §4.2: an OPEN from the neighbor on a new connection, with the Restart State bit set,
+   * while the old session is still Established here: the neighbor restarted before we noticed.
+   * The old session ends as a lost connection does (no NOTIFICATION, routes kept as stale) and
+   * the new connection carries on as the session's.
+   */
+  #restarted(conn: Connection): void {
+    this.#log.info(
+      'OPEN with the Restart State bit on a new connection: the neighbor restarted (RFC 4724 §4.2); the old session ends, its routes kept as stale',
+    );
+    // Leaving Established must not close the new connection with the old one.
+    this.#secondary = undefined;
+    this.#reason = 'neighbor restarted (new connection, RFC 4724 §4.2)';
+    this.#dispatch(this.#primary, { type: 'TcpConnectionFails' });
+    if (this.#restart) clearTimeout(this.#restart);
+    this.#restart = undefined;
+    this.#dispatch(undefined, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
+    this.#secondary = conn;
+    this.#adoptOrphan();
   }
 
   #flush(): void {
@@ -689,7 +748,15 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (other === undefined || other.closing) return true;
     const neg = conn.negotiated!;
     let loser: Connection;
-    if (other.state === 'Established') {
+    if (
+      other.state === 'Established' &&
+      other === this.#primary &&
+      this.#gracefulRestart() &&
+      neg.remoteCapabilities.gracefulRestart?.restarting === true
+    ) {
+      this.#restarted(conn);
+      return true;
+    } else if (other.state === 'Established') {
       loser = conn;
     } else if (other.direction === conn.direction) {
       loser = other; // two connections the same way: the peer has given up on the older one

@@ -6,7 +6,7 @@
  */
 import { type BgpMessageError, fail, ok, openUnspecific, type Result, roleMismatch } from './errors.js';
 import { ByteReader, ByteWriter } from './reader.js';
-import type { Capabilities } from './types.js';
+import { AFI_IPV4, AFI_IPV6, type Capabilities, type Family, SAFI_UNICAST } from './types.js';
 
 export const CapabilityCode = {
   MULTIPROTOCOL: 1,
@@ -17,6 +17,14 @@ export const CapabilityCode = {
   AS4: 65,
   ENHANCED_ROUTE_REFRESH: 70,
 } as const;
+
+/** The family an AFI/SAFI pair names (multiprotocol, graceful restart), if gredge speaks it. */
+export function familyOf(afi: number, safi: number): Family | undefined {
+  if (safi !== SAFI_UNICAST) return undefined;
+  if (afi === AFI_IPV4) return 'ipv4-unicast';
+  if (afi === AFI_IPV6) return 'ipv6-unicast';
+  return undefined;
+}
 
 export function emptyCapabilities(): Capabilities {
   return {

@@ -4,7 +4,7 @@
  */
 export { AS_TRANS } from './attrs/aspath.js';
 export { AttrCode, AttrFlag, attrName } from './attrs/table.js';
-export { CapabilityCode, emptyCapabilities } from './capability.js';
+export { CapabilityCode, emptyCapabilities, familyOf } from './capability.js';
 export * from './errors.js';
 export { encodeAttributes } from './encode.js';
 export { encodeKeepalive, parseHeader, writeHeader } from './header.js';

@@ -74,6 +74,14 @@ export function status(r: StatusResult): string {
     ],
     ['reload', r.reload ? reloadStatus(r.reload) : undefined],
     ['rpki', r.rpki === undefined ? undefined : rpkiStatus(r.rpki)],
+    [
+      'graceful restart',
+      r.restart
+        ? `restarting since ${r.restart.since}: export waits for End-of-RIB from ${r.restart.waitingFor.join(', ') || '-'} until ${r.restart.until}`
+        : r.staleRoutes && r.staleRoutes['ipv4-unicast'] + r.staleRoutes['ipv6-unicast'] > 0
+          ? `stale routes ipv4 ${r.staleRoutes['ipv4-unicast']}, ipv6 ${r.staleRoutes['ipv6-unicast']}`
+          : undefined,
+    ],
   ]);
 }
 
@@ -194,6 +202,12 @@ export function neighbor(n: NeighborDetail): string {
       'end-of-rib',
       `received ${n.endOfRib.received.join(', ') || '-'}; sent ${n.endOfRib.sent.join(', ') || '-'}`,
     ],
+    [
+      'graceful restart',
+      n.gracefulRestart
+        ? `${n.gracefulRestart.state === 'restarting' ? 'restarting, routes kept' : 'back, waiting for End-of-RIB'} until ${n.gracefulRestart.until}; stale ipv4 ${n.gracefulRestart.stale['ipv4-unicast']}, ipv6 ${n.gracefulRestart.stale['ipv6-unicast']}`
+        : undefined,
+    ],
     ['messages in', msgs(n.messages.in)],
     ['messages out', msgs(n.messages.out)],
   ]);
@@ -211,7 +225,7 @@ export function routes(r: RoutesResult): string {
   if (r.view === 'prefix') head.push('NOTE');
   const rows = r.routes.map((x: RouteRow) => {
     const row: (string | number)[] = [
-      x.refused !== undefined ? '!' : x.best ? '*' : '',
+      (x.refused !== undefined ? '!' : x.best ? '*' : '') + (x.stale ? 's' : ''),
       x.prefix,
       x.nextHop ?? '-',
       x.neighbor,
@@ -227,6 +241,7 @@ export function routes(r: RoutesResult): string {
         x.rpki ? `rpki ${x.rpki}` : '',
         x.eliminatedBy ? `lost on ${x.eliminatedBy}` : '',
         x.bestResale ? 'best in resale' : '',
+        x.stale ? 'stale (graceful restart)' : '',
       ]
         .filter(Boolean)
         .join('; ');
@@ -248,7 +263,7 @@ export function routes(r: RoutesResult): string {
     out.push(`${r.routes.length} of ${r.total} ${what} shown, ${r.more} more (--limit N to see more)`);
   else
     out.push(
-      `${r.total} ${what}${r.view !== 'refused' && r.view !== 'adj-rib-in' ? ' (* best, ! refused)' : ''}`,
+      `${r.total} ${what}${r.view !== 'refused' && r.view !== 'adj-rib-in' ? ' (* best, ! refused)' : ''}${r.routes.some((x) => x.stale) ? ' (s stale: kept across the neighbor’s restart)' : ''}`,
     );
   return out.join('\n');
 }

@@ -28,7 +28,8 @@ function fmt(a: Action): string {
     case 'resetRetryCounter':
       return 'retry=0';
     case 'down':
-      return 'down';
+      // Graceful: the session ended without a NOTIFICATION (RFC 4724 §4.2 may keep its routes).
+      return a.graceful ? 'down graceful' : 'down';
     default:
       return a.type;
   }
@@ -280,7 +281,7 @@ rows.push(
     to: 'Established',
     actions: ['sendKeepalive', 'start keepalive 30'],
   },
-  { from: 'Established', ev: 'TcpConnectionFails', to: 'Idle', actions: [...TEAR_INC, 'down'] },
+  { from: 'Established', ev: 'TcpConnectionFails', to: 'Idle', actions: [...TEAR_INC, 'down graceful'] },
   { from: 'Established', ev: 'NotifMsg', to: 'Idle', actions: [...TEAR_INC, 'down'] },
   { from: 'Established', ev: 'NotifMsgVerErr', to: 'Idle', actions: [...TEAR_INC, 'down'] },
   { from: 'Established', ev: 'OpenCollisionDump', to: 'Idle', actions: ['notify 6/7', ...TEAR_INC, 'down'] },

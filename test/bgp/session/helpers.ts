@@ -18,7 +18,7 @@ export function neighbor(over: Partial<NeighborConfig> = {}): NeighborConfig {
     connectRetry: 1,
     families: ['ipv4-unicast', 'ipv6-unicast'],
     nextHopSelf: true,
-    gracefulRestart: { enabled: false, restartTime: 120 },
+    gracefulRestart: { enabled: false, restartTime: 120, staleTime: 360 },
     resale: true,
     noResale: false,
     ...over,

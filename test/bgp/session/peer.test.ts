@@ -80,7 +80,7 @@ t.test('we connect (active): Established; a 2-octet peer without MP or extended 
   t.teardown(() => fl.close());
   const { peer, channel } = makePeer(t, {
     role: 'customer',
-    gracefulRestart: { enabled: true, restartTime: 120 },
+    gracefulRestart: { enabled: true, restartTime: 120, staleTime: 360 },
   });
   peer.start();
   const fp = await fl.accept();
