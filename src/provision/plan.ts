@@ -11,15 +11,7 @@ import { parseKeyRange, UNIT } from '../config/provisioning.js';
 import { IFNAME_RE } from '../config/limits.js';
 import type { Config } from '../config/types.js';
 import { ControlError } from '../control/protocol.js';
-import {
-  contains,
-  formatCidr,
-  formatIp,
-  maskBytes,
-  overlaps,
-  parseCidr,
-  parseIp,
-} from '../net/ip.js';
+import { contains, formatCidr, formatIp, maskBytes, overlaps, parseCidr, parseIp } from '../net/ip.js';
 import { DEFAULT_BOGONS } from '../policy/bogons.js';
 import { type PrefixRule, parsePrefixRule } from '../policy/prefix-set.js';
 import { allocateKey, allocateSubnet, innerPair, innerSubnets } from './allocate.js';
