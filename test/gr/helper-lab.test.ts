@@ -176,17 +176,7 @@ if (missing) {
       transit: [{ prefix: TRANSIT.prefix4 }, { prefix: TRANSIT.prefix6 }],
     });
     t.teardown(() => r.destroy());
-    t.teardown(() => {
-      if (t.passing()) return;
-      const tail = r.edge.logs
-        .slice(-120)
-        .map((l) => JSON.stringify(l))
-        .join('\n');
-      t.comment(
-        `--- edge gredged log (tail) ---\n${tail}\n--- stderr ---\n${r.edge.proc?.stderr.slice(-2000)}`,
-      );
-      t.comment(`--- peer BIRD log (tail) ---\n${r.bird.peer.log().slice(-4000)}`);
-    });
+    r.logsOnFailure(t, ['peer'], 4000);
     const ready = await until(
       () => peerFib(r),
       (x) => x.join('\n') === want([PEER.prefix4, PEER.prefix6, PEER.extra4, PEER.extra6]).join('\n'),

@@ -398,6 +398,31 @@ export class GrLab {
     return new Flood(p);
   }
 
+  /**
+   * On `t`'s failure, its comments get the tails of the edge gredged's log and stderr and of the
+   * named BIRDs' logs (what a failure in CI is read from).
+   */
+  logsOnFailure(
+    t: { passing(): boolean; comment(s: string): void; teardown(fn: () => void): void },
+    birds: Array<'peer' | 'cust'>,
+    birdTail: number,
+  ): void {
+    t.teardown(() => {
+      if (t.passing()) return;
+      const tail = this.edge.logs
+        .slice(-120)
+        .map((l) => JSON.stringify(l))
+        .join('\n');
+      t.comment(
+        `--- edge gredged log (tail) ---\n${tail}\n--- stderr ---\n${this.edge.proc?.stderr.slice(-2000)}`,
+      );
+      for (const b of birds)
+        t.comment(
+          `--- ${b === 'peer' ? 'peer' : 'customer'} BIRD log (tail) ---\n${this.bird[b].log().slice(-birdTail)}`,
+        );
+    });
+  }
+
   async destroy(): Promise<void> {
     await this.lab.destroy();
   }

@@ -57,18 +57,7 @@ if (missing) {
   t.test('BIRD 2 as the helper of a gredged killed and started again', async (t) => {
     const r = await GrLab.create('grr', { peer: PEER_ROUTES, transit: TRANSIT_ROUTES });
     t.teardown(() => r.destroy());
-    t.teardown(() => {
-      if (t.passing()) return;
-      const tail = r.edge.logs
-        .slice(-120)
-        .map((l) => JSON.stringify(l))
-        .join('\n');
-      t.comment(
-        `--- edge gredged log (tail) ---\n${tail}\n--- stderr ---\n${r.edge.proc?.stderr.slice(-2000)}`,
-      );
-      t.comment(`--- peer BIRD log (tail) ---\n${r.bird.peer.log().slice(-3000)}`);
-      t.comment(`--- customer BIRD log (tail) ---\n${r.bird.cust.log().slice(-3000)}`);
-    });
+    r.logsOnFailure(t, ['peer', 'cust'], 3000);
 
     const peerHas = (p: string) => async () => has(await r.bird.peer.routes('edge'), p);
     const custHas = (p: string) => async () => has(await r.bird.cust.routes('edge'), p);
