@@ -2,11 +2,13 @@
 /**
  * gredged entry point: wiring only (arguments → config → daemon → signals).
  *   gredged --config FILE [--check] [--log-level LEVEL]
- * Exit codes: 0 clean stop, 1 start-up failure, 2 bad arguments or bad config.
+ * Exit codes: 0 clean stop, 1 start-up failure, 2 bad arguments or bad config, 75 a planned
+ * graceful restart (`gredgectl graceful-restart`: start gredged again).
  */
 import { parseArgs } from 'node:util';
 import { loadConfigIsolated } from './config/isolated.js';
 import type { Config } from './config/types.js';
+import { GRACEFUL_RESTART_EXIT } from './daemon/control.js';
 import { Daemon, STOP_DEADLINE_MS } from './daemon/daemon.js';
 import { GredgeError } from './errors.js';
 import { createLogger } from './observe/log.js';
@@ -70,15 +72,20 @@ async function main(): Promise<number> {
   // start removes what is left).
   const deadlineMs = stopDeadline(log);
   let stopping: string | undefined;
-  const stop = (signal: string) => {
+  // `gredgectl graceful-restart` stops the same way but leaves routes, rules and the TUN and
+  // closes sessions without a NOTIFICATION (Daemon.stop, `graceful`), then exits 75: the unit's
+  // RestartForceExitStatus=75 has systemd start gredged again, which finds them and restarts
+  // gracefully.
+  const stop = (signal: string, graceful = false) => {
     if (stopping !== undefined) {
       log.warn({ signal, first: stopping }, 'already stopping; the stop goes on (bounded by its deadline)');
       return;
     }
     stopping = signal;
     const t0 = Date.now();
-    log.info({ signal, deadlineMs }, 'stopping');
+    log.info({ signal, deadlineMs, graceful }, graceful ? 'graceful restart: stopping' : 'stopping');
     notify.stopping();
+    if (graceful) notify.status('graceful restart: routes kept, restarting');
     clearInterval(alive);
     // Last resort, should a phase of the stop not return at all (each is bounded already).
     setTimeout(() => {
@@ -88,13 +95,16 @@ async function main(): Promise<number> {
     void started
       .catch(() => {})
       // The deadline counts from the signal: a start still under way spends some of it.
-      .then(() => daemon.stop(undefined, { deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)) }))
+      .then(() =>
+        daemon.stop(undefined, { deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)), graceful }),
+      )
       .then(
-        () => log.flush(() => process.exit(0)),
+        () => log.flush(() => process.exit(graceful ? GRACEFUL_RESTART_EXIT : 0)),
         () => process.exit(1),
       );
   };
   let started: Promise<void> = Promise.resolve();
+  daemon.onGracefulRestart(() => stop('gredgectl graceful-restart', true));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // Reload the same --config file; signals during a reload queue one more (daemon/reload.ts).

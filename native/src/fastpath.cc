@@ -278,6 +278,11 @@ std::unique_ptr<Fastpath> Fastpath::open(const FastpathConfig& cfg, StateCallbac
 
 Fastpath::~Fastpath() { close(); }
 
+NetResult Fastpath::set_persistent(bool persist) {
+  if (closed_ || tun_fds_.empty()) return NetResult{};
+  return tun_set_persist(tun_fds_[0], persist);
+}
+
 void Fastpath::close() {
   if (closed_) return;
   closed_ = true;

@@ -43,6 +43,9 @@ class Fastpath {
   static std::unique_ptr<Fastpath> open(const FastpathConfig& cfg, StateCallback cb, NetResult* res);
   ~Fastpath();
   void close();  // joins threads, closes fds; idempotent
+  // The TUN's persist flag, now: a planned graceful restart leaves the TUN (and the kernel
+  // routes into it) for the next instance whatever the config says. JS thread only.
+  NetResult set_persistent(bool persist);
 
   Tables& tables() { return *tables_; }
   const FastpathConfig& config() const { return cfg_; }

@@ -17,7 +17,7 @@
 namespace gredge {
 namespace {
 
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 
 const char* code_of(NetErr e) {
   switch (e) {
@@ -64,6 +64,7 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
                         InstanceMethod("route", &NativeDataplane::Route),
                         InstanceMethod("routeCount", &NativeDataplane::RouteCount),
                         InstanceMethod("info", &NativeDataplane::Info),
+                        InstanceMethod("setPersistent", &NativeDataplane::SetPersistent),
                         InstanceMethod("close", &NativeDataplane::Close)});
   }
 
@@ -357,6 +358,16 @@ class NativeDataplane : public Napi::ObjectWrap<NativeDataplane> {
   }
   Napi::Value Address(const Napi::CallbackInfo& info) { return AddrOrRoute(info, false); }
   Napi::Value Route(const Napi::CallbackInfo& info) { return AddrOrRoute(info, true); }
+
+  Napi::Value SetPersistent(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Check(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsBoolean())
+      return throw_code(env, "ERR_DATAPLANE_ARG", "setPersistent(persist: boolean)"), env.Undefined();
+    NetResult r = fp_->set_persistent(info[0].As<Napi::Boolean>().Value());
+    if (!r.ok()) throw_code(env, code_of(r.err), r.msg);
+    return env.Undefined();
+  }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shutdown();

@@ -101,6 +101,7 @@ export interface CommandArgs {
   'customer add': CustomerAddArgs;
   'customer remove': { name: string };
   'customer list': Record<string, never>;
+  'graceful-restart': Record<string, never>;
 }
 
 export type CommandName = keyof CommandArgs;
@@ -251,6 +252,11 @@ export const COMMANDS: { readonly [C in CommandName]: { args: ArgSpec; summary: 
     summary: 'remove a provisioned customer: session, tunnel, routes and file',
   },
   'customer list': { args: {}, summary: 'the provisioned customers and what is left in the pools' },
+  'graceful-restart': {
+    args: {},
+    summary:
+      'planned restart: kernel routes, rules and the TUN stay, sessions close without a NOTIFICATION, exit 75',
+  },
 };
 
 export type Parsed = { ok: true; request: Request } | { ok: false; id: RequestId | null; error: ErrorBody };

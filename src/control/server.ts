@@ -388,6 +388,14 @@ export class ControlServer {
               ? t.customerRemove(req.args.name)
               : t.customerList();
         break;
+      case 'graceful-restart':
+        if (t.gracefulRestart === undefined)
+          throw new ControlError(
+            'not-available',
+            'graceful-restart is not available in this build of gredged',
+          );
+        result = t.gracefulRestart();
+        break;
     }
     if (result instanceof Promise) {
       result.then(

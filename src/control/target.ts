@@ -35,6 +35,12 @@ export interface ControlTarget {
   customerAdd?(args: CustomerAddArgs): Promise<CustomerAddResult>;
   customerRemove?(name: string): Promise<CustomerRemoveResult>;
   customerList?(): CustomerListResult;
+  /**
+   * A planned graceful restart (RFC 4724): answered first, then gredged leaves its kernel routes,
+   * rules and TUN in place, closes its sessions without a NOTIFICATION and exits 75 (the unit's
+   * RestartForceExitStatus: systemd starts it again at once).
+   */
+  gracefulRestart?(): GracefulRestartResult;
 }
 
 /** What a reload did (or, with --check, would do). */
@@ -295,4 +301,21 @@ export interface NeighborAction {
   state: string;
   families?: Family[];
   note?: string;
+}
+
+/** What a planned graceful restart leaves behind, said before gredged goes. */
+export interface GracefulRestartResult {
+  /** The exit code gredged goes with (75: config/gredge.service restarts it at once). */
+  exitCode: number;
+  /**
+   * Every neighbor: `helper` when graceful restart was negotiated on an Established session,
+   * so it keeps our routes for `restartTime` seconds; the others withdraw them at once.
+   */
+  neighbors: Array<{ name: string; state: string; helper: boolean; restartTime: number | null }>;
+  /** The best routes the RIB holds, as the kernel tables have them (they stay in place). */
+  routes: Record<string, number>;
+  /** The kernel tables left in place, full and resale (null: no FIB configured). */
+  fibTables: number[] | null;
+  /** The TUN left in place for the next start (null: no data plane). */
+  tun: string | null;
 }

@@ -19,6 +19,7 @@ import {
 import { cursorOf, routeRow } from '../control/rows.js';
 import type {
   ControlTarget,
+  GracefulRestartResult,
   NeighborAction,
   NeighborDetail,
   NeighborSummary,
@@ -66,6 +67,8 @@ export interface ControlSources {
   startedAt: number;
   /** RPKI origin validation, while configured. */
   rpki?: () => Rpki | undefined;
+  /** Starts a planned graceful restart (called once the request has been answered). */
+  gracefulRestart?: () => void;
 }
 
 export function createControlTarget(s: ControlSources): ControlTarget {
@@ -342,8 +345,47 @@ export function createControlTarget(s: ControlSources): ControlTarget {
     customerAdd: (args) => provisioner.add(args),
     customerRemove: (name) => provisioner.remove(name),
     customerList: () => provisioner.list(),
+
+    ...(s.gracefulRestart === undefined
+      ? {}
+      : {
+          gracefulRestart(): GracefulRestartResult {
+            const start = s.gracefulRestart!;
+            const neighbors = [...s.peers.values()].map((p) => {
+              const theirs = p.info?.remoteCapabilities.gracefulRestart;
+              // A helper keeps our routes while we are away: it said so in its OPEN, we enabled
+              // graceful restart toward it, and the session is up to be lost.
+              const helper =
+                p.state === 'Established' && p.neighbor.gracefulRestart.enabled && theirs !== undefined;
+              return {
+                name: p.neighbor.name,
+                state: p.state,
+                helper,
+                restartTime: helper ? p.neighbor.gracefulRestart.restartTime : null,
+              };
+            });
+            const fib = s.config().fib;
+            const dp = s.dataplane();
+            // Once this answer is on its way: the control socket closes during the restart.
+            setImmediate(start);
+            return {
+              exitCode: GRACEFUL_RESTART_EXIT,
+              neighbors,
+              routes: s.rib.stats().locRib,
+              fibTables: fib && s.fib() ? [fib.fullTable, fib.resaleTable] : null,
+              tun: dp ? (s.config().dataplane?.tun ?? null) : null,
+            };
+          },
+        }),
   };
 }
+
+/**
+ * The exit code of a planned graceful restart: EX_TEMPFAIL, which config/gredge.service names in
+ * RestartForceExitStatus= (systemd starts gredged again at once) and SuccessExitStatus= (it is
+ * not a failure).
+ */
+export const GRACEFUL_RESTART_EXIT = 75;
 
 function routeQuery(
   s: ControlSources,

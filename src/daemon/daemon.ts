@@ -289,6 +289,7 @@ export class Daemon {
           rpki: () => this.#rpki,
           log: this.#log,
           startedAt: this.#startedAt,
+          gracefulRestart: () => this.#onGracefulRestart(),
         }),
         log,
       });
@@ -438,6 +439,19 @@ export class Daemon {
   }
 
   /**
+   * What `gredgectl graceful-restart` starts once answered: main.ts stops with `graceful` and
+   * exits 75; without it (a Daemon run by a test), the stop alone.
+   */
+  #onGracefulRestart: () => void = () => {
+    void this.stop('graceful restart', { graceful: true });
+  };
+
+  /** main.ts: how a planned graceful restart ends the process. */
+  onGracefulRestart(fn: () => void): void {
+    this.#onGracefulRestart = fn;
+  }
+
+  /**
    * Cease (administrative shutdown, RFC 8203 message) to every neighbor, then close everything:
    * the kernel routes and rules of the FIB (unless `keep`: graceful restart leaves them), then
    * the data plane (the kernel removes the TUN unless `dataplane.persistent`). Bounded: the
@@ -445,8 +459,17 @@ export class Daemon {
    * (STOP_DEADLINE_MS); what a phase did not finish by then is logged and left for the next
    * start to remove (the FIB's start reconcile), and the stop goes on. A second call returns the
    * first one's promise.
+   *
+   * `graceful`: a planned graceful restart (RFC 4724) instead. No Cease: the sessions stay up
+   * until the process exits and the kernel closes their connections, which the neighbors'
+   * helpers take for a restart and keep our routes. The FIB writes what it has queued and leaves
+   * its routes and rules; the TUN is made persistent so that it, its addresses and the routes
+   * into it outlive the process. The next start finds them and restarts gracefully.
    */
-  stop(message = 'gredged shutting down', opts: { deadlineMs?: number; keep?: boolean } = {}): Promise<void> {
+  stop(
+    message = 'gredged shutting down',
+    opts: { deadlineMs?: number; keep?: boolean; graceful?: boolean } = {},
+  ): Promise<void> {
     this.#stopping ??= (async () => {
       const t0 = performance.now();
       const deadlineMs = opts.deadlineMs ?? STOP_DEADLINE_MS;
@@ -486,6 +509,28 @@ export class Daemon {
       await phase('metrics', () => this.#metrics?.close());
       this.#listener?.close();
       this.#rpki?.stop();
+      if (opts.graceful) {
+        // The RIB's last word reaches the kernel, then nothing more is taken from it: sessions
+        // that end from here on must not withdraw kernel routes.
+        if (!(await phase('fib', () => this.#fib?.stop({ keep: true }))))
+          this.#log.error({ deadlineMs }, 'graceful restart: deadline reached while the FIB wrote its queue');
+        try {
+          this.#dataplane?.setPersistent(true);
+        } catch (err) {
+          this.#log.error(
+            { err },
+            'graceful restart: the TUN could not be made persistent; it goes with the process, and the routes into it',
+          );
+        }
+        clearTimeout(deadlineTimer);
+        this.#dataplane?.close();
+        for (const p of this.peers.values()) p.abandon();
+        this.#log.info(
+          { ms: Math.round(performance.now() - t0), neighbors: this.peers.size },
+          'graceful restart: kernel routes, rules and TUN left in place; sessions closed without a NOTIFICATION',
+        );
+        return;
+      }
       // Every Cease is written at once; what is waited for is the neighbors closing their side.
       const peers = [...this.peers.values()];
       const open = new Set(peers);

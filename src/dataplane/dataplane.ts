@@ -376,6 +376,16 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     return this.#counters.tunnel(e.index, e.baseline);
   }
 
+  /**
+   * Makes the TUN persistent (or not) from now on, whatever the config said at open: a planned
+   * graceful restart leaves the TUN, its addresses and the kernel routes into it to the next
+   * start, which adopts them (and sets the flag back to what its config says).
+   */
+  setPersistent(persist: boolean): void {
+    this.#live();
+    this.#h.setPersistent(persist);
+  }
+
   /** Stops the workers and closes the TUN (the kernel removes it unless persistent). */
   close(): void {
     if (this.#closed) return;

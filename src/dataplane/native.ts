@@ -56,6 +56,8 @@ export interface NativeDataplaneHandle {
     mtu?: number,
     prefsrc?: Uint8Array,
   ): void;
+  /** The TUN's persist flag now (a planned graceful restart leaves the TUN to the next start). */
+  setPersistent(persist: boolean): void;
   close(): void;
 }
 
@@ -172,7 +174,7 @@ export interface NativeFibWriterHandle {
 }
 
 /** The addon this code was written against: an older build lacks what it calls. */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 let cached: NativeAddon | undefined;
 

@@ -74,7 +74,7 @@ export const TUN = 'gredge0';
 const q = (s: string) => JSON.stringify(s);
 const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
 
-function edgeYaml(socket: string): string {
+function edgeYaml(socket: string, persistent: boolean): string {
   const gr = 'graceful-restart: { enabled: true, restart-time: 120, stale-time: 60 }';
   return [
     '# lab: the graceful-restart edge (test/gr)',
@@ -84,8 +84,9 @@ function edgeYaml(socket: string): string {
     `control: { socket: ${q(socket)} }`,
     'metrics: false',
     'graceful-restart: { selection-deferral: 60 }',
-    // The TUN outlives a killed gredged: the kernel keeps the routes into it.
-    `dataplane: { tun: ${TUN}, workers: 2, persistent: true }`,
+    // The TUN outlives a killed gredged: the kernel keeps the routes into it. (Without it, only a
+    // planned graceful restart keeps the TUN: it makes it persistent on its way out.)
+    `dataplane: { tun: ${TUN}, workers: 2, persistent: ${persistent} }`,
     `underlay: { local: ${q(EDGE_UNDERLAY)} }`,
     `bogons: ${list(BOGONS)}`,
     'tunnels:',
@@ -217,10 +218,10 @@ export class GrLab {
   readonly socket: string;
   readonly bird: { cust: GrBird; peer: GrBird; transit: GrBird };
 
-  private constructor(lab: NrLab, routes: { peer: BirdRoute[]; transit: BirdRoute[] }) {
+  private constructor(lab: NrLab, routes: { peer: BirdRoute[]; transit: BirdRoute[] }, persistent: boolean) {
     this.lab = lab;
     this.socket = join(lab.dir, 'edge.sock');
-    this.edge = new Gredged(lab, 'edge', 'edge', edgeYaml(this.socket));
+    this.edge = new Gredged(lab, 'edge', 'edge', edgeYaml(this.socket, persistent));
     this.cpe = new Gredged(lab, CUST.role, CUST.role, cpeYaml());
     this.bird = {
       cust: new GrBird(lab, {
@@ -279,9 +280,13 @@ export class GrLab {
   }
 
   /** Builds and starts everything; on failure tears down what it built and rethrows. */
-  static async create(tag: string, routes: { peer: BirdRoute[]; transit: BirdRoute[] }): Promise<GrLab> {
+  static async create(
+    tag: string,
+    routes: { peer: BirdRoute[]; transit: BirdRoute[] },
+    opts: { persistent?: boolean } = {},
+  ): Promise<GrLab> {
     const lab = new NrLab(tag);
-    const r = new GrLab(lab, routes);
+    const r = new GrLab(lab, routes, opts.persistent ?? true);
     try {
       await r.#build();
       await Promise.all([

@@ -95,6 +95,8 @@ if (!existsSync(ANALYZE)) {
     t.match(one('WatchdogSec'), /^\d+s$/);
     t.equal(one('Restart'), 'on-failure');
     t.equal(one('RestartPreventExitStatus'), '2', 'a bad config is not restarted in a loop');
+    t.equal(one('RestartForceExitStatus'), '75', 'a planned graceful restart (exit 75) starts again');
+    t.equal(one('SuccessExitStatus'), '75', 'and is no failure');
     t.equal(one('User'), 'gredge');
     const caps = 'CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE';
     t.equal(one('AmbientCapabilities'), caps);

@@ -262,6 +262,21 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#shutdown(2, message, 'administrative shutdown');
   }
 
+  /**
+   * A planned graceful restart (RFC 4724): every connection is closed at once with no
+   * NOTIFICATION, so that the neighbor takes it for a restart and keeps our routes. Nothing is
+   * sent from here on; the session does not restart. Synchronous: a daemon abandoning all its
+   * sessions in one go sends no one a withdrawal caused by another's going.
+   */
+  abandon(): void {
+    this.#started = false;
+    if (this.#restart) clearTimeout(this.#restart);
+    this.#restart = undefined;
+    this.#abortConnect();
+    this.#reason = 'graceful restart';
+    for (const c of [this.#secondary, this.#primary]) if (c) void c.destroy();
+  }
+
   /** ManualStop with Cease `subcode` (2 shutdown, 4 reset) on every open connection. */
   async #shutdown(subcode: number, message: string | undefined, what: string): Promise<void> {
     this.#started = false;

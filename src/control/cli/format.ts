@@ -3,6 +3,7 @@
  * (the same objects `--json` prints unchanged).
  */
 import type {
+  GracefulRestartResult,
   NeighborAction,
   NeighborDetail,
   NeighborSummary,
@@ -328,5 +329,37 @@ export function reload(r: ReloadResult): string {
   const lines = head ? [head, ...r.diff.map((l) => `  ${l}`)] : [...r.diff];
   if (r.rollbackAt)
     lines.push(`rollback at ${r.rollbackAt} unless \`gredgectl reload --confirm\` runs before`);
+  return lines.join('\n');
+}
+
+export function gracefulRestart(r: GracefulRestartResult): string {
+  const keep = r.neighbors.filter((n) => n.helper);
+  const drop = r.neighbors.filter((n) => !n.helper);
+  const routes = Object.entries(r.routes)
+    .map(([f, n]) => `${n} ${f}`)
+    .join(', ');
+  const lines = [
+    `graceful restart: gredged exits ${r.exitCode} now (the systemd unit starts it again at once)`,
+    r.fibTables
+      ? `kernel: routes (${routes}) and rules stay in tables ${r.fibTables.join(' and ')}`
+      : 'kernel: no FIB configured',
+    r.tun ? `tunnels: ${r.tun} stays, with its addresses and routes` : 'tunnels: no data plane',
+  ];
+  if (r.neighbors.length > 0) {
+    lines.push(
+      '',
+      table(
+        ['NEIGHBOR', 'STATE', 'KEEPS OUR ROUTES'],
+        r.neighbors.map((n) => [n.name, n.state, n.helper ? `yes, up to ${n.restartTime} s` : 'no']),
+      ),
+    );
+    if (drop.length > 0)
+      lines.push(
+        '',
+        `${drop.length} of ${r.neighbors.length} neighbors withdraw our routes at once (no graceful restart negotiated, or not Established)`,
+      );
+  }
+  if (keep.length === 0 && r.neighbors.length > 0)
+    lines.push('no neighbor keeps our routes while gredged is away');
   return lines.join('\n');
 }

@@ -167,6 +167,20 @@ export const COMMANDS: CommandSpec[] = [
     render: fmt.reload,
   },
   {
+    words: ['graceful-restart'],
+    usage: 'graceful-restart',
+    help: [
+      'A planned restart (an upgrade, a config that needs a restart) that keeps forwarding: gredged',
+      'leaves its kernel routes, rules and TUN in place, closes every session without a NOTIFICATION',
+      '(neighbors with graceful restart negotiated keep our routes for the restart time) and exits 75.',
+      'The systemd unit (RestartForceExitStatus=75) starts it again at once; the new gredged keeps',
+      'what it finds until End-of-RIB and then reconciles (docs/graceful-restart.md). Prints which',
+      'neighbors keep our routes. Not for a stop: SIGTERM (systemctl stop) removes everything.',
+    ].join('\n'),
+    request: () => ({ cmd: 'graceful-restart', args: {} }),
+    render: fmt.gracefulRestart,
+  },
+  {
     words: ['customer', 'add'],
     usage: 'customer add NAME --asn N --remote UNDERLAY-ADDR --prefix P [--prefix P ...] [--no-resale]',
     help: [
