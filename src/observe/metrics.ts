@@ -27,8 +27,8 @@ import {
   neighborLabel,
   RPKI_FAMILIES,
   type RpkiRow,
-  TUNNEL_FAMILIES,
-  type TunnelRow,
+  TunnelTable,
+  tunnelFamilies,
   tunnelLabel,
 } from './metrics-families.js';
 import { kernelRoutes4 } from './metrics-kernel.js';
@@ -99,11 +99,20 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** Bytes written to a scraper between two turns of the event loop. */
 const WRITE_SLICE = 256 * 1024;
 
+/** [0, 1, …, n - 1]: the rows of a TunnelTable as writeFamilies' entities (one packed array). */
+function rowIndices(n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
 export class Metrics {
   readonly #sources: MetricsSources;
   readonly #log: Logger;
   readonly #registry: MetricsRegistry;
   #perTunnel: boolean;
+  /** `tunnel="NAME"` per tunnel name, kept across scrapes (names change only on reloads). */
+  readonly #tunnelLabels = new Map<string, string>();
   #ctx: ScrapeContext | undefined;
   #building: Promise<Buffer[]> | undefined;
   #server: Server | undefined;
@@ -227,19 +236,23 @@ export class Metrics {
     if (tables) ctx.kernel = await kernelRoutes4(tables);
     const fib = src.fib();
     if (fib) ctx.fib = fib.stats();
-    const tunnels: TunnelRow[] = [];
+    let tunnels: TunnelTable | undefined;
     const dp = src.dataplane();
     if (dp) {
       const names = safe(() => dp.tunnelNames()) ?? [];
       const states = { up: 0, down: 0, unknown: 0 };
       const perTunnel = this.#perTunnel;
+      const table = perTunnel ? new TunnelTable(names.length) : undefined;
+      const labels = this.#tunnelLabels;
+      // Labels of tunnels gone since (removed by reloads) are dropped now and then.
+      if (labels.size > 2 * names.length + 1024) labels.clear();
       await sliced(names.length, (i) => {
         const name = names[i]!;
         const up = src.tunnelState(name);
         if (up === undefined) states.unknown++;
         else if (up) states.up++;
         else states.down++;
-        if (!perTunnel) return;
+        if (!table) return;
         // A tunnel removed by a reload while the scrape runs is left out.
         const c = safe(() => dp.tunnelCounters(name));
         if (!c) return;
@@ -247,8 +260,11 @@ export class Metrics {
         const own = safe(() => dp.configRouteCount?.(name));
         const byFib = fib?.tunnelRoutesOf?.(name);
         const lpm = own ? { v4: own.v4 + (byFib?.v4 ?? 0), v6: own.v6 + (byFib?.v6 ?? 0) } : undefined;
-        tunnels.push({ l: tunnelLabel(name), c, up, lpm });
+        let l = labels.get(name);
+        if (l === undefined) labels.set(name, (l = tunnelLabel(name)));
+        table.push(l, c, up, lpm);
       });
+      tunnels = table;
       const global = safe(() => dp.globalCounters());
       const lpm = safe(() => dp.routeCount());
       if (global && lpm) ctx.dataplane = { global, lpm, tunnels: states };
@@ -264,7 +280,8 @@ export class Metrics {
     const out = [Buffer.from(head, 'utf8')];
     await writeFamilies(RPKI_FAMILIES, rpkiRows, out);
     await writeFamilies(NEIGHBOR_FAMILIES, neighbors, out);
-    if (tunnels.length > 0) await writeFamilies(TUNNEL_FAMILIES, tunnels, out);
+    if (tunnels && tunnels.length > 0)
+      await writeFamilies(tunnelFamilies(tunnels), rowIndices(tunnels.length), out);
     let bytes = 0;
     for (const b of out) bytes += b.length;
     this.#registry.scraped((performance.now() - t0) / 1000, bytes);
