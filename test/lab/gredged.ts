@@ -89,6 +89,9 @@ export class Gredge {
     env?: NodeJS.ProcessEnv,
   ): Promise<Gredge> {
     const g = new Gredge(lab, role, config, mode, env);
+    // Under ThreadSanitizer (scripts/tsan.sh) every allocation and lock is intercepted: node
+    // takes several times as long to load the addon and open the data plane.
+    timeoutMs *= Math.max(1, Number(process.env.GREDGE_SLOW_FACTOR) || 1);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       g.#ready,
