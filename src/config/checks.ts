@@ -8,14 +8,14 @@
  * Each check reads the fields it needs one by one through the schema, so it runs on every part
  * that is valid even while other parts are not: an operator sees every problem at once.
  */
-import { parsePrefixRule, type PrefixRule, rulesOverlap } from '../policy/prefix-set.js';
+import { OverlapIndex } from '../net/overlap.js';
+import { parsePrefixRule, type PrefixRule, ruleCidr, rulesOverlap } from '../policy/prefix-set.js';
 import {
   type Cidr,
   contains,
   formatCidr,
   ipFamily,
   maskBytes,
-  overlaps,
   parseCidr,
   parseIp,
   sameBytes,
@@ -115,27 +115,34 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
     (first, k) => `remote ${k} is already ${ref(first)}: one tunnel per remote and GRE key`,
     add,
   );
-  // Inner subnets: a packet to one address must belong to one tunnel.
-  const subnets: Array<{ path: Path; cidr: Cidr }> = [];
+  // Inner subnets: a packet to one address must belong to one tunnel. The first subnet (in
+  // config order) that a later one overlaps is the one named.
+  const inner: Array<{ path: Path; net: Cidr }> = [];
   for (const t of tunnels) {
     for (const k of ['local', 'local6'] as const) {
       const text = t.inner?.[k];
       const c = text === U ? U : parseCidr(text);
-      if (!c) continue;
-      const path: Path = ['tunnels', t.i, 'inner', k];
-      const net = { ...c, bytes: maskBytes(c.bytes, c.length) };
-      const clash = subnets.find((s) => overlaps(s.cidr, net));
-      if (clash) {
-        const theirs = formatCidr(clash.cidr.bytes, clash.cidr.length);
-        const mine = formatCidr(net.bytes, net.length);
-        add(
-          path,
-          clash.cidr.length === net.length
-            ? `the same inner subnet (${mine}) as ${ref(clash.path)}`
-            : `inner subnet ${mine} overlaps ${theirs} of ${ref(clash.path)}`,
-        );
-      } else subnets.push({ path, cidr: net });
+      if (c)
+        inner.push({
+          path: ['tunnels', t.i, 'inner', k],
+          net: { ...c, bytes: maskBytes(c.bytes, c.length) },
+        });
     }
+  }
+  const subnets = new OverlapIndex<{ order: number; path: Path; cidr: Cidr }>(inner.map((x) => x.net));
+  for (const [order, { path, net }] of inner.entries()) {
+    let clash: { order: number; path: Path; cidr: Cidr } | undefined;
+    for (const s of subnets.overlapping(net)) if (!clash || s.order < clash.order) clash = s;
+    if (clash) {
+      const theirs = formatCidr(clash.cidr.bytes, clash.cidr.length);
+      const mine = formatCidr(net.bytes, net.length);
+      add(
+        path,
+        clash.cidr.length === net.length
+          ? `the same inner subnet (${mine}) as ${ref(clash.path)}`
+          : `inner subnet ${mine} overlaps ${theirs} of ${ref(clash.path)}`,
+      );
+    } else subnets.add(net, { order, path, cidr: net });
   }
 
   // ---- neighbors ----
@@ -185,19 +192,24 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
 
   // Two customers (two ASes) may not claim the same space: each prefix has one owner. Sessions
   // of one AS (two circuits of one customer) may repeat their prefixes.
+  // The first earlier customer (in config order) with an overlapping rule is named, with its
+  // first such rule; rules are found by prefix (OverlapIndex), then checked whole (ge/le).
+  type Claim = { ci: number; k: number; rule: PrefixRule; i: number; as: number };
+  const claims = new OverlapIndex<Claim>(customers.flatMap((c) => c.rules.map(({ rule }) => ruleCidr(rule))));
   customers.forEach((c, ci) => {
     for (const { k, rule } of c.rules) {
-      for (const other of customers.slice(0, ci)) {
-        if (other.as === c.as) continue;
-        const hit = other.rules.find((o) => rulesOverlap(o.rule, rule));
-        if (!hit) continue;
+      let hit: Claim | undefined;
+      for (const o of claims.overlapping(ruleCidr(rule))) {
+        if (o.as === c.as || !rulesOverlap(o.rule, rule)) continue;
+        if (!hit || o.ci < hit.ci || (o.ci === hit.ci && o.k < hit.k)) hit = o;
+      }
+      if (hit)
         add(
           ['neighbors', c.i, 'prefixes', k],
-          `'${rule.text}' overlaps '${hit.rule.text}' of another customer, ${ref(['neighbors', other.i, 'prefixes', hit.k])} (AS ${other.as})`,
+          `'${rule.text}' overlaps '${hit.rule.text}' of another customer, ${ref(['neighbors', hit.i, 'prefixes', hit.k])} (AS ${hit.as})`,
         );
-        break;
-      }
     }
+    for (const { k, rule } of c.rules) claims.add(ruleCidr(rule), { ci, k, rule, i: c.i, as: c.as });
   });
 
   // ---- fib ----

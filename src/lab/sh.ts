@@ -118,18 +118,21 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `read` until `ok` holds or `timeoutMs` passes; the last value and whether it held. */
+/**
+ * Polls `read` until `ok` holds or `timeoutMs` passes: the last value, whether it held, and how
+ * long it took (the lab and the lab tests wait on everything this way, never a fixed sleep).
+ */
 export async function until<T>(
   read: () => Promise<T>,
   ok: (v: T) => boolean,
   timeoutMs: number,
   everyMs = 200,
-): Promise<{ ok: boolean; value: T }> {
-  const end = Date.now() + timeoutMs;
+): Promise<{ ok: boolean; value: T; ms: number }> {
+  const t0 = Date.now();
   for (;;) {
     const value = await read();
-    if (ok(value)) return { ok: true, value };
-    if (Date.now() > end) return { ok: false, value };
+    if (ok(value)) return { ok: true, value, ms: Date.now() - t0 };
+    if (Date.now() - t0 > timeoutMs) return { ok: false, value, ms: Date.now() - t0 };
     await sleep(everyMs);
   }
 }

@@ -25,16 +25,42 @@ export interface Cidr extends Ip {
 
 const LENGTH_RE = /^(0|[1-9][0-9]{0,2})$/;
 
+/**
+ * Four decimal parts 0-255 without leading zeros (what ipaddr.js calls four-part decimal), as
+ * bytes; undefined for anything else. By hand: ipaddr.js's check and parse were a fifth of the
+ * time a 10,000-customer config took to load.
+ */
+export function parseIpv4(s: string): Uint8Array | undefined {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // the end closes the last part like a '.'
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // a leading zero
+      value = value * 10 + (c - 48);
+      if (value > 255) return undefined;
+      digits++;
+    } else if (c === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else return undefined;
+  }
+  return part === 4 ? out : undefined;
+}
+
 /** An IPv4 or IPv6 literal, or undefined. */
 export function parseIp(s: string): Ip | undefined {
   if (typeof s !== 'string') return undefined;
-  if (ipaddr.IPv4.isValidFourPartDecimal(s)) {
-    return { family: 4, bytes: Uint8Array.from(ipaddr.IPv4.parse(s).toByteArray()) };
-  }
+  const v4 = parseIpv4(s);
+  if (v4) return { family: 4, bytes: v4 };
   if (!s.includes(':') || s.includes('%') || !ipaddr.IPv6.isValid(s)) return undefined;
   // ipaddr.js takes the embedded IPv4 of `::ffff:a.b.c.d` in its own inet_aton forms: re-check it.
   const dotted = s.lastIndexOf(':');
-  if (s.includes('.', dotted) && !ipaddr.IPv4.isValidFourPartDecimal(s.slice(dotted + 1))) return undefined;
+  if (s.includes('.', dotted) && !parseIpv4(s.slice(dotted + 1))) return undefined;
   return { family: 6, bytes: Uint8Array.from(ipaddr.IPv6.parse(s).toByteArray()) };
 }
 

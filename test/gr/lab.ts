@@ -24,6 +24,7 @@ import { Bird, type BirdOptions, type BirdRoute } from '../lab/no-resale/bird.js
 import { Gredged } from '../lab/no-resale/gredged.js';
 import { tableRoutes } from '../lab/no-resale/kernel.js';
 import { NrLab } from '../lab/no-resale/lab.js';
+import { until } from '../../src/lab/sh.js';
 
 export const AS = { edge: 65000, cust: 64500, peer: 64496, transit: 64497 } as const;
 export const EDGE_UNDERLAY = '198.51.100.254';
@@ -473,4 +474,44 @@ export class Flood {
     }
     return best;
   }
+}
+
+/**
+ * What the edge's kernel must hold once everything is announced, both tables alike: the
+ * customer's subnets and prefixes into the TUN, the peer's and the transit's via them
+ * (`extra4`: the transit's second IPv4 prefix, which the restart test withdraws).
+ */
+export function expectedFib(extra4: boolean): string[] {
+  const routes = [
+    `${CUST.net4} dev ${TUN}`,
+    `${CUST.net6} dev ${TUN}`,
+    `${CUST.prefix4} dev ${TUN}`,
+    `${CUST.prefix6} dev ${TUN}`,
+    `${PEER.prefix4} via ${PEER.addr}`,
+    `${PEER.prefix6} via ${PEER.addr6}`,
+    `${TRANSIT.prefix4} via ${TRANSIT.addr}`,
+    `${TRANSIT.prefix6} via ${TRANSIT.addr6}`,
+    ...(extra4 ? [`${TRANSIT.extra4} via ${TRANSIT.addr}`] : []),
+  ];
+  return [201, 202].flatMap((table) => routes.map((r) => `${table} ${r}`)).sort();
+}
+
+/**
+ * Two ping floods, one forwarded by the edge's kernel (`kernelFrom` → the other end) and one
+ * through the tunnel (customer host → peer host), and whether both flow (100 replies each).
+ */
+export async function startFloods(
+  r: GrLab,
+  kernel: { role: string; src: string; dst: string },
+  count: number,
+): Promise<{ kernelFlood: Flood; tunnelFlood: Flood; flowing: { ok: boolean; value: number[] } }> {
+  const kernelFlood = r.flood(kernel.role, kernel.src, kernel.dst, count);
+  const tunnelFlood = r.flood(CUST.role, CUST.host4, PEER.host4, count);
+  const flowing = await until(
+    async () => [kernelFlood.replies().length, tunnelFlood.replies().length],
+    ([k, u]) => k! >= 100 && u! >= 100,
+    15_000,
+    50,
+  );
+  return { kernelFlood, tunnelFlood, flowing };
 }

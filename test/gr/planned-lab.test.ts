@@ -19,7 +19,7 @@ import t from 'tap';
 import { labMissing } from '../lab/topology.js';
 import { has, until } from '../lab/no-resale/topo.js';
 import { cannotRun } from '../must-run.js';
-import { CUST, GrLab, PEER, TRANSIT, TUN } from './lab.js';
+import { CUST, expectedFib, GrLab, PEER, startFloods, TRANSIT, TUN } from './lab.js';
 
 const CTL = fileURLToPath(new URL('../../src/control/cli/gredgectl.js', import.meta.url));
 
@@ -33,20 +33,6 @@ const PEER_ROUTES = [{ prefix: PEER.prefix4 }, { prefix: PEER.prefix6 }];
 const TRANSIT_ROUTES = [{ prefix: TRANSIT.prefix4 }, { prefix: TRANSIT.prefix6 }];
 /** An echo request every 10 ms for 25 s: far longer than the restart. */
 const FLOOD = 2500;
-
-function expectedFib(): string[] {
-  const routes = [
-    `${CUST.net4} dev ${TUN}`,
-    `${CUST.net6} dev ${TUN}`,
-    `${CUST.prefix4} dev ${TUN}`,
-    `${CUST.prefix6} dev ${TUN}`,
-    `${PEER.prefix4} via ${PEER.addr}`,
-    `${PEER.prefix6} via ${PEER.addr6}`,
-    `${TRANSIT.prefix4} via ${TRANSIT.addr}`,
-    `${TRANSIT.prefix6} via ${TRANSIT.addr6}`,
-  ];
-  return [201, 202].flatMap((table) => routes.map((r) => `${table} ${r}`)).sort();
-}
 
 if (missing) {
   cannotRun(t, missing);
@@ -65,20 +51,17 @@ if (missing) {
 
     const fib = await until(
       () => r.fib(),
-      (x) => x.join('\n') === expectedFib().join('\n'),
+      (x) => x.join('\n') === expectedFib(false).join('\n'),
       20_000,
     );
-    t.same(fib.value, expectedFib(), 'the edge programmed every route in 201 and 202');
+    t.same(fib.value, expectedFib(false), 'the edge programmed every route in 201 and 202');
     t.ok((await until(peerHas(CUST.prefix4), Boolean, 20_000)).ok, "the peer's BIRD has our route");
     t.match(await tunLink(), /persist off/, 'the TUN is not persistent, as configured');
 
-    const kernelFlood = r.flood('peer', PEER.host4, TRANSIT.host4, FLOOD);
-    const tunnelFlood = r.flood(CUST.role, CUST.host4, PEER.host4, FLOOD);
-    const flowing = await until(
-      async () => [kernelFlood.replies().length, tunnelFlood.replies().length],
-      ([k, u]) => k! >= 100 && u! >= 100,
-      15_000,
-      50,
+    const { kernelFlood, tunnelFlood, flowing } = await startFloods(
+      r,
+      { role: 'peer', src: PEER.host4, dst: TRANSIT.host4 },
+      FLOOD,
     );
     t.ok(flowing.ok, `both floods flow (${flowing.value.join(' and ')} replies)`);
 
@@ -122,7 +105,7 @@ if (missing) {
       /Received: (Administrative shutdown|Cease)/,
       "the peer's BIRD got no NOTIFICATION from us",
     );
-    t.same(await r.fib(), expectedFib(), "the edge's kernel keeps gredge's routes");
+    t.same(await r.fib(), expectedFib(false), "the edge's kernel keeps gredge's routes");
     t.match(await tunLink(), /persist on/, 'the TUN is still there, made persistent on the way out');
     const k0 = kernelFlood.replies().length;
     const moved = await until(
@@ -163,11 +146,11 @@ if (missing) {
       (
         await until(
           () => r.fib(),
-          (x) => x.join('\n') === expectedFib().join('\n'),
+          (x) => x.join('\n') === expectedFib(false).join('\n'),
           20_000,
         )
       ).value,
-      expectedFib(),
+      expectedFib(false),
       "the kernel's tables: the best paths, nothing stale",
     );
     t.match(await tunLink(), /persist off/, 'the new gredged set the persist flag back as its config says');

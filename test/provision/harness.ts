@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../src/control/client.js';
 import type { Response } from '../../src/control/protocol.js';
-import { sleep } from '../lab/netns.js';
 import { Gredged } from '../lab/no-resale/gredged.js';
 import { NrLab } from '../lab/no-resale/lab.js';
 
@@ -146,18 +145,4 @@ export class ProvEdge {
   }
 }
 
-/** Polls `read` until `pred` holds; the last value either way. */
-export async function until<T>(
-  read: () => Promise<T>,
-  pred: (v: T) => boolean,
-  timeoutMs: number,
-  everyMs = 200,
-): Promise<{ ok: boolean; value: T }> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (pred(value)) return { ok: true, value };
-    if (Date.now() > end) return { ok: false, value };
-    await sleep(everyMs);
-  }
-}
+export { until } from '../../src/lab/sh.js';

@@ -354,20 +354,6 @@ export class NoResaleLab {
   }
 }
 
-/** Polls `read` until `pred` holds; the last value either way. */
-export async function until<T>(
-  read: () => Promise<T>,
-  pred: (v: T) => boolean,
-  timeoutMs: number,
-  everyMs = 200,
-): Promise<{ ok: boolean; value: T; ms: number }> {
-  const t0 = Date.now();
-  for (;;) {
-    const value = await read();
-    if (pred(value)) return { ok: true, value, ms: Date.now() - t0 };
-    if (Date.now() - t0 > timeoutMs) return { ok: false, value, ms: Date.now() - t0 };
-    await sleep(everyMs);
-  }
-}
+export { until } from '../../../src/lab/sh.js';
 
 export const has = (rs: Route[], prefix: string) => rs.some((r) => r.prefix === prefix);
