@@ -50,6 +50,9 @@ const neighborAction = (cmd: string, help: string, extra?: CommandSpec['options'
   render: fmt.action,
 });
 
+/** How long gredgectl waits for a reload to be answered (ms). */
+const RELOAD_TIMEOUT_MS = 300_000;
+
 export const COMMANDS: CommandSpec[] = [
   {
     words: ['status'],
@@ -356,7 +359,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return EXIT.CANNOT_CONNECT;
   }
   try {
-    const r = await client.request(req.cmd, req.args);
+    // A reload (or a customer added or removed, which reloads) re-reads and checks the whole
+    // config: seconds on a box with 10,000 customers. It is answered when applied; waiting 30 s
+    // would report a failure while the reload goes on.
+    const slow = req.cmd === 'reload' || req.cmd.startsWith('customer ');
+    const r = await client.request(req.cmd, req.args, slow ? RELOAD_TIMEOUT_MS : undefined);
     if (r.ok) {
       io.out(json ? `${JSON.stringify(r.result, null, 2)}\n` : `${spec.render!(r.result)}\n`);
       return EXIT.OK;
