@@ -14,3 +14,9 @@ export function cpuSeconds(pid: number): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
 }
+
+/** Resident set size now (VmRSS), bytes. */
+export function rssBytes(pid: number): number {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}

@@ -16,7 +16,19 @@ export interface SpeakerOptions {
   holdTime?: number;
   /** Keep retrying refused connections for this long (the daemon may still be binding). */
   connectTimeoutMs?: number;
+  /** Multiprotocol capabilities offered, as [AFI, SAFI] (RFC 4760); default IPv4 unicast only. */
+  families?: ReadonlyArray<readonly [number, number]>;
+  /** Give up (and close the socket) when not Established within this long; default 20 s. */
+  handshakeTimeoutMs?: number;
+  /**
+   * Set before the first byte is read: a daemon that exports at once may send UPDATEs in the
+   * same segment as its KEEPALIVE, before the caller could set `onUpdate` on the resolved speaker.
+   */
+  onUpdate?: UpdateHandler;
 }
+
+export const IPV4_UNICAST = [1, 1] as const;
+export const IPV6_UNICAST = [2, 1] as const;
 
 const MARKER = Buffer.alloc(16, 0xff);
 export const KEEPALIVE = header(19, 4);
@@ -33,9 +45,14 @@ function ipv4Bytes(a: string): number[] {
   return a.split('.').map(Number);
 }
 
-export function encodeOpen(as: number, holdTime: number, routerId: string): Buffer {
+export function encodeOpen(
+  as: number,
+  holdTime: number,
+  routerId: string,
+  families: ReadonlyArray<readonly [number, number]> = [IPV4_UNICAST],
+): Buffer {
   const caps = [
-    [1, 4, 0, 1, 0, 1], // multiprotocol: IPv4 unicast
+    ...families.map(([afi, safi]) => [1, 4, ...u16(afi), 0, safi]), // multiprotocol
     [2, 0], // route refresh
     [65, 4, (as >>> 24) & 0xff, (as >>> 16) & 0xff, (as >>> 8) & 0xff, as & 0xff], // 4-octet AS
   ].flat();
@@ -100,9 +117,15 @@ export class Speaker {
     o: Omit<SpeakerOptions, 'remoteAddress' | 'remotePort'>,
   ): Promise<Speaker> {
     const sp = new Speaker(socket);
+    if (o.onUpdate) sp.onUpdate = o.onUpdate;
     const hold = o.holdTime ?? 240;
+    const limit = o.handshakeTimeoutMs ?? 20_000;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no Established within 20 s')), 20_000);
+      const timer = setTimeout(() => {
+        reject(new Error(`no Established within ${limit / 1000} s`));
+        // Closed so that a caller that retries does not leave a half-open session behind.
+        sp.close();
+      }, limit);
       sp.#open = () => {
         clearTimeout(timer);
         // Keepalives at a third of the hold time, from the first byte of Established.
@@ -114,7 +137,7 @@ export class Speaker {
         clearTimeout(timer);
         reject(e);
       };
-      socket.write(encodeOpen(o.localAs, hold, o.routerId));
+      socket.write(encodeOpen(o.localAs, hold, o.routerId, o.families));
     });
   }
 
