@@ -1,15 +1,14 @@
 /**
- * The bench's end of an agent (agent.ts) in a `gt-` namespace: starts it with `ip netns exec`
- * (which execs in place, so the PID is node's), sends commands, waits for events by name and
- * keeps every `tick`/`sample` event. A `lost` or `error` event is kept as a failure that every
- * later wait reports (`lost` only fails waits when `lostFails`); the agent is ended by its PID on
- * close, and by bench/fib's cleanup hooks on exit or signal.
+ * The bench's end of an agent (agent.ts) in a `gt-` namespace, over bench/fib's AgentChannel:
+ * starts it with `ip netns exec` (which execs in place, so the PID is node's), sends commands,
+ * waits for events by name and keeps every `tick`/`sample` event. A `lost` or `error` event is
+ * kept as a failure that every later wait reports (`lost` only fails waits when `lostFails`);
+ * the agent is ended by its PID on close, and by bench/fib's cleanup hooks on exit or signal.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { atCleanup } from '../fib/cleanup.js';
+import { AgentChannel } from '../fib/agent-client.js';
 import type { AgentArgs, AgentEvent, Command, EventName } from './protocol.js';
 
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.js');
@@ -17,43 +16,25 @@ const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.js');
 type Of<K extends EventName> = Extract<AgentEvent, { ev: K }>;
 
 export class AgentProc {
-  readonly child: ChildProcess;
-  readonly pid: number;
   readonly samples: AgentEvent[] = [];
   readonly lost: Array<{ who: string; why: string }> = [];
-  #queues = new Map<EventName, AgentEvent[]>();
-  #wake = new Set<() => void>();
-  #failure: string | undefined;
-  #stderr = '';
-  readonly #undo: () => void;
+  readonly #ch: AgentChannel<AgentEvent, Command>;
 
   private constructor(
     ns: string,
     readonly args: AgentArgs,
     readonly lostFails: boolean,
   ) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENT, JSON.stringify(args)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    if (this.child.pid === undefined) throw new Error('could not spawn the agent');
-    this.pid = this.child.pid;
-    const pid = this.pid;
-    this.#undo = atCleanup(() => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* exited meanwhile */
-      }
-    });
-    createInterface({ input: this.child.stdout! }).on('line', (l) => this.#line(l));
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.#stderr = (this.#stderr + d.toString()).slice(-4000);
-    });
-    this.child.on('exit', (code, sig) =>
-      this.#fail(`${args.mode} agent exited (${code ?? sig}) ${this.#stderr.trim()}`),
-    );
-    this.child.stdin!.on('error', () => {});
+    const argv = [process.execPath, AGENT, JSON.stringify(args)];
+    this.#ch = new AgentChannel<AgentEvent, Command>(ns, argv, `${args.mode} agent`, (e) => this.#take(e));
+  }
+
+  get child(): ChildProcess {
+    return this.#ch.child;
+  }
+
+  get pid(): number {
+    return this.#ch.pid;
   }
 
   /** `lostFails`: a session lost fails every later wait (set false where losses are measured). */
@@ -64,7 +45,7 @@ export class AgentProc {
   }
 
   send(c: Command): void {
-    this.child.stdin!.write(`${JSON.stringify(c)}\n`);
+    this.#ch.send(c);
   }
 
   /** Sends `c` and waits for the next `name` event. */
@@ -76,67 +57,29 @@ export class AgentProc {
 
   /** The next `name` event not yet taken; rejects on failure or at `deadline` (Date.now() ms). */
   wait<K extends EventName>(name: K, deadline: number): Promise<Of<K>> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const q = this.#queues.get(name);
-        if (q && q.length > 0) return done(() => resolve(q.shift() as Of<K>));
-        if (this.#failure) return done(() => reject(new Error(this.#failure)));
-        return false;
-      };
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`${this.args.mode} agent: no ${name} by the deadline`))),
-        Math.max(0, deadline - Date.now()),
-      );
-      const done = (f: () => void): true => {
-        clearTimeout(timer);
-        this.#wake.delete(check);
-        f();
-        return true;
-      };
-      if (!check()) this.#wake.add(check);
-    });
-  }
-
-  #line(l: string): void {
-    let e: AgentEvent;
-    try {
-      e = JSON.parse(l) as AgentEvent;
-    } catch {
-      return;
-    }
-    if (e.ev === 'tick' || e.ev === 'sample') {
-      this.samples.push(e);
-      return;
-    }
-    if (e.ev === 'lost') {
-      this.lost.push({ who: e.who, why: e.why });
-      if (this.lostFails) this.#fail(`${e.who} lost: ${e.why}`);
-      return;
-    }
-    if (e.ev === 'error') {
-      this.#fail(`${this.args.mode} agent: ${e.message}`);
-      return;
-    }
-    const q = this.#queues.get(e.ev) ?? [];
-    q.push(e);
-    this.#queues.set(e.ev, q);
-    for (const w of [...this.#wake]) w();
-  }
-
-  #fail(why: string): void {
-    this.#failure ??= why;
-    for (const w of [...this.#wake]) w();
+    return this.#ch.wait(name, deadline);
   }
 
   /** Ends the agent (stdin closed, SIGKILL after 3 s) and waits for its exit. */
-  async close(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.stdin!.end();
-      const timer = setTimeout(() => this.#undo(), 3000);
-      await exited;
-      clearTimeout(timer);
+  close(): Promise<void> {
+    return this.#ch.close(() => this.child.stdin!.end(), 3000);
+  }
+
+  /** Keeps samples and losses out of the queues; true when the event was consumed. */
+  #take(e: AgentEvent): boolean {
+    if (e.ev === 'tick' || e.ev === 'sample') {
+      this.samples.push(e);
+      return true;
     }
-    this.#undo();
+    if (e.ev === 'lost') {
+      this.lost.push({ who: e.who, why: e.why });
+      if (this.lostFails) this.#ch.fail(`${e.who} lost: ${e.why}`);
+      return true;
+    }
+    if (e.ev === 'error') {
+      this.#ch.fail(`${this.args.mode} agent: ${e.message}`);
+      return true;
+    }
+    return false;
   }
 }

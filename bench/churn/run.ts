@@ -11,6 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from '../bgp-propagation/procstat.js';
+import {
+  type BenchResult,
+  benchOptions,
+  figure,
+  finishBench,
+  hostInfo,
+  median,
+  percentile,
+  type Plot,
+} from '../envelope.js';
 import { AgentProc } from './agent-client.js';
 import {
   churnCustomers,
@@ -21,19 +31,9 @@ import {
   TRANSIT,
   type Which,
 } from './daemons.js';
-import {
-  type BenchResult,
-  figure,
-  hostInfo,
-  median,
-  percentile,
-  type Plot,
-  table,
-  writeResult,
-} from './envelope.js';
 import { judgeGaps } from './gaps.js';
 import { lastActivity, perSecond, rateOver, samplesOf, ticksOf } from './measure.js';
-import { BenchNs, LINK } from './ns.js';
+import { benchNs, LINK } from './ns.js';
 import { nowMs, type SessionReport } from './protocol.js';
 
 export interface ChurnOptions {
@@ -146,7 +146,7 @@ async function fibSettled(probe: AgentProc, quietMs: number, deadline: number): 
 
 export async function churnPass(which: Which, o: ChurnOptions): Promise<ChurnPass> {
   const dir = mkdtempSync(join(tmpdir(), 'gt-churn-'));
-  const ns = BenchNs.create(`ch${which === 'bird' ? 'b' : 'g'}`);
+  const ns = benchNs(`ch${which === 'bird' ? 'b' : 'g'}`);
   const agents: AgentProc[] = [];
   let daemon: Running | undefined;
   try {
@@ -414,17 +414,8 @@ export function churnResult(o: ChurnOptions, passes: ChurnPass[]): BenchResult {
 }
 
 async function main(): Promise<number> {
-  let o: ChurnOptions;
-  try {
-    o = parse(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
-  }
-  if (process.getuid?.() !== 0) {
-    console.error('bench:churn needs root (network namespaces and kernel tables)');
-    return 2;
-  }
+  const o = benchOptions(parse, 'bench:churn needs root (network namespaces and kernel tables)');
+  if (!o) return 2;
   const which: Which[] = o.only ? [o.only] : ['gredged', 'bird'];
   const passes: ChurnPass[] = [];
   const failures: string[] = [];
@@ -447,11 +438,7 @@ async function main(): Promise<number> {
       }
     }
   const result = churnResult(o, passes);
-  writeResult(o.json, result);
-  console.log(table(result.figures));
-  console.log(`load average ${result.host.loadavg.join(' ')}; JSON in ${o.json}`);
-  for (const f of failures) console.error(`FAILED: ${f}`);
-  return failures.length ? 1 : 0;
+  return finishBench(o.json, result, failures);
 }
 
 if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href)

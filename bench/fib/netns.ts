@@ -4,11 +4,34 @@
  * end, both up, so that the feeder's NEXT_HOP 192.0.2.2 is on a connected subnet: a kernel
  * route via it is accepted without a neighbour entry, and nothing ever leaves the namespace.
  * The namespace is deleted by `close()`, or by the cleanup hooks on exit, error or signal.
+ * Other benches (tunnels, churn) make theirs here too, with their own name prefix, link names
+ * and routes onto the link.
  */
 import { execFileSync } from 'node:child_process';
 import { atCleanup } from './cleanup.js';
 
-export const LINK = { device: 'fib0', peer: 'fib1', address: '192.0.2.1/24', nextHop: '192.0.2.2' };
+export interface NetnsLink {
+  device: string;
+  peer: string;
+  address: string;
+  nextHop: string;
+}
+
+export const LINK: NetnsLink = {
+  device: 'fib0',
+  peer: 'fib1',
+  address: '192.0.2.1/24',
+  nextHop: '192.0.2.2',
+};
+
+export interface NetnsOptions {
+  /** The name is `PREFIX-TAG-PID` (default `gfib`). */
+  prefix?: string;
+  /** The veth pair and its subnet (default LINK). */
+  link?: NetnsLink;
+  /** Destinations routed onto the link's device (default none). */
+  routes?: string[];
+}
 
 export class Netns {
   readonly name: string;
@@ -20,17 +43,20 @@ export class Netns {
   }
 
   /** Creates `gfib-TAG-PID` with lo and the veth subnet; throws (after deleting it) on failure. */
-  static create(tag: string): Netns {
-    const name = `gfib-${tag}-${process.pid}`;
+  static create(tag: string, o: NetnsOptions = {}): Netns {
+    const link = o.link ?? LINK;
+    const name = `${o.prefix ?? 'gfib'}-${tag}-${process.pid}`;
+    if (name.length > 60) throw new Error(`namespace name too long: ${name}`);
     ip(['netns', 'del', name], true); // a leftover of this very PID cannot exist, but be sure
     ip(['netns', 'add', name]);
     const ns = new Netns(name);
     try {
-      ip(['-n', name, 'link', 'set', 'lo', 'up']);
-      ip(['-n', name, 'link', 'add', LINK.device, 'type', 'veth', 'peer', 'name', LINK.peer]);
-      ip(['-n', name, 'addr', 'add', LINK.address, 'dev', LINK.device]);
-      ip(['-n', name, 'link', 'set', LINK.device, 'up']);
-      ip(['-n', name, 'link', 'set', LINK.peer, 'up']);
+      ns.ip(['link', 'set', 'lo', 'up']);
+      ns.ip(['link', 'add', link.device, 'type', 'veth', 'peer', 'name', link.peer]);
+      ns.ip(['addr', 'add', link.address, 'dev', link.device]);
+      ns.ip(['link', 'set', link.device, 'up']);
+      ns.ip(['link', 'set', link.peer, 'up']);
+      for (const net of o.routes ?? []) ns.ip(['route', 'add', net, 'dev', link.device]);
     } catch (err) {
       ns.close();
       throw err;
@@ -41,6 +67,16 @@ export class Netns {
   /** `ip -n NAME ARGS…` */
   ip(args: string[]): string {
     return ip(['-n', this.name, ...args]);
+  }
+
+  /** Runs `argv` inside the namespace and returns its stdout. */
+  exec(argv: string[], timeoutMs = 60_000): string {
+    return execFileSync('ip', ['netns', 'exec', this.name, ...argv], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      maxBuffer: 256 * 1024 * 1024,
+    });
   }
 
   /** Deletes the namespace; call after every process in it has ended. */

@@ -21,19 +21,19 @@ import { peakRssBytes, rssBytes } from '../bgp-propagation/procstat.js';
 import {
   type BenchResult,
   type Figure,
-  figure,
-  host,
+  hostInfo,
+  loads,
   type Plot,
-  portFree,
-  printFigures,
-  writeResult,
-} from '../sessions/envelope.js';
+  publishMedians,
+  sampleFigure,
+} from '../envelope.js';
 import {
   DAEMON,
   FEEDER_NEXT_HOP6,
   type Fleet,
   ipv6Bytes,
   type Neighbor,
+  portFree,
   startFleet,
 } from '../sessions/fleet.js';
 import { Peer } from '../sessions/peer.js';
@@ -200,7 +200,7 @@ async function main(): Promise<number> {
   }
   const la0 = loadavg();
   console.log(
-    `load average ${la0.map((x) => x.toFixed(2)).join(' ')}; tables ${POINTS.map(pointName).join(', ')}; up to ${FEEDERS} feeders at the last`,
+    `load average ${loads(la0)}; tables ${POINTS.map(pointName).join(', ')}; up to ${FEEDERS} feeders at the last`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'gredge-bench-memory-'));
   const results: Record<string, PointResult[][]> = {};
@@ -234,7 +234,7 @@ async function main(): Promise<number> {
     k: number,
     f: (s: Step, r: PointResult) => number,
     note?: string,
-  ): Figure => figure(id, label, unit, at('gredged', p, k, f), at('bird', p, k, f), note);
+  ): Figure => sampleFigure(id, label, unit, at('gredged', p, k, f), at('bird', p, k, f), note);
   const figures: Figure[] = [
     row('baseline_rss_mb', 'RSS with sessions up and no routes', 'MB', 0, 1, (_, r) => r.baselineMB),
   ];
@@ -330,25 +330,20 @@ async function main(): Promise<number> {
   const out: BenchResult = {
     bench: 'memory',
     date: new Date().toISOString(),
-    host: { ...host(), loadavg: la },
+    host: { ...hostInfo(), loadavg: la },
     params: {
       prefixes: P4,
       prefixes6: P6,
       feeders: FEEDERS,
       runs: RUNS,
       timeoutSeconds: TIMEOUT_S,
-      loadavgAtStart: la0.map((x) => x.toFixed(2)).join(' '),
+      loadavgAtStart: loads(la0),
     },
     figures,
     plots,
     raw: results,
   };
-  writeResult(args.json, out);
-  console.log(
-    `\nload average ${la0.map((x) => x.toFixed(2)).join(' ')} at the start, ${la.map((x) => x.toFixed(2)).join(' ')} at the end (1, 5, 15 min); medians over ${RUNS} run(s)`,
-  );
-  printFigures(figures);
-  console.log(`wrote ${args.json}`);
+  publishMedians(args.json, out, la0, la, RUNS);
   return 0;
 }
 

@@ -133,3 +133,15 @@ export function ipv6Bytes(a: string): Buffer {
   for (let k = 0; k < 8; k++) b.writeUInt16BE(all[k]!, 2 * k);
   return b;
 }
+
+/** Fails clearly when the loopback port the daemons bind is taken. */
+export async function portFree(address: string, port: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', (e) =>
+      reject(new Error(`${address}:${port} is busy (${e.message}); pick another --port`)),
+    );
+    s.listen(port, address, () => s.close(() => resolve()));
+  });
+}

@@ -16,16 +16,16 @@ import { ROOT } from '../../test/interop/harness/gredged.js';
 import { haveCommand } from '../../test/interop/harness/proc.js';
 import { buildFeed, buildFeed6 } from '../bgp-propagation/feed.js';
 import { cpuSeconds, peakRssBytes, rssBytes } from '../bgp-propagation/procstat.js';
+import { type BenchResult, hostInfo, loads, type Plot, publishMedians, sampleFigure } from '../envelope.js';
 import {
-  type BenchResult,
-  figure,
-  host,
-  type Plot,
+  type Customer,
+  DAEMON,
+  FEEDER_NEXT_HOP6,
+  type Fleet,
+  ipv6Bytes,
   portFree,
-  printFigures,
-  writeResult,
-} from './envelope.js';
-import { type Customer, DAEMON, FEEDER_NEXT_HOP6, type Fleet, ipv6Bytes, startFleet } from './fleet.js';
+  startFleet,
+} from './fleet.js';
 import { encodeOrigination, Peer } from './peer.js';
 import { CUSTOMER_BASE, SLOTS_PER_CUSTOMER, sessionsUniverse } from './universe.js';
 
@@ -284,7 +284,7 @@ async function main(): Promise<number> {
   }
   const la0 = loadavg();
   console.log(
-    `load average ${la0.map((x) => x.toFixed(2)).join(' ')}; ${N} customers × ${PER_CUSTOMER} prefixes, transit ${P4} IPv4 + ${P6} IPv6, ${STAGGER ? `${STAGGER} connects/s` : 'all connecting at once'}`,
+    `load average ${loads(la0)}; ${N} customers × ${PER_CUSTOMER} prefixes, transit ${P4} IPv4 + ${P6} IPv6, ${STAGGER ? `${STAGGER} connects/s` : 'all connecting at once'}`,
   );
   const tb = performance.now();
   const f4 = buildFeed(P4, TRANSIT.as, TRANSIT.address, 1);
@@ -325,7 +325,7 @@ async function main(): Promise<number> {
     return missing.length ? missing.join('; ') : undefined;
   };
   const row = (id: string, label: string, unit: string, f: (r: RunResult) => number | null, note?: string) =>
-    figure(
+    sampleFigure(
       id,
       label,
       unit,
@@ -416,7 +416,7 @@ async function main(): Promise<number> {
   const out: BenchResult = {
     bench: 'sessions',
     date: new Date().toISOString(),
-    host: { ...host(), loadavg: la },
+    host: { ...hostInfo(), loadavg: la },
     params: {
       customers: N,
       prefixesPerCustomer: PER_CUSTOMER,
@@ -428,18 +428,13 @@ async function main(): Promise<number> {
       idleSeconds: IDLE_S,
       maxRssMB: MAX_RSS / 1e6,
       holdTime: 240,
-      loadavgAtStart: la0.map((x) => x.toFixed(2)).join(' '),
+      loadavgAtStart: loads(la0),
     },
     figures,
     plots,
     raw: results,
   };
-  writeResult(args.json, out);
-  console.log(
-    `\nload average ${la0.map((x) => x.toFixed(2)).join(' ')} at the start, ${la.map((x) => x.toFixed(2)).join(' ')} at the end (1, 5, 15 min); medians over ${RUNS} run(s)`,
-  );
-  printFigures(figures);
-  console.log(`wrote ${args.json}`);
+  publishMedians(args.json, out, la0, la, RUNS);
   return 0;
 }
 

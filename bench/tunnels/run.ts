@@ -12,18 +12,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ControlClient } from '../../src/control/client.js';
 import { AgentProc } from '../churn/agent-client.js';
+import { benchNs } from '../churn/ns.js';
+import { atCleanup } from '../fib/cleanup.js';
 import {
   type BenchResult,
+  benchOptions,
   figure,
+  finishBench,
   hostInfo,
   median,
   percentile,
   type Plot,
-  table,
-  writeResult,
-} from '../churn/envelope.js';
-import { BenchNs } from '../churn/ns.js';
-import { atCleanup } from '../fib/cleanup.js';
+} from '../envelope.js';
 import { type Customer, customers, MAX_SESSIONS } from './config.js';
 import {
   birdc,
@@ -351,7 +351,7 @@ async function fullBird(
 
 export async function sizePass(which: Which, n: number, full: boolean, o: TunnelsOptions): Promise<SizePass> {
   const dir = mkdtempSync(join(tmpdir(), 'gt-tunnels-'));
-  const ns = BenchNs.create(`tu${which === 'bird' ? 'b' : 'g'}`);
+  const ns = benchNs(`tu${which === 'bird' ? 'b' : 'g'}`);
   let started: Started | undefined;
   let agent: AgentProc | undefined;
   try {
@@ -627,17 +627,8 @@ export function tunnelsResult(o: TunnelsOptions, passes: SizePass[], failures: s
 }
 
 async function main(): Promise<number> {
-  let o: TunnelsOptions;
-  try {
-    o = parse(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
-  }
-  if (process.getuid?.() !== 0) {
-    console.error('bench:tunnels needs root (a namespace and a TUN)');
-    return 2;
-  }
+  const o = benchOptions(parse, 'bench:tunnels needs root (a namespace and a TUN)');
+  if (!o) return 2;
   const which: Which[] = o.only ? [o.only] : ['gredged', 'bird'];
   const passes: SizePass[] = [];
   const failures: string[] = [];
@@ -667,11 +658,7 @@ async function main(): Promise<number> {
         }
       }
   const result = tunnelsResult(o, passes, failures);
-  writeResult(o.json, result);
-  console.log(table(result.figures));
-  console.log(`load average ${result.host.loadavg.join(' ')}; JSON in ${o.json}`);
-  for (const f of failures) console.error(`FAILED: ${f.slice(0, 500)}`);
-  return failures.length ? 1 : 0;
+  return finishBench(o.json, result, failures, 500);
 }
 
 if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href)

@@ -10,34 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import type { BenchResult as Envelope, Figure } from '../../bench/envelope.js';
 import { ROOT } from '../interop/harness/gredged.js';
 import { haveCommand } from '../interop/harness/proc.js';
 import { cannotRun } from '../must-run.js';
 import { freePort } from '../ports.js';
-
-interface Figure {
-  id: string;
-  label: string;
-  unit: string;
-  gredged: number | null;
-  bird: number | null;
-  ratio: number | null;
-  note?: string;
-}
-interface Envelope {
-  bench: string;
-  date: string;
-  host: { cpus: number; loadavg: number[]; kernel: string; node: string; bird?: string };
-  params: Record<string, unknown>;
-  figures: Figure[];
-  plots: Array<{
-    id: string;
-    title: string;
-    x: { label: string; unit: string };
-    y: { label: string; unit: string };
-    series: Array<{ name: string; points: Array<[number, number]> }>;
-  }>;
-}
 
 const children = new Set<ChildProcess>();
 /** The bench runs in its own process group: its daemons go with it if it has to be killed. */

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { type BenchResult, envelopeProblems } from '../../bench/churn/envelope.js';
+import { type BenchResult, envelopeProblems } from '../../bench/envelope.js';
 import { countPrefixes, encodeAnnounce, encodeWithdraw, flapSteps } from '../../bench/churn/flap.js';
 import { GapTracker, judgeGaps } from '../../bench/churn/gaps.js';
 import { perSecond, rateOver } from '../../bench/churn/measure.js';
