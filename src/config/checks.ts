@@ -149,7 +149,11 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
   const byName = new Map(tunnels.filter((t) => t.name !== U).map((t) => [t.name!, t]));
   const names: Array<{ path: Path; key: string | undefined }> = [];
   const addresses: Array<{ path: Path; key: string | undefined }> = [];
-  const customers: Array<{ i: number; as: number; rules: Array<{ k: number; rule: PrefixRule }> }> = [];
+  const customers: Array<{
+    i: number;
+    as: number;
+    rules: Array<{ k: number; rule: PrefixRule; cidr: Cidr }>;
+  }> = [];
   neighborItems.forEach((n, i) => {
     const p = (...rest: PropertyKey[]): Path => ['neighbors', i, ...rest];
     const get = <T>(key: string) => field<T>(neighborShape as Shape, n, key);
@@ -182,7 +186,7 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
     if (role === 'customer' && remoteAs !== U && has('prefixes')) {
       const rules = (get<string[]>('prefixes') ?? []).flatMap((text, k) => {
         const rule = parsePrefixRule(text);
-        return typeof rule === 'string' ? [] : [{ k, rule }];
+        return typeof rule === 'string' ? [] : [{ k, rule, cidr: ruleCidr(rule) }];
       });
       customers.push({ i, as: remoteAs, rules });
     }
@@ -195,11 +199,11 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
   // The first earlier customer (in config order) with an overlapping rule is named, with its
   // first such rule; rules are found by prefix (OverlapIndex), then checked whole (ge/le).
   type Claim = { ci: number; k: number; rule: PrefixRule; i: number; as: number };
-  const claims = new OverlapIndex<Claim>(customers.flatMap((c) => c.rules.map(({ rule }) => ruleCidr(rule))));
+  const claims = new OverlapIndex<Claim>(customers.flatMap((c) => c.rules.map((r) => r.cidr)));
   customers.forEach((c, ci) => {
-    for (const { k, rule } of c.rules) {
+    for (const { k, rule, cidr } of c.rules) {
       let hit: Claim | undefined;
-      for (const o of claims.overlapping(ruleCidr(rule))) {
+      for (const o of claims.overlapping(cidr)) {
         if (o.as === c.as || !rulesOverlap(o.rule, rule)) continue;
         if (!hit || o.ci < hit.ci || (o.ci === hit.ci && o.k < hit.k)) hit = o;
       }
@@ -209,7 +213,7 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
           `'${rule.text}' overlaps '${hit.rule.text}' of another customer, ${ref(['neighbors', hit.i, 'prefixes', hit.k])} (AS ${hit.as})`,
         );
     }
-    for (const { k, rule } of c.rules) claims.add(ruleCidr(rule), { ci, k, rule, i: c.i, as: c.as });
+    for (const { k, rule, cidr } of c.rules) claims.add(cidr, { ci, k, rule, i: c.i, as: c.as });
   });
 
   // ---- fib ----
