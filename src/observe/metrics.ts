@@ -99,6 +99,27 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** Bytes written to a scraper between two turns of the event loop. */
 const WRITE_SLICE = 256 * 1024;
 
+/** One label text per name, built once; names gone since (reloads) are dropped now and then. */
+class LabelCache {
+  readonly #make: (name: string) => string;
+  readonly #byName = new Map<string, string>();
+
+  constructor(make: (name: string) => string) {
+    this.#make = make;
+  }
+
+  get(name: string): string {
+    let l = this.#byName.get(name);
+    if (l === undefined) this.#byName.set(name, (l = this.#make(name)));
+    return l;
+  }
+
+  /** Forgets every label when far more are held than the `live` names now need. */
+  prune(live: number): void {
+    if (this.#byName.size > 2 * live + 1024) this.#byName.clear();
+  }
+}
+
 /** [0, 1, …, n - 1]: the rows of a TunnelTable as writeFamilies' entities (one packed array). */
 function rowIndices(n: number): number[] {
   const out = new Array<number>(n);
@@ -111,8 +132,9 @@ export class Metrics {
   readonly #log: Logger;
   readonly #registry: MetricsRegistry;
   #perTunnel: boolean;
-  /** `tunnel="NAME"` per tunnel name, kept across scrapes (names change only on reloads). */
-  readonly #tunnelLabels = new Map<string, string>();
+  /** `neighbor="NAME"` and `tunnel="NAME"`, kept across scrapes (names change only on reloads). */
+  readonly #neighborLabels = new LabelCache(neighborLabel);
+  readonly #tunnelLabels = new LabelCache(tunnelLabel);
   #ctx: ScrapeContext | undefined;
   #building: Promise<Buffer[]> | undefined;
   #server: Server | undefined;
@@ -218,11 +240,18 @@ export class Metrics {
     const rpki = safe(() => src.rpki?.());
     const rov = rpki ? safe(() => src.rib.rovTally?.()) : undefined;
     const peers = [...src.peers.values()];
+    this.#neighborLabels.prune(peers.length);
     const neighbors: NeighborRow[] = [];
     await sliced(peers.length, (i) => {
       const p = peers[i]!;
       const name = p.neighbor.name;
-      neighbors.push({ l: neighborLabel(name), peer: p, stats: byName.get(name), rov: rov?.get(name), now });
+      neighbors.push({
+        l: this.#neighborLabels.get(name),
+        peer: p,
+        stats: byName.get(name),
+        rov: rov?.get(name),
+        now,
+      });
     });
 
     const ctx: ScrapeContext = { rib, reloads: src.reloads() };
@@ -244,8 +273,7 @@ export class Metrics {
       const perTunnel = this.#perTunnel;
       const table = perTunnel ? new TunnelTable(names.length) : undefined;
       const labels = this.#tunnelLabels;
-      // Labels of tunnels gone since (removed by reloads) are dropped now and then.
-      if (labels.size > 2 * names.length + 1024) labels.clear();
+      labels.prune(names.length);
       await sliced(names.length, (i) => {
         const name = names[i]!;
         const up = src.tunnelState(name);
@@ -260,9 +288,7 @@ export class Metrics {
         const own = safe(() => dp.configRouteCount?.(name));
         const byFib = fib?.tunnelRoutesOf?.(name);
         const lpm = own ? { v4: own.v4 + (byFib?.v4 ?? 0), v6: own.v6 + (byFib?.v6 ?? 0) } : undefined;
-        let l = labels.get(name);
-        if (l === undefined) labels.set(name, (l = tunnelLabel(name)));
-        table.push(l, c, up, lpm);
+        table.push(labels.get(name), c, up, lpm);
       });
       tunnels = table;
       const global = safe(() => dp.globalCounters());
