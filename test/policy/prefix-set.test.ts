@@ -137,3 +137,43 @@ t.test('the default bogon list', async (t) => {
   for (const s of ['2a00:1450::/32', '2001:4860::/32', '::/0', '2600::/12'])
     t.notOk(set.has6(p6(s)), `${s} is not a bogon`);
 });
+
+t.test('a few rules scanned, many looked up by octet: the same first match as a scan of all', async (t) => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const rule4 = () => {
+    const len = [0, 4, 7, 8, 12, 16, 22, 24][rand(8)]!;
+    const addr = len === 0 ? 0 : ((rand(0x10000) << 16) | rand(0x10000)) & (len === 32 ? -1 : ~(-1 >>> len));
+    const a = addr >>> 0;
+    const text = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${len}`;
+    return rand(2) ? `${text} le ${Math.min(32, len + rand(10))}` : text;
+  };
+  for (const n of [0, 1, 3, 8, 9, 20]) {
+    const texts = Array.from({ length: n }, rule4);
+    const set = PrefixSet.of(texts);
+    const rules = texts.map((x) => parsePrefixRule(x) as Exclude<ReturnType<typeof parsePrefixRule>, string>);
+    let checked = 0;
+    let matched = 0;
+    for (let k = 0; k < 3000; k++) {
+      // Half the prefixes inside a rule, so that matches are common.
+      const r = rules.length && rand(2) ? rules[rand(rules.length)]! : undefined;
+      const len = r ? Math.min(32, r.len + rand(10)) : rand(33);
+      const base = r ? r.net4 : ((rand(0x10000) << 16) | rand(0x10000)) >>> 0;
+      const noise = ((rand(0x10000) << 16) | rand(0x10000)) >>> (r ? r.len : 0);
+      const addr = (len === 0 ? 0 : (base | (r && r.len < 32 ? noise : 0)) & ~(-1 >>> len)) >>> 0;
+      const text = `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
+      const want = rules.findIndex(
+        (x) => len >= x.ge && len <= x.le && (x.len === 0 || (addr & ~(-1 >>> x.len)) >>> 0 === x.net4),
+      );
+      const m = set.match4(p4(text));
+      const got = m === undefined ? -1 : set.rules.indexOf(m);
+      if (got !== want) t.fail(`${n} rules, ${text}: rule ${got} instead of ${want}`);
+      checked++;
+      if (want >= 0) matched++;
+    }
+    t.ok(matched > 100 || n === 0, `${n} rules: ${checked} prefixes, ${matched} matched, as a scan says`);
+  }
+});
