@@ -108,7 +108,7 @@ export function createControlTarget(s: ControlSources): ControlTarget {
   };
 
   const tunnelSummary = (t: TunnelConfig, dp: Dataplane | undefined): TunnelSummary => {
-    const c = dp?.tunnelNames().includes(t.name) ? dp.tunnelCounters(t.name) : undefined;
+    const c = dp?.hasTunnel(t.name) ? dp.tunnelCounters(t.name) : undefined;
     const up = s.tunnelState(t.name);
     let drops = 0;
     if (c) for (const v of Object.values(c.drops)) drops += v;
@@ -143,7 +143,7 @@ export function createControlTarget(s: ControlSources): ControlTarget {
           if (st === true) up++;
           else if (st === false) down++;
         }
-        tunnels = { configured: dp ? dp.tunnelNames().length : 0, up, down };
+        tunnels = { configured: dp ? dp.tunnelCount : 0, up, down };
       }
       const fs = s.fib()?.stats();
       return {
@@ -264,7 +264,7 @@ export function createControlTarget(s: ControlSources): ControlTarget {
       const t = s.config().tunnels.find((x) => x.name === name);
       if (!t) throw new ControlError('not-found', `no tunnel named '${name}'`);
       const dp = s.dataplane();
-      const c = dp?.tunnelNames().includes(t.name) ? dp.tunnelCounters(t.name) : undefined;
+      const c = dp?.hasTunnel(t.name) ? dp.tunnelCounters(t.name) : undefined;
       const counters: Record<string, number> = {};
       const dropsByReason: Record<string, number> = {};
       if (c) {

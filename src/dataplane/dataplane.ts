@@ -158,6 +158,16 @@ export class Dataplane extends EventEmitter<{ 'tunnel-state': [TunnelStateEvent]
     return [...this.#byName.keys()];
   }
 
+  /** How many tunnels the data plane has. */
+  get tunnelCount(): number {
+    return this.#byName.size;
+  }
+
+  /** Whether the data plane has tunnel `name` (a constant-time test; tunnelNames() copies all). */
+  hasTunnel(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
   /** Adds a tunnel: GRE table entry, inner addresses on the TUN, inner subnets and static
    * routes into its LPM, and kernel routes for the static routes via the TUN. */
   addTunnel(t: TunnelSpec): void {
