@@ -22,8 +22,8 @@ export { ConfigError } from './error.js';
 /** Keys an included file contributes: appended, in include order, to the main file's lists. */
 const MERGED = ['neighbors', 'tunnels'] as const;
 
-export function loadConfig(path: string): Config {
-  return parseConfig(readText(path), path);
+export function loadConfig(path: string, opts: Omit<ParseOptions, 'baseDir'> = {}): Config {
+  return parseConfig(readText(path), path, opts);
 }
 
 function readText(path: string): string {
@@ -39,6 +39,15 @@ function readText(path: string): string {
 export interface ParseOptions {
   /** Directory relative `include:` patterns start from; default: the directory of `source`. */
   baseDir?: string;
+  /** Filled with every file read, main first, in merge order (incremental.ts memoOfFull). */
+  trace?: TracedFile[];
+}
+
+/** A file a load read: its absolute path, its text, and the parse of it. */
+export interface TracedFile {
+  path: string;
+  text: string;
+  yaml: YamlFile;
 }
 
 /** Where an entry of a merged list came from. */
@@ -50,13 +59,25 @@ interface Origin {
 export function parseConfig(text: string, source: string, opts: ParseOptions = {}): Config {
   const main = new YamlFile(text, source, 0);
   if (main.syntaxError) throw new ConfigError(source, main.issues);
+  opts.trace?.push({
+    path: resolve(opts.baseDir ?? dirname(resolve(source)), basename(source)),
+    text,
+    yaml: main,
+  });
   const issues: ConfigIssue[] = [...main.issues];
   const raw = main.value;
   const origins: Record<(typeof MERGED)[number], Origin[]> = { neighbors: [], tunnels: [] };
   let merged = raw;
   if (isRecord(raw)) {
     const base = opts.baseDir ?? dirname(resolve(source));
-    const files = includedFiles(raw.include, base, dirname(source), main, resolve(base, basename(source)));
+    const files = includedFiles(
+      raw.include,
+      base,
+      dirname(source),
+      main,
+      resolve(base, basename(source)),
+      opts.trace,
+    );
     issues.push(...files.issues);
     merged = { ...raw };
     const m = merged as Record<string, unknown>;
@@ -108,6 +129,7 @@ function includedFiles(
   shownBase: string,
   main: YamlFile,
   mainPath: string,
+  trace: TracedFile[] | undefined,
 ): { read: YamlFile[]; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const read: YamlFile[] = [];
@@ -161,6 +183,7 @@ function includedFiles(
       }
     }
     read.push(file);
+    trace?.push({ path: resolve(f.path), text, yaml: file });
   });
   return { read, issues };
 }

@@ -59,6 +59,22 @@ export class YamlFile {
     this.#literalRadix(this.#contents, this.value);
   }
 
+  /**
+   * Where each item of the top-level block sequence `key` lies in the text: [value start, end].
+   * Undefined when `key` is not a block sequence (absent, a flow list `[...]`, or not a list).
+   */
+  itemRanges(key: string): Array<[number, number]> | undefined {
+    const node = child(this.#contents, key)?.value ?? null;
+    if (!isSeq(node) || node.flow) return undefined;
+    const out: Array<[number, number]> = [];
+    for (const item of node.items as Array<Node | null>) {
+      const r = item?.range;
+      if (!r) return undefined;
+      out.push([r[0], r[2]]);
+    }
+    return out;
+  }
+
   /** The issue for a path: at its value (or key), else at the nearest enclosing node there is. */
   issue(p: PathIssue): ConfigIssue {
     let node: Node | null = this.#contents;

@@ -537,47 +537,58 @@ export const mainShape = {
 
 export const CONTROL_DEFAULTS = Object.freeze(controlSchema.parse({}));
 
+/** The main config file's shape: every key checked, nothing derived yet (see toConfig). */
+export const configShapeSchema = z.strictObject(mainShape, {
+  error: expect('must be a mapping (key: value)'),
+});
+
+/**
+ * A checked main file → the `Config` every module is handed (without `source`). Entries of
+ * `neighbors` and `tunnels` pass through as they are: each is checked on its own (its schema
+ * reads nothing around it), which is what lets an incremental reload (incremental.ts) check
+ * only the entries whose text changed and keep the others.
+ */
+export function toConfig(c: z.output<typeof configShapeSchema>) {
+  const out = {
+    routerId: c['router-id'],
+    localAs: c['local-as'],
+    listen:
+      c.listen === undefined
+        ? c.neighbors.length > 0
+          ? { address: '0.0.0.0', port: 179 }
+          : null
+        : c.listen === false
+          ? null
+          : c.listen,
+    log: c.log,
+    gracefulRestart: c['graceful-restart'],
+    ownPrefixes: c['own-prefixes'],
+    bogons: c.bogons,
+    neighbors: c.neighbors,
+    // Tunnels need a data plane: its defaults when the section is not written.
+    dataplane: c.dataplane ?? (c.tunnels.length > 0 ? dataplaneSchema.parse({}) : undefined),
+    fib: c.fib === false ? null : c.fib,
+    control: c.control === false ? null : c.control,
+    metrics: c.metrics === false ? null : c.metrics,
+    underlay: c.underlay,
+    tunnels: c.tunnels,
+    // Off (absent or false) is no key at all: nothing to print, nothing to start.
+    rpki: c.rpki === false ? undefined : c.rpki,
+    provisioning: c.provisioning,
+  };
+  for (const k of ['bogons', 'dataplane', 'underlay', 'rpki', 'provisioning'] as const)
+    if (out[k] === undefined) delete out[k];
+  return out as Omit<typeof out, 'bogons' | 'dataplane' | 'underlay' | 'rpki' | 'provisioning'> & {
+    bogons?: string[];
+    dataplane?: NonNullable<typeof out.dataplane>;
+    underlay?: NonNullable<typeof out.underlay>;
+    rpki?: NonNullable<typeof out.rpki>;
+    provisioning?: NonNullable<typeof out.provisioning>;
+  };
+}
+
 /** The main config file; the output is the `Config` every module is handed (without `source`). */
-export const configSchema = z
-  .strictObject(mainShape, { error: expect('must be a mapping (key: value)') })
-  .transform((c) => {
-    const out = {
-      routerId: c['router-id'],
-      localAs: c['local-as'],
-      listen:
-        c.listen === undefined
-          ? c.neighbors.length > 0
-            ? { address: '0.0.0.0', port: 179 }
-            : null
-          : c.listen === false
-            ? null
-            : c.listen,
-      log: c.log,
-      gracefulRestart: c['graceful-restart'],
-      ownPrefixes: c['own-prefixes'],
-      bogons: c.bogons,
-      neighbors: c.neighbors,
-      // Tunnels need a data plane: its defaults when the section is not written.
-      dataplane: c.dataplane ?? (c.tunnels.length > 0 ? dataplaneSchema.parse({}) : undefined),
-      fib: c.fib === false ? null : c.fib,
-      control: c.control === false ? null : c.control,
-      metrics: c.metrics === false ? null : c.metrics,
-      underlay: c.underlay,
-      tunnels: c.tunnels,
-      // Off (absent or false) is no key at all: nothing to print, nothing to start.
-      rpki: c.rpki === false ? undefined : c.rpki,
-      provisioning: c.provisioning,
-    };
-    for (const k of ['bogons', 'dataplane', 'underlay', 'rpki', 'provisioning'] as const)
-      if (out[k] === undefined) delete out[k];
-    return out as Omit<typeof out, 'bogons' | 'dataplane' | 'underlay' | 'rpki' | 'provisioning'> & {
-      bogons?: string[];
-      dataplane?: NonNullable<typeof out.dataplane>;
-      underlay?: NonNullable<typeof out.underlay>;
-      rpki?: NonNullable<typeof out.rpki>;
-      provisioning?: NonNullable<typeof out.provisioning>;
-    };
-  });
+export const configSchema = configShapeSchema.transform(toConfig);
 
 /** What an included file may hold: more neighbors and tunnels (say, one customer's). */
 export const includeFileSchema = z.strictObject(

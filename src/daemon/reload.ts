@@ -13,7 +13,7 @@
  */
 import { type ConfigDiff, diffConfig, formatDiff } from '../config/diff.js';
 import { ConfigError } from '../config/error.js';
-import { loadConfigIsolated } from '../config/isolated.js';
+import { loadConfigIsolated, reusedIn } from '../config/isolated.js';
 import type { Config } from '../config/types.js';
 import { ControlError, type ReloadArgs } from '../control/protocol.js';
 import type { ReloadResult, ReloadStatus } from '../control/target.js';
@@ -43,8 +43,11 @@ export interface ReloaderOptions {
   /** The config file (the one gredged was started with). */
   path: string;
   log: Logger;
-  /** Reads and validates a file; default config/isolated.ts loadConfigIsolated (a worker). */
-  load?: (path: string) => Config | Promise<Config>;
+  /**
+   * Reads and validates a file; default config/isolated.ts loadConfigIsolated (a child
+   * process), incremental from `previous`, the running config.
+   */
+  load?: (path: string, previous: Config) => Config | Promise<Config>;
 }
 
 interface Pending {
@@ -57,7 +60,7 @@ export class Reloader {
   readonly #daemon: Reconfigurable;
   readonly #path: string;
   readonly #log: Logger;
-  readonly #load: (path: string) => Config | Promise<Config>;
+  readonly #load: (path: string, previous: Config) => Config | Promise<Config>;
   #tail: Promise<unknown> = Promise.resolve();
   #hupQueued = false;
   #pending: Pending | undefined;
@@ -77,7 +80,7 @@ export class Reloader {
     this.#daemon = o.daemon;
     this.#path = o.path;
     this.#log = o.log;
-    this.#load = o.load ?? loadConfigIsolated;
+    this.#load = o.load ?? ((path, previous) => loadConfigIsolated(path, { previous }));
   }
 
   status(): ReloadStatus {
@@ -145,9 +148,10 @@ export class Reloader {
 
   async #reload(args: ReloadArgs): Promise<ReloadResult> {
     const what = args.check ? 'reload --check' : 'reload';
+    const t0 = performance.now();
     let next: Config;
     try {
-      next = await this.#load(this.#path);
+      next = await this.#load(this.#path, this.#daemon.config);
     } catch (err) {
       const msg = (err as Error).message;
       const issues = err instanceof ConfigError ? err.issues.length : undefined;
@@ -159,8 +163,12 @@ export class Reloader {
       );
     }
     const old = this.#daemon.config;
+    const t1 = performance.now();
     const diff = diffConfig(old, next);
     const lines = formatDiff(diff);
+    // How long each step took, and how many entries an incremental load kept as they were.
+    const ms = { load: Math.round(t1 - t0), diff: Math.round(performance.now() - t1), apply: 0 };
+    const kept = reusedIn(next);
     if (diff.restart.length > 0) {
       const msg = `needs a restart: ${diff.restart.join(', ')} (nothing applied)`;
       this.#log.error({ file: this.#path, restart: diff.restart, diff: lines }, `${what}: refused: ${msg}`);
@@ -178,12 +186,15 @@ export class Reloader {
     }
     if (!diff.same) {
       try {
+        const t2 = performance.now();
         await this.#apply(next, diff, lines);
+        ms.apply = Math.round(performance.now() - t2);
       } catch (err) {
         this.#fail((err as Error).message);
         throw new ControlError('internal', `reload failed: ${(err as Error).message}`);
       }
-    } else this.#log.info({ file: this.#path }, 'reload: no change');
+    } else this.#log.info({ file: this.#path, ms, kept }, 'reload: no change');
+    if (!diff.same) this.#log.info({ file: this.#path, ms, kept }, 'reload: applied');
     this.#status.ok++;
     this.#status.lastAt = new Date().toISOString();
     let rollbackAt: string | null = null;
@@ -220,7 +231,6 @@ export class Reloader {
       }
       throw err;
     }
-    this.#log.info({ file: this.#path }, 'reload: applied');
   }
 
   #confirm(): ReloadResult {
