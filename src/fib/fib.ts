@@ -42,7 +42,7 @@ import {
 } from './records.js';
 import { DeletePass4, DeletePass6, TABLE_FULL, TABLE_RESALE } from './delete-order.js';
 import { KeptRoutes } from './kept.js';
-import { type Target, TargetResolver } from './targets.js';
+import { type Change, NamedList, type Target, TargetResolver } from './targets.js';
 import { errnoName, type KernelWriter, NetlinkWriter, type WriteResult } from './writer.js';
 
 /** What the FIB needs of the RIB. */
@@ -146,11 +146,43 @@ type Key = Prefix4 | Prefix6;
 interface StaticRoute {
   family: 4 | 6;
   prefix: ParsedPrefix;
+  /** The prefix as the RIB and #static4 / #static6 know it. */
+  key: Key;
   tunnel: string;
   /** Inner subnets: the tunnel MTU and our inner address as source, as in `main`. */
   mtu: number;
   src?: Uint8Array;
 }
+
+type FibTunnel = FibOptions['config']['tunnels'][number];
+type FibNeighbor = FibOptions['config']['neighbors'][number];
+
+/** What a tunnel's static routes are, as the FIB last took it (its inner subnets, then `routes`). */
+interface TunnelStatics {
+  /** As parsed, repeats included (start writes each, as it always did). */
+  statics: StaticRoute[];
+  /** Each distinct route (prefix, MTU, source) once, in config order: what a reload compares. */
+  distinct: Map<string, StaticRoute>;
+}
+
+/** A neighbor's `resale: false` source rules as the FIB last took it (rule records, v4 first). */
+interface NeighborRules {
+  /** A `resale: false` customer in a tunnel (the others have no rules). */
+  wants: boolean;
+  /** The `allowed-sources` of its tunnel that the rules were made of. */
+  allowed: readonly string[] | undefined;
+  rules: Uint8Array;
+  keys: string[];
+  families: Array<4 | 6>;
+}
+
+const NO_RULES: NeighborRules = {
+  wants: false,
+  allowed: undefined,
+  rules: new Uint8Array(0),
+  keys: [],
+  families: [],
+};
 
 export class Fib {
   readonly #cfg: FibConfig;
@@ -169,10 +201,22 @@ export class Fib {
   #writer: KernelWriter | undefined;
   #tunIfindex = 0;
   #unsubscribe: (() => void) | undefined;
-  /** Customer prefixes configured as tunnels' static routes or inner subnets: config wins. */
-  readonly #static4 = new Set<Prefix4>();
-  readonly #static6 = new Set<Prefix6>();
-  readonly #statics: StaticRoute[] = [];
+  /**
+   * Customer prefixes configured as tunnels' static routes or inner subnets: config wins. Each
+   * counts the static routes that name it (a reload moves one between tunnels without a gap).
+   */
+  readonly #static4 = new Map<Prefix4, number>();
+  readonly #static6 = new Map<Prefix6, number>();
+  /** The tunnels and their static routes; a reload parses only the tunnels that changed. */
+  readonly #tunnels = new NamedList<FibTunnel, TunnelStatics>();
+  /**
+   * The neighbors and their `resale: false` source rules, the neighbors with rules by tunnel
+   * name (a change of its `allowed-sources` remakes theirs), and how many neighbors want each
+   * rule (by recordKey).
+   */
+  readonly #neighborRules = new NamedList<FibNeighbor, NeighborRules>();
+  readonly #rulesByTunnel = new Map<string, Set<string>>();
+  readonly #sourceRuleCount = new Map<string, number>();
   /** Prefixes the FIB put into tunnel LPMs (so that only those are ever removed). */
   readonly #lpm4 = new Set<Prefix4>();
   readonly #lpm6 = new Set<Prefix6>();
@@ -224,30 +268,17 @@ export class Fib {
     this.#rib = opts.rib;
     this.#dp = opts.dataplane;
     this.#log = opts.log;
-    this.#resolver = new TargetResolver(opts.config);
+    // Driven by the FIB's own comparison of the lists (one pass each, shared): see #take*.
+    this.#resolver = new TargetResolver(undefined, (name) => this.#tunnels.get(name)?.order);
     this.#retryMs = opts.retryMs ?? 5000;
     this.#restart = opts.restart === true;
     this.#writer = opts.writer;
     if (opts.tunIfindex !== undefined) this.#tunIfindex = opts.tunIfindex;
-    for (const t of opts.config.tunnels) {
-      const inner = [t.inner.local, t.inner.local6].filter((x): x is string => x !== undefined);
-      for (const cidr of [...inner, ...t.routes]) {
-        const parsed = parsePrefix(cidr, false);
-        if (typeof parsed === 'string') continue; // the config loader checked these
-        // An inner address (192.0.2.129/30) stands for its subnet (192.0.2.128/30).
-        const p = { ...parsed, bytes: maskBytes(parsed.bytes, parsed.len) };
-        const isInner = inner.includes(cidr);
-        this.#statics.push({
-          family: p.family,
-          prefix: p,
-          tunnel: t.name,
-          mtu: isInner ? t.mtu : 0,
-          ...(isInner ? { src: parsed.bytes } : {}),
-        });
-        if (p.family === 4) this.#static4.add(prefix4(u32(p.bytes), p.len));
-        else this.#static6.add(prefix6(p.bytes, p.len));
-      }
-    }
+    const tunnels = this.#takeTunnels(opts.config.tunnels);
+    const neighbors = this.#takeRules(opts.config.neighbors, tunnels);
+    for (const { now } of neighbors)
+      for (const k of now?.value.keys ?? []) count(this.#sourceRuleCount, k, 1);
+    this.#resolver.update({ neighbors, tunnels });
     this.#rules = this.#desiredRules(opts.config);
   }
 
@@ -406,7 +437,7 @@ export class Fib {
       if (kept.size > 0) this.#kept = kept;
     } else this.#stats.staleRemoved += await this.#removeAll(w, false);
     if (this.#tunIfindex > 0) {
-      for (const s of this.#statics) {
+      for (const s of this.#tunnels.slots().flatMap((x) => x.value.statics)) {
         for (const table of [this.#cfg.fullTable, this.#cfg.resaleTable])
           fix.deviceRoute(s.family, s.prefix.bytes, s.prefix.len, table, this.#tunIfindex, s.mtu, s.src);
       }
@@ -445,23 +476,13 @@ export class Fib {
     const b = new RecordBatch();
     const base = this.#cfg.rulePriority;
     const tun = this.#dp?.tun;
+    const tunnels = new Map<string, FibTunnel>();
+    for (const t of cfg.tunnels) if (!tunnels.has(t.name)) tunnels.set(t.name, t);
     for (const fam of [4, 6] as const) {
       if (tun !== undefined) {
         for (const n of cfg.neighbors) {
-          if (n.role !== 'customer' || n.resale || n.tunnel === undefined) continue;
-          const t = cfg.tunnels.find((x) => x.name === n.tunnel);
-          for (const src of t?.allowedSources ?? []) {
-            const p = parsePrefix(src, false);
-            if (typeof p === 'string' || p.family !== fam) continue;
-            b.rule(
-              OP_RULE_ADD,
-              fam,
-              { bytes: maskBytes(p.bytes, p.len), len: p.len },
-              this.#cfg.fullTable,
-              base,
-              tun,
-            );
-          }
+          if (!wantsSourceRules(n)) continue;
+          this.#sourceRulesOf(b, fam, tunnels.get(n.tunnel!)?.allowedSources, tun);
         }
         b.rule(OP_RULE_ADD, fam, undefined, this.#cfg.resaleTable, base + 1, tun);
         b.rule(OP_RULE_ADD, fam, undefined, MAIN_TABLE, base + 2, tun, 0);
@@ -470,6 +491,115 @@ export class Fib {
       b.rule(OP_RULE_ADD, fam, undefined, this.#cfg.fullTable, base + 4, '');
     }
     return b;
+  }
+
+  /** The `resale: false` source rules of one family made of a tunnel's `allowed-sources`. */
+  #sourceRulesOf(b: RecordBatch, fam: 4 | 6, allowed: readonly string[] | undefined, tun: string): void {
+    for (const src of allowed ?? []) {
+      const p = parsePrefix(src, false);
+      if (typeof p === 'string' || p.family !== fam) continue;
+      b.rule(
+        OP_RULE_ADD,
+        fam,
+        { bytes: maskBytes(p.bytes, p.len), len: p.len },
+        this.#cfg.fullTable,
+        this.#cfg.rulePriority,
+        tun,
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ reloads, incrementally
+
+  /**
+   * Brings the tunnels' static routes to `tunnels`, parsing only what changed (NamedList: the
+   * same object, else the fields the routes are made of, inner addresses included for the
+   * resolver; `allowed-sources` too, for the rules).
+   * Returns the changed tunnels in the new config's order, then the removed ones; the counts in
+   * #static4 / #static6 follow.
+   */
+  #takeTunnels(tunnels: readonly FibTunnel[]): Array<Change<FibTunnel, TunnelStatics>> {
+    const changes = this.#tunnels.take(
+      tunnels,
+      (was, t) => sameStatics(was.item, t) && sameList(was.item.allowedSources, t.allowedSources),
+      (t) => parseStatics(t),
+    );
+    for (const { was, now } of changes) {
+      for (const s of was?.value.statics ?? [])
+        count(s.family === 4 ? this.#static4 : this.#static6, s.key, -1);
+      for (const s of now?.value.statics ?? [])
+        count(s.family === 4 ? this.#static4 : this.#static6, s.key, 1);
+    }
+    return changes;
+  }
+
+  /**
+   * Brings the neighbors and their source rules to `neighbors`, tunnels taken first (`tunnels`:
+   * their changes): a neighbor is looked at again when it changed (role, resale, tunnel) or the
+   * `allowed-sources` of its tunnel did. Returns the changed ones in the new config's order,
+   * then the removed ones (the resolver takes them too); #sourceRuleCount is left to the
+   * caller (a reload compares with it first).
+   */
+  #takeRules(
+    neighbors: readonly FibNeighbor[],
+    tunnels: Array<Change<FibTunnel, TunnelStatics>>,
+  ): Array<Change<FibNeighbor, NeighborRules>> {
+    const tun = this.#dp?.tun; // without a TUN, no source rules
+    const allowedOf = (n: FibNeighbor) => this.#tunnels.get(n.tunnel!)?.item.allowedSources;
+    const make = (n: FibNeighbor): NeighborRules => {
+      if (tun === undefined || !wantsSourceRules(n)) return NO_RULES;
+      const allowed = allowedOf(n);
+      const b = new RecordBatch(4);
+      this.#sourceRulesOf(b, 4, allowed, tun);
+      const n4 = b.count;
+      this.#sourceRulesOf(b, 6, allowed, tun);
+      const rules = b.bytes();
+      const keys: string[] = [];
+      const families: Array<4 | 6> = [];
+      for (let i = 0; i < b.count; i++) {
+        keys.push(recordKey(rules, i));
+        families.push(i < n4 ? 4 : 6);
+      }
+      return { wants: true, allowed, rules, keys, families };
+    };
+    const changes = this.#neighborRules.take(
+      neighbors,
+      (was, n) => {
+        // The resolver is handed these changes too: a session's tunnel is its business.
+        if (was.item.tunnel !== n.tunnel) return false;
+        const wants = tun !== undefined && wantsSourceRules(n);
+        if (wants !== was.value.wants) return false;
+        if (!wants) return true;
+        const allowed = allowedOf(n);
+        if (!sameList(was.value.allowed, allowed)) return false;
+        was.value.allowed = allowed;
+        return true;
+      },
+      make,
+    );
+    // An unchanged customer whose tunnel's sources changed (or whose tunnel came or went).
+    const met = new Set(changes.map((c) => (c.now ?? c.was)!.item.name));
+    for (const { was, now } of tunnels) {
+      for (const name of this.#rulesByTunnel.get((now ?? was)!.item.name) ?? []) {
+        const slot = this.#neighborRules.get(name);
+        if (met.has(name) || slot === undefined || sameList(slot.value.allowed, allowedOf(slot.item)))
+          continue;
+        met.add(name);
+        changes.push(this.#neighborRules.remake(name, make)!);
+      }
+    }
+    for (const { was, now } of changes) {
+      const names = was?.value.wants ? this.#rulesByTunnel.get(was.item.tunnel!) : undefined;
+      if (names?.delete(was!.item.name) && names.size === 0) this.#rulesByTunnel.delete(was!.item.tunnel!);
+      if (now?.value.wants) {
+        let to = this.#rulesByTunnel.get(now.item.tunnel!);
+        if (to === undefined) this.#rulesByTunnel.set(now.item.tunnel!, (to = new Set()));
+        to.add(now.item.name);
+      }
+    }
+    // New config order (the rules are added in it), then the removed ones.
+    const last = Number.MAX_SAFE_INTEGER;
+    return changes.sort((x, y) => (x.now?.order ?? last) - (y.now?.order ?? last));
   }
 
   // ------------------------------------------------------------------ best-path changes
@@ -787,79 +917,93 @@ export class Fib {
    * (new rules added before old ones go, so packets never meet a moment without one); when the
    * target of a best path may have changed (a session moved into or out of a tunnel, an inner
    * subnet changed) the best paths that may be affected are handed over again (route replaces:
-   * no gap), not the whole table. Returns false, doing nothing, when `fib` itself changed (tables, protocol, priorities, kernel): the
-   * caller restarts the module.
+   * no gap), not the whole table. Returns false, doing nothing, when `fib` itself changed
+   * (tables, protocol, priorities, kernel): the caller restarts the module.
+   *
+   * The cost follows what changed, not the size of the config (10,000 tunnels, one customer
+   * changed: one tunnel parsed, a few records). `newCfg` is compared per name with what the FIB
+   * took last (its constructor's config or the previous reload's `newCfg`, which is what
+   * `oldCfg` is; only its `fib` section is read): an entry that is the same object as before
+   * costs one comparison, another is compared by the fields its routes, rules and targets are
+   * made of, and only a changed one is parsed again (NamedList, targets.ts). The writes are
+   * those of comparing the two whole configs, in the same order (test/fib/reconfigure-
+   * incremental.test.ts holds them to it).
    */
   async reconfigure(oldCfg: FibOptions['config'], newCfg: FibOptions['config']): Promise<boolean> {
     if (JSON.stringify(oldCfg.fib) !== JSON.stringify(newCfg.fib)) return false;
     if (this.#stopped) return true;
-    const statics: StaticRoute[] = [];
-    for (const t of newCfg.tunnels) {
-      const inner = [t.inner.local, t.inner.local6].filter((x): x is string => x !== undefined);
-      for (const cidr of [...inner, ...t.routes]) {
-        const parsed = parsePrefix(cidr, false);
-        if (typeof parsed === 'string') continue;
-        const p = { ...parsed, bytes: maskBytes(parsed.bytes, parsed.len) };
-        const isInner = inner.includes(cidr);
-        statics.push({
-          family: p.family,
-          prefix: p,
-          tunnel: t.name,
-          mtu: isInner ? t.mtu : 0,
-          ...(isInner ? { src: parsed.bytes } : {}),
-        });
-      }
-    }
-    const where = (s: StaticRoute) => `${s.family}|${s.prefix.bytes.join('.')}/${s.prefix.len}`;
-    const what = (s: StaticRoute) => `${where(s)}|${s.tunnel}|${s.mtu}|${s.src?.join('.') ?? ''}`;
-    const before = new Map(this.#statics.map((s) => [what(s), s]));
-    const after = new Map(statics.map((s) => [what(s), s]));
-    const stays = new Set(statics.map(where));
-    const keyOf = (s: StaticRoute): Key =>
-      s.family === 4 ? prefix4(u32(s.prefix.bytes), s.prefix.len) : prefix6(s.prefix.bytes, s.prefix.len);
     const batch = new RecordBatch();
     const handBack: ChangedPrefixes = { v4: [], v6: [] };
     const kernel = this.#writer !== undefined && this.#tunIfindex > 0;
     const tables = [this.#cfg.fullTable, this.#cfg.resaleTable];
-    for (const [k, s] of after) {
-      if (before.has(k) || !kernel) continue;
-      for (const table of tables)
-        batch.deviceRoute(s.family, s.prefix.bytes, s.prefix.len, table, this.#tunIfindex, s.mtu, s.src);
+    // Static routes: of the tunnels that changed, the new routes are written, then the old ones
+    // no tunnel has any more are deleted (in the old config's order) and handed back to the
+    // RIB's best path. A prefix that moved to another tunnel in this reload stays (rewritten
+    // with its new tunnel's route, never deleted).
+    const changed = this.#takeTunnels(newCfg.tunnels);
+    let staticsAdded = 0;
+    let staticsRemoved = 0;
+    for (const { was, now } of changed) {
+      for (const [k, s] of now?.value.distinct ?? []) {
+        if (was?.value.distinct.has(k)) continue;
+        staticsAdded++;
+        if (!kernel) continue;
+        for (const table of tables)
+          batch.deviceRoute(s.family, s.prefix.bytes, s.prefix.len, table, this.#tunIfindex, s.mtu, s.src);
+      }
     }
-    for (const [k, s] of before) {
-      if (after.has(k) || stays.has(where(s))) continue;
-      const key = keyOf(s);
-      if (kernel) {
-        for (const table of tables) {
-          if (s.family === 4) batch.route4(OP_ROUTE_DEL, key as Prefix4, table, 0);
-          else batch.route6(OP_ROUTE_DEL, key as Prefix6, table, 0);
+    const gone = changed.filter((c) => c.was !== undefined).sort((x, y) => x.was!.order - y.was!.order);
+    for (const { was, now } of gone) {
+      for (const [k, s] of was!.value.distinct) {
+        if (now?.value.distinct.has(k)) continue;
+        staticsRemoved++;
+        if ((s.family === 4 ? this.#static4 : this.#static6).has(s.key as never)) continue; // stays
+        if (kernel) {
+          for (const table of tables) {
+            if (s.family === 4) batch.route4(OP_ROUTE_DEL, s.key as Prefix4, table, 0);
+            else batch.route6(OP_ROUTE_DEL, s.key as Prefix6, table, 0);
+          }
+        }
+        if (s.family === 4) handBack.v4.push(s.key as Prefix4);
+        else handBack.v6.push(s.key as Prefix6);
+      }
+    }
+    // Rules: only those of customers whose rules may differ are looked at. A rule no customer
+    // wanted before is added, then (the counts updated) one no customer wants any more is
+    // deleted: new ones before old ones go, by family, each in its config's order.
+    const rules = this.#takeRules(newCfg.neighbors, changed);
+    if (rules.length > 0) {
+      const wanted = this.#sourceRuleCount;
+      const done = new Set<string>();
+      const olds = rules.filter((c) => c.was !== undefined).sort((x, y) => x.was!.order - y.was!.order);
+      for (const fam of [4, 6] as const) {
+        for (const { now } of rules) {
+          if (now === undefined) continue;
+          const r = now.value;
+          r.keys.forEach((k, i) => {
+            if (r.families[i] !== fam || wanted.has(k) || done.has(k)) return;
+            done.add(k);
+            if (this.#writer !== undefined) batch.copy(r.rules, i, OP_RULE_ADD);
+          });
         }
       }
-      if (s.family === 4) handBack.v4.push(key as Prefix4);
-      else handBack.v6.push(key as Prefix6);
+      for (const { was, now } of rules) {
+        for (const k of was?.value.keys ?? []) count(wanted, k, -1);
+        for (const k of now?.value.keys ?? []) count(wanted, k, 1);
+      }
+      done.clear();
+      for (const fam of [4, 6] as const) {
+        for (const { was } of olds) {
+          const r = was!.value;
+          r.keys.forEach((k, i) => {
+            if (r.families[i] !== fam || wanted.has(k) || done.has(k)) return;
+            done.add(k);
+            if (this.#writer !== undefined) batch.copy(r.rules, i, OP_RULE_DEL);
+          });
+        }
+      }
     }
-    // Rules: the wanted set of each config, compared by content.
-    const rulesBefore = this.#desiredRules(oldCfg).bytes();
-    const rulesAfter = this.#desiredRules(newCfg).bytes();
-    const keysOf = (b: Uint8Array) => {
-      const m = new Map<string, number>();
-      for (let i = 0; i < b.length / FIB_RECORD; i++) m.set(recordKey(b, i), i);
-      return m;
-    };
-    const rb = keysOf(rulesBefore);
-    const ra = keysOf(rulesAfter);
-    if (this.#writer !== undefined) {
-      for (const [k, i] of ra) if (!rb.has(k)) batch.copy(rulesAfter, i, OP_RULE_ADD);
-      for (const [k, i] of rb) if (!ra.has(k)) batch.copy(rulesBefore, i, OP_RULE_DEL);
-    }
-    this.#statics.splice(0, this.#statics.length, ...statics);
-    this.#static4.clear();
-    this.#static6.clear();
-    for (const s of statics) {
-      if (s.family === 4) this.#static4.add(keyOf(s) as Prefix4);
-      else this.#static6.add(keyOf(s) as Prefix6);
-    }
-    const retarget = this.#resolver.reconfigure(newCfg);
+    const retarget = this.#resolver.update({ neighbors: rules, tunnels: changed });
     if (batch.count > 0 && this.#writer !== undefined)
       this.#check(batch.bytes(), await this.#writer.write(batch.bytes()), 'reload');
     if (this.#stopped) return true;
@@ -871,8 +1015,8 @@ export class Fib {
     this.#enqueue(handBack);
     this.#log.info(
       {
-        staticsAdded: [...after.keys()].filter((k) => !before.has(k)).length,
-        staticsRemoved: [...before.keys()].filter((k) => !after.has(k)).length,
+        staticsAdded,
+        staticsRemoved,
         rules: batch.count,
         retarget: retarget !== undefined,
       },
@@ -888,6 +1032,62 @@ const OPS: Record<number, string> = {
   [OP_RULE_ADD]: 'rule-add',
   [OP_RULE_DEL]: 'rule-delete',
 };
+
+/** A tunnel's static routes: its inner subnets (with MTU and source), then its `routes`. */
+function parseStatics(t: FibTunnel): TunnelStatics {
+  const statics: StaticRoute[] = [];
+  const distinct = new Map<string, StaticRoute>();
+  const inner = [t.inner.local, t.inner.local6].filter((x): x is string => x !== undefined);
+  for (const cidr of [...inner, ...t.routes]) {
+    const parsed = parsePrefix(cidr, false);
+    if (typeof parsed === 'string') continue; // the config loader checked these
+    // An inner address (192.0.2.129/30) stands for its subnet (192.0.2.128/30).
+    const p = { ...parsed, bytes: maskBytes(parsed.bytes, parsed.len) };
+    const isInner = inner.includes(cidr);
+    const s: StaticRoute = {
+      family: p.family,
+      prefix: p,
+      key: p.family === 4 ? prefix4(u32(p.bytes), p.len) : prefix6(p.bytes, p.len),
+      tunnel: t.name,
+      mtu: isInner ? t.mtu : 0,
+      ...(isInner ? { src: parsed.bytes } : {}),
+    };
+    statics.push(s);
+    const k = `${s.family}|${s.key}|${s.mtu}|${s.src?.join('.') ?? ''}`;
+    if (!distinct.has(k)) distinct.set(k, s);
+  }
+  return { statics, distinct };
+}
+
+/** Whether a neighbor's inner sources get the full table (a `resale: false` customer in a tunnel). */
+function wantsSourceRules(n: FibNeighbor): boolean {
+  return n.role === 'customer' && !n.resale && n.tunnel !== undefined;
+}
+
+/** Whether two versions of a tunnel make the same static routes (and inner subnets). */
+function sameStatics(a: FibTunnel, b: FibTunnel): boolean {
+  return (
+    a.name === b.name &&
+    a.mtu === b.mtu &&
+    a.inner.local === b.inner.local &&
+    a.inner.local6 === b.inner.local6 &&
+    sameList(a.routes, b.routes)
+  );
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Adds `by` to `k`'s count, dropping it at zero. */
+function count<K>(m: Map<K, number>, k: K, by: number): void {
+  const n = (m.get(k) ?? 0) + by;
+  if (n > 0) m.set(k, n);
+  else m.delete(k);
+}
 
 function u32(b: Uint8Array): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
