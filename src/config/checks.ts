@@ -8,18 +8,19 @@
  * Each check reads the fields it needs one by one through the schema, so it runs on every part
  * that is valid even while other parts are not: an operator sees every problem at once.
  */
-import { OverlapIndex } from '../net/overlap.js';
-import { parsePrefixRule, type PrefixRule, ruleCidr, rulesOverlap } from '../policy/prefix-set.js';
+import { OverlapIndex, StringTable } from '../net/overlap.js';
+import { MASK4, parseIpv4 as wireIpv4 } from '../bgp/wire/prefix.js';
+import { parsePrefixRule, type PrefixRule, rulesOverlap } from '../policy/prefix-set.js';
 import {
   type Cidr,
-  contains,
-  formatCidr,
-  ipFamily,
-  maskBytes,
-  parseCidr,
-  parseIp,
-  sameBytes,
+  canonicalIpFast,
+  formatIpFast,
+  type Ip,
+  parseCidrFast,
+  parseIpFast,
+  plainIpv6,
 } from '../net/ip.js';
+import { LIMITS, NAME_RE, ROLES } from './limits.js';
 import { type ProvisioningInput, provisioningIssues } from './provisioning.js';
 import { provisioningShape } from './schema.js';
 import type { Path, PathIssue } from './reader.js';
@@ -34,14 +35,198 @@ import {
   tunnelShape,
 } from './schema.js';
 
+const U = undefined;
+
 type Shape = Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
 
 /** A field's parsed value (defaults applied), or undefined when it is not valid. */
 function field<T>(shape: Shape, raw: unknown, key: string): T | undefined {
   if (!isRecord(raw)) return undefined;
-  const r = shape[key]!.safeParse(raw[key]);
+  const schema = shape[key]!;
+  const v = raw[key];
+  const quick = QUICK.get(schema);
+  if (quick) {
+    const r = quick(v);
+    if (r !== ASK) return r as T;
+  }
+  const r = schema.safeParse(v);
   return r.success ? (r.data as T) : undefined;
 }
+
+// ---- quick readings ----
+// A zod parse per field was most of the time crossCheck took on 10,000 tunnels and neighbors
+// (each IPv6 address parsed three times through ipaddr.js on the way). The fields read for every
+// entry have a quick reading here: it takes the ordinary valid values only, and gives exactly
+// what the schema gives for them (the canonical address text, the prefault of `inner`);
+// anything else, valid or not, it leaves to the schema (ASK). test/config/checks-scale.test.ts
+// holds every reading against its schema, so a change to one of those schemas that a reading
+// does not follow fails there.
+
+/** The quick reading cannot tell: ask the schema. */
+const ASK: unique symbol = Symbol('ask the schema');
+type Quick = (v: unknown) => unknown;
+
+const optional =
+  (q: Quick): Quick =>
+  (v) =>
+    v === undefined ? undefined : q(v);
+
+/** name(): a string of NAME_RE (a YAML number, taken as its text, is left to the schema). */
+const quickName: Quick = (v) => (typeof v === 'string' && NAME_RE.test(v) ? v : ASK);
+
+/** int(min, max). */
+const quickInt =
+  ([min, max]: readonly [number, number]): Quick =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : ASK;
+
+/** ip(): a string is valid exactly when it parses, and its value is the canonical text. */
+const quickIp: Quick = (v) => (typeof v === 'string' ? canonicalIpFast(v) : ASK);
+
+const quickRole: Quick = (v) => (typeof v === 'string' && (ROLES as readonly string[]).includes(v) ? v : ASK);
+
+const quickBool: Quick = (v) => (typeof v === 'boolean' ? v : ASK);
+
+/**
+ * list(rule()): every item a valid rule; the value is a copy of the list. The rules parsed on the
+ * way are handed to crossCheck, which reads them next (`lastRules`): parsed once, not twice.
+ */
+const quickRules: Quick = (v) => {
+  if (!Array.isArray(v)) return ASK;
+  const rules: PrefixRule[] = new Array(v.length);
+  for (let k = 0; k < v.length; k++) {
+    const item: unknown = v[k];
+    const rule = typeof item === 'string' ? quickRule(item) : ASK;
+    if (rule === ASK) return ASK;
+    rules[k] = rule;
+  }
+  const value = v.slice();
+  lastRules = { value, rules };
+  return value;
+};
+/**
+ * parsePrefixRule's rule for the plain forms (`PREFIX/LEN`, then `ge N`, `le N` or `ge N le M`,
+ * one space apart, none around; IPv6 in the plain forms ip.ts reads by hand); ASK for any other
+ * text, valid or not. parsePrefixRule (regular expressions, a split per group) was the largest
+ * part of checking a customer.
+ */
+function quickRule(text: string): PrefixRule | typeof ASK {
+  const sp = text.indexOf(' ');
+  const prefix = sp < 0 ? text : text.slice(0, sp);
+  const slash = prefix.indexOf('/');
+  if (slash < 0) return ASK;
+  const len = digits(prefix, slash + 1, prefix.length);
+  if (len < 0) return ASK;
+  const addr = prefix.slice(0, slash);
+  const v4 = wireIpv4(addr);
+  const v6 = v4 === U ? plainIpv6(addr) : U;
+  if (v4 === U && v6 === U) return ASK;
+  const max = v4 !== U ? 32 : 128;
+  let ge = len;
+  let le = len;
+  if (sp >= 0) {
+    // ' ge N', ' le N' or ' ge N le M'
+    const words = text.slice(sp + 1).split(' ');
+    if (words.length === 2 && words[0] === 'le') le = digits(words[1]!, 0, words[1]!.length);
+    else if (words.length === 2 && words[0] === 'ge') {
+      ge = digits(words[1]!, 0, words[1]!.length);
+      le = max;
+    } else if (words.length === 4 && words[0] === 'ge' && words[2] === 'le') {
+      ge = digits(words[1]!, 0, words[1]!.length);
+      le = digits(words[3]!, 0, words[3]!.length);
+    } else return ASK;
+    if (ge < 0 || le < 0) return ASK;
+  }
+  if (len > max || ge < len || ge > max || le > max || le < ge) return ASK;
+  const net6 = new Uint8Array(16);
+  if (v4 !== U) {
+    if ((v4 & ~MASK4[len]!) !== 0) return ASK;
+  } else {
+    for (let i = 0; i < 16; i++) {
+      const bits = len - i * 8;
+      const mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (0xff << (8 - bits)) & 0xff;
+      if ((v6![i]! & ~mask & 0xff) !== 0) return ASK;
+    }
+    net6.set(v6!);
+  }
+  return { text, family: v4 !== U ? 4 : 6, len, ge, le, net4: v4 ?? 0, net6 };
+}
+
+/** `\d{1,3}` from `from` to `to` of `s`, as a number; -1 when it is not. */
+function digits(s: string, from: number, to: number): number {
+  if (to - from < 1 || to - from > 3) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/** The last list quickRules accepted, with its rules. */
+let lastRules: { value: unknown[]; rules: PrefixRule[] } | undefined;
+
+/** The inner section: `local` (IPv4 /30, /31), `local6` (IPv6 /64, /127), canonical; absent: {}. */
+const INNER: Record<string, { v6: boolean; lengths: readonly string[] }> = {
+  local: { v6: false, lengths: ['30', '31'] },
+  local6: { v6: true, lengths: ['64', '127'] },
+};
+const quickInner: Quick = (v) => {
+  if (v === undefined) return {}; // prefault({})
+  if (!isRecord(v)) return ASK;
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(v)) {
+    const want = k === 'local' || k === 'local6' ? INNER[k]! : undefined;
+    const text = v[k];
+    if (!want || typeof text !== 'string') return ASK;
+    // parseCidr's length is LENGTH_RE's digits: these lengths are exactly these texts.
+    const slash = text.indexOf('/');
+    const length = slash < 0 ? '' : text.slice(slash + 1);
+    const ip = want.lengths.includes(length) ? canonicalIpFast(text.slice(0, slash)) : U;
+    if (ip === U || ip.includes(':') !== want.v6) return ASK; // canonical IPv6 text has a ':'
+    out[k] = `${ip}/${length}`;
+  }
+  return out;
+};
+
+/** The quick reading of each field schema that has one (keyed by the schema itself). */
+const QUICK = new Map<unknown, Quick>([
+  [tunnelShape.name, quickName],
+  [tunnelShape.remote, quickIp],
+  [tunnelShape.local, optional(quickIp)],
+  [tunnelShape.key, quickInt(LIMITS.greKey)],
+  [tunnelShape.inner, quickInner],
+  [neighborShape.name, quickName],
+  [neighborShape.address, quickIp],
+  [neighborShape['remote-as'], quickInt(LIMITS.asn)],
+  [neighborShape.role, quickRole],
+  [neighborShape.tunnel, optional(quickName)],
+  [neighborShape.prefixes, optional(quickRules)],
+  [neighborShape['role-strict'], optional(quickBool)],
+]);
+
+/** For tests: quickRule's rule for `text`, or `'ask'` when it leaves the text to parsePrefixRule. */
+export function quickRuleOf(text: string): PrefixRule | 'ask' {
+  const r = quickRule(text);
+  return r === ASK ? 'ask' : r;
+}
+
+/**
+ * For tests: the quick reading of `shape[key]` for `value`, or `'ask'` when it leaves the value
+ * to the schema.
+ */
+export function quickField(shape: Shape, key: string, value: unknown): { value: unknown } | 'ask' {
+  const q = QUICK.get(shape[key]);
+  const r = q ? q(value) : ASK;
+  return r === ASK ? 'ask' : { value: r };
+}
+
+/** The schema objects that have a quick reading, by shape and key (for tests). */
+export const QUICK_FIELDS = {
+  tunnel: ['name', 'remote', 'local', 'key', 'inner'],
+  neighbor: ['name', 'address', 'remote-as', 'role', 'tunnel', 'prefixes', 'role-strict'],
+} as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -50,15 +235,53 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Names another entry in a message: `tunnels[0] (conf.d/a.yaml:3:5)`. */
 export type Ref = (path: Path) => string;
 
+/** What crossCheck read of one tunnel entry (each field undefined when not valid). */
 interface Tunnel {
   i: number;
   raw: unknown;
-  name?: string;
-  remote?: string;
-  inner?: { local?: string; local6?: string };
+  name: string | undefined;
+  remote: string | undefined;
+  key: number | undefined;
+  inner: { local?: string; local6?: string } | undefined;
 }
 
-const U = undefined;
+const INNER_KEYS = ['local', 'local6'] as const;
+
+/** The family of a valid address's canonical text (IPv6 text always has a ':', IPv4 never). */
+function familyOf(canonical: string): 4 | 6 {
+  return canonical.includes(':') ? 6 : 4;
+}
+
+/** A prefix's network in a message (formatCidr of the masked bytes, without ipaddr.js). */
+function cidrText(c: Cidr): string {
+  return `${formatIpFast(network(c).bytes)}/${c.length}`;
+}
+
+/** The network of a prefix, host bits cleared (a copy). */
+function network(c: Cidr): Cidr {
+  const bytes = c.bytes.slice();
+  for (let i = c.length >> 3; i < bytes.length; i++) {
+    const bits = c.length - i * 8;
+    bytes[i] = bits <= 0 ? 0 : bytes[i]! & (0xff00 >> bits);
+  }
+  return { family: c.family, bytes, length: c.length };
+}
+
+/** ip.ts `contains(net, ip)` for one address, without masked copies. */
+function holds(net: Cidr, ip: Ip): boolean {
+  if (net.family !== ip.family) return false;
+  const full = net.length >> 3;
+  for (let i = 0; i < full; i++) if (net.bytes[i] !== ip.bytes[i]) return false;
+  const bits = net.length & 7;
+  const mask = (0xff00 >> bits) & 0xff;
+  return bits === 0 || (ip.bytes[full]! & mask) === (net.bytes[full]! & mask);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
   if (!isRecord(raw)) return [];
@@ -77,144 +300,153 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
   if (tunnelItems.length > 0 && raw.underlay === U)
     add(['underlay'], 'is required when tunnels are configured');
 
-  const tunnels: Tunnel[] = tunnelItems.map((t, i) => {
-    const x: Tunnel = { i, raw: t };
-    const name = field<string>(tunnelShape as Shape, t, 'name');
-    const remote = field<string>(tunnelShape as Shape, t, 'remote');
-    const inner = field<Tunnel['inner']>(tunnelShape as Shape, t, 'inner');
-    if (name !== U) x.name = name;
-    if (remote !== U) x.remote = remote;
-    if (inner !== U) x.inner = inner;
-    return x;
-  });
+  const tshape = tunnelShape as Shape;
+  const tunnels: Tunnel[] = new Array(tunnelItems.length);
+  for (let i = 0; i < tunnelItems.length; i++) {
+    const t = tunnelItems[i];
+    tunnels[i] = {
+      i,
+      raw: t,
+      name: field<string>(tshape, t, 'name'),
+      remote: field<string>(tshape, t, 'remote'),
+      key: field<number>(tshape, t, 'key'),
+      inner: field<Tunnel['inner']>(tshape, t, 'inner'),
+    };
+  }
   for (const t of tunnels) {
-    const p = (...rest: PropertyKey[]): Path => ['tunnels', t.i, ...rest];
-    const family = t.remote === U ? 0 : ipFamily(t.remote);
-    const local =
-      isRecord(t.raw) && t.raw.local !== U ? field<string>(tunnelShape as Shape, t.raw, 'local') : U;
-    if (family && local !== U && ipFamily(local) !== family)
-      add(p('local'), `'${local}' is not an IPv${family} address like remote ${t.remote}`);
-    if (family && underlay && local === U && !(family === 4 ? underlay.local : underlay.local6))
-      add(p('remote'), `an IPv${family} remote needs underlay.${family === 4 ? 'local' : 'local6'}`);
-    if (family === 6 && isRecord(t.raw) && t.raw.keepalive !== U)
-      add(p('keepalive'), 'keepalives need an IPv4 underlay (Cisco GRE keepalives are IPv4 only)');
+    if (t.remote === U || !isRecord(t.raw)) continue;
+    const family = familyOf(t.remote);
+    const local = t.raw.local !== U ? field<string>(tshape, t.raw, 'local') : U;
+    if (local !== U && familyOf(local) !== family)
+      add(['tunnels', t.i, 'local'], `'${local}' is not an IPv${family} address like remote ${t.remote}`);
+    if (underlay && local === U && !(family === 4 ? underlay.local : underlay.local6))
+      add(
+        ['tunnels', t.i, 'remote'],
+        `an IPv${family} remote needs underlay.${family === 4 ? 'local' : 'local6'}`,
+      );
+    if (family === 6 && t.raw.keepalive !== U)
+      add(
+        ['tunnels', t.i, 'keepalive'],
+        'keepalives need an IPv4 underlay (Cisco GRE keepalives are IPv4 only)',
+      );
   }
   duplicates(
-    tunnels.map((t) => ({ path: ['tunnels', t.i, 'name'], key: t.name })),
+    'tunnels',
+    'name',
+    tunnels.map((t) => t.name),
     (first) => `duplicates the name of ${ref(first)}`,
     add,
   );
   duplicates(
-    tunnels.map((t) => {
-      const key = field<number>(tunnelShape as Shape, t.raw, 'key');
-      return {
-        path: ['tunnels', t.i, 'key'],
-        key: t.remote !== U && key !== U ? `${t.remote} key ${key}` : U,
-      };
-    }),
+    'tunnels',
+    'key',
+    tunnels.map((t) => (t.remote !== U && t.key !== U ? `${t.remote} key ${t.key}` : U)),
     (first, k) => `remote ${k} is already ${ref(first)}: one tunnel per remote and GRE key`,
     add,
   );
   // Inner subnets: a packet to one address must belong to one tunnel. The first subnet (in
-  // config order) that a later one overlaps is the one named.
-  const inner: Array<{ path: Path; net: Cidr }> = [];
+  // config order) that a later one overlaps is the one named. Subnet `s` is tunnel s >> 1's
+  // inner.local (s even) or inner.local6 (s odd): config order is the order of the numbers,
+  // and the index holds numbers, not an object per subnet.
+  const nets: Array<Cidr | undefined> = new Array(tunnels.length * 2);
+  const lengths = new Lengths();
   for (const t of tunnels) {
-    for (const k of ['local', 'local6'] as const) {
-      const text = t.inner?.[k];
-      const c = text === U ? U : parseCidr(text);
-      if (c)
-        inner.push({
-          path: ['tunnels', t.i, 'inner', k],
-          net: { ...c, bytes: maskBytes(c.bytes, c.length) },
-        });
+    for (let k = 0; k < 2; k++) {
+      const text = t.inner?.[INNER_KEYS[k]!];
+      const c = text === U ? U : parseCidrFast(text);
+      if (c) lengths.add(c.family, c.length);
+      nets[t.i * 2 + k] = c;
     }
   }
-  const subnets = new OverlapIndex<{ order: number; path: Path; cidr: Cidr }>(inner.map((x) => x.net));
-  for (const [order, { path, net }] of inner.entries()) {
-    let clash: { order: number; path: Path; cidr: Cidr } | undefined;
-    for (const s of subnets.overlapping(net)) if (!clash || s.order < clash.order) clash = s;
-    if (clash) {
-      const theirs = formatCidr(clash.cidr.bytes, clash.cidr.length);
-      const mine = formatCidr(net.bytes, net.length);
-      add(
-        path,
-        clash.cidr.length === net.length
-          ? `the same inner subnet (${mine}) as ${ref(clash.path)}`
-          : `inner subnet ${mine} overlaps ${theirs} of ${ref(clash.path)}`,
-      );
-    } else subnets.add(net, { order, path, cidr: net });
+  // The index reads a prefix's bytes up to its length only: host bits need no clearing.
+  const subnets = new OverlapIndex<number>(lengths.list, nets.length);
+  let clash = -1;
+  const earliest = (s: number) => {
+    if (clash < 0 || s < clash) clash = s;
+  };
+  for (let s = 0; s < nets.length; s++) {
+    const net = nets[s];
+    if (!net) continue;
+    clash = -1;
+    subnets.forEachOverlapping(net, earliest);
+    if (clash < 0) {
+      subnets.add(net, s);
+      continue;
+    }
+    const theirs = nets[clash]!;
+    const at = ref(['tunnels', clash >> 1, 'inner', INNER_KEYS[clash & 1]!]);
+    const mine = cidrText(net);
+    add(
+      ['tunnels', s >> 1, 'inner', INNER_KEYS[s & 1]!],
+      theirs.length === net.length
+        ? `the same inner subnet (${mine}) as ${at}`
+        : `inner subnet ${mine} overlaps ${cidrText(theirs)} of ${at}`,
+    );
   }
 
   // ---- neighbors ----
-  const byName = new Map(tunnels.filter((t) => t.name !== U).map((t) => [t.name!, t]));
-  const names: Array<{ path: Path; key: string | undefined }> = [];
-  const addresses: Array<{ path: Path; key: string | undefined }> = [];
-  const customers: Array<{
-    i: number;
-    as: number;
-    rules: Array<{ k: number; rule: PrefixRule; cidr: Cidr }>;
-  }> = [];
-  neighborItems.forEach((n, i) => {
-    const p = (...rest: PropertyKey[]): Path => ['neighbors', i, ...rest];
-    const get = <T>(key: string) => field<T>(neighborShape as Shape, n, key);
-    const has = (key: string) => isRecord(n) && n[key] !== U;
-    const role = get<Role>('role');
-    const remoteAs = get<number>('remote-as');
-    const address = get<string>('address');
-    names.push({ path: p('name'), key: get<string>('name') });
-    addresses.push({ path: p('address'), key: address });
+  // A name given twice: the last tunnel of that name (its duplicate is reported above).
+  const byName = new StringTable(tunnels.length);
+  for (const t of tunnels) if (t.name !== U) byName.set(t.name, t.i);
+  const nshape = neighborShape as Shape;
+  const names: Array<string | undefined> = new Array(neighborItems.length);
+  const addresses: Array<string | undefined> = new Array(neighborItems.length);
+  // Customers' rules, numbered in config order (customer, then rule), one array per field.
+  const rules: Rules = { rule: [], k: [], neighbor: [], as: [], customer: [] };
+  const customerStart: number[] = []; // customer c's rules: customerStart[c] to customerStart[c + 1]
+  const roleKeys = Object.entries(ROLE_KEYS);
+  for (let i = 0; i < neighborItems.length; i++) {
+    const n = neighborItems[i];
+    if (!isRecord(n)) continue; // nothing of it is valid: no name, no address
+    const role = field<Role>(nshape, n, 'role');
+    const remoteAs = field<number>(nshape, n, 'remote-as');
+    const address = field<string>(nshape, n, 'address');
+    names[i] = field<string>(nshape, n, 'name');
+    addresses[i] = address;
     if (role && remoteAs !== U && localAs !== U) {
       if (role === 'internal' && remoteAs !== localAs)
-        add(p('remote-as'), `an internal neighbor must have remote-as = local-as (${localAs})`);
+        add(
+          ['neighbors', i, 'remote-as'],
+          `an internal neighbor must have remote-as = local-as (${localAs})`,
+        );
       else if (role !== 'internal' && remoteAs === localAs)
-        add(p('role'), `remote-as equals local-as (${localAs}): use role internal`);
+        add(['neighbors', i, 'role'], `remote-as equals local-as (${localAs}): use role internal`);
     }
     if (role) {
-      for (const [key, only] of Object.entries(ROLE_KEYS)) {
-        if (!has(key) || only.roles.includes(role)) continue;
+      for (const [key, only] of roleKeys) {
+        if (n[key] === U || only.roles.includes(role)) continue;
         // role-strict: false says nothing for an internal neighbor; true asks for what cannot be.
-        if (key === 'role-strict' && get<boolean>(key) !== true) continue;
-        add(p(key), only.message);
+        if (key === 'role-strict' && field<boolean>(nshape, n, key) !== true) continue;
+        add(['neighbors', i, key], only.message);
       }
     }
-    const tunnelName = has('tunnel') ? get<string>('tunnel') : U;
+    const tunnelName = n.tunnel !== U ? field<string>(nshape, n, 'tunnel') : U;
     if (tunnelName !== U) {
-      const t = byName.get(tunnelName);
-      if (!t) add(p('tunnel'), `no tunnel named '${tunnelName}' in tunnels`);
-      else if (address !== U) insideTunnel(address, t, p, ref, add);
+      const at = byName.get(tunnelName);
+      if (at < 0) add(['neighbors', i, 'tunnel'], `no tunnel named '${tunnelName}' in tunnels`);
+      else if (address !== U) insideTunnel(address, tunnels[at]!, nets, i, ref, add);
     }
-    if (role === 'customer' && remoteAs !== U && has('prefixes')) {
-      const rules = (get<string[]>('prefixes') ?? []).flatMap((text, k) => {
-        const rule = parsePrefixRule(text);
-        return typeof rule === 'string' ? [] : [{ k, rule, cidr: ruleCidr(rule) }];
-      });
-      customers.push({ i, as: remoteAs, rules });
-    }
-  });
-  duplicates(names, (first) => `duplicates the name of ${ref(first)}`, add);
-  duplicates(addresses, (first) => `duplicates the address of ${ref(first)}`, add);
-
-  // Two customers (two ASes) may not claim the same space: each prefix has one owner. Sessions
-  // of one AS (two circuits of one customer) may repeat their prefixes.
-  // The first earlier customer (in config order) with an overlapping rule is named, with its
-  // first such rule; rules are found by prefix (OverlapIndex), then checked whole (ge/le).
-  type Claim = { ci: number; k: number; rule: PrefixRule; i: number; as: number };
-  const claims = new OverlapIndex<Claim>(customers.flatMap((c) => c.rules.map((r) => r.cidr)));
-  customers.forEach((c, ci) => {
-    for (const { k, rule, cidr } of c.rules) {
-      let hit: Claim | undefined;
-      for (const o of claims.overlapping(cidr)) {
-        if (o.as === c.as || !rulesOverlap(o.rule, rule)) continue;
-        if (!hit || o.ci < hit.ci || (o.ci === hit.ci && o.k < hit.k)) hit = o;
+    if (role === 'customer' && remoteAs !== U && n.prefixes !== U) {
+      const texts = field<string[]>(nshape, n, 'prefixes') ?? [];
+      const parsed = lastRules?.value === texts ? lastRules.rules : U;
+      lastRules = U;
+      const customer = customerStart.length;
+      customerStart.push(rules.rule.length);
+      for (let k = 0; k < texts.length; k++) {
+        const rule = parsed ? parsed[k]! : parsePrefixRule(texts[k]!);
+        if (typeof rule === 'string') continue;
+        rules.rule.push(rule);
+        rules.k.push(k);
+        rules.neighbor.push(i);
+        rules.as.push(remoteAs);
+        rules.customer.push(customer);
       }
-      if (hit)
-        add(
-          ['neighbors', c.i, 'prefixes', k],
-          `'${rule.text}' overlaps '${hit.rule.text}' of another customer, ${ref(['neighbors', hit.i, 'prefixes', hit.k])} (AS ${hit.as})`,
-        );
     }
-    for (const { k, rule, cidr } of c.rules) claims.add(cidr, { ci, k, rule, i: c.i, as: c.as });
-  });
+  }
+  customerStart.push(rules.rule.length);
+  duplicates('neighbors', 'name', names, (first) => `duplicates the name of ${ref(first)}`, add);
+  duplicates('neighbors', 'address', addresses, (first) => `duplicates the address of ${ref(first)}`, add);
+  claimChecks(rules, customerStart, ref, add);
 
   // ---- fib ----
   if (isRecord(raw.fib)) {
@@ -252,7 +484,7 @@ export function crossCheck(raw: unknown, ref: Ref): PathIssue[] {
       written: { dataplane: raw.dataplane !== U, underlay: raw.underlay !== U, listen: raw.listen !== U },
       tunnels: tunnels.map((t) => ({
         i: t.i,
-        key: field<number>(tunnelShape as Shape, t.raw, 'key'),
+        key: t.key,
         ...(t.inner ? { inner: t.inner } : {}),
       })),
     }))
@@ -290,40 +522,134 @@ function rpkiChecks(
 function insideTunnel(
   address: string,
   t: Tunnel,
-  p: (...rest: PropertyKey[]) => Path,
+  nets: ReadonlyArray<Cidr | undefined>,
+  i: number,
   ref: Ref,
   add: (path: Path, message: string) => void,
 ): void {
-  const ip = parseIp(address);
+  const ip = parseIpFast(address);
   if (!ip) return;
   const key = ip.family === 4 ? 'local' : 'local6';
-  const inner = t.inner?.[key];
-  if (t.inner && inner === U) {
+  if (t.inner && t.inner[key] === U) {
     add(
-      p('tunnel'),
+      ['neighbors', i, 'tunnel'],
       `tunnel '${t.name}' (${ref(['tunnels', t.i])}) has no inner.${key}: an IPv${ip.family} session inside it needs one`,
     );
     return;
   }
-  const ours = inner === U ? U : parseCidr(inner);
+  const ours = nets[t.i * 2 + (ip.family === 4 ? 0 : 1)];
   if (!ours) return;
-  const net = formatCidr(maskBytes(ours.bytes, ours.length), ours.length);
   if (sameBytes(ours.bytes, ip.bytes))
-    add(p('address'), `${address} is our own inner address in tunnel '${t.name}'`);
-  else if (!contains(ours, ip))
-    add(p('address'), `${address} is not inside the inner subnet ${net} of tunnel '${t.name}'`);
+    add(['neighbors', i, 'address'], `${address} is our own inner address in tunnel '${t.name}'`);
+  else if (!holds(ours, ip))
+    add(
+      ['neighbors', i, 'address'],
+      `${address} is not inside the inner subnet ${cidrText(ours)} of tunnel '${t.name}'`,
+    );
 }
 
+/** Customers' valid prefix rules, numbered in config order: the fields of rule r at [r]. */
+interface Rules {
+  rule: PrefixRule[];
+  /** The rule's index in its neighbor's `prefixes`. */
+  k: number[];
+  neighbor: number[];
+  as: number[];
+  customer: number[];
+}
+
+/**
+ * Two customers (two ASes) may not claim the same space: each prefix has one owner. Sessions of
+ * one AS (two circuits of one customer) may repeat their prefixes. The first earlier customer
+ * (in config order) with an overlapping rule is named, with its first such rule: the lowest rule
+ * number. Rules are found by prefix (OverlapIndex, which holds rule numbers), then checked whole
+ * (ge/le).
+ */
+function claimChecks(
+  rules: Rules,
+  customerStart: readonly number[],
+  ref: Ref,
+  add: (path: Path, message: string) => void,
+): void {
+  const lengths = new Lengths();
+  for (const r of rules.rule) lengths.add(r.family, r.len);
+  const claims = new OverlapIndex<number>(lengths.list, rules.rule.length);
+  const at = ruleCidr4();
+  let hit = -1;
+  let as = 0;
+  let rule: PrefixRule;
+  const visit = (o: number) => {
+    if (rules.as[o] === as || !rulesOverlap(rules.rule[o]!, rule)) return;
+    if (hit < 0 || o < hit) hit = o;
+  };
+  for (let c = 0; c + 1 < customerStart.length; c++) {
+    const from = customerStart[c]!;
+    const to = customerStart[c + 1]!;
+    for (let r = from; r < to; r++) {
+      rule = rules.rule[r]!;
+      as = rules.as[r]!;
+      hit = -1;
+      claims.forEachOverlapping(at(rule), visit);
+      if (hit >= 0)
+        add(
+          ['neighbors', rules.neighbor[r]!, 'prefixes', rules.k[r]!],
+          `'${rule.text}' overlaps '${rules.rule[hit]!.text}' of another customer, ${ref(['neighbors', rules.neighbor[hit]!, 'prefixes', rules.k[hit]!])} (AS ${rules.as[hit]})`,
+        );
+    }
+    for (let r = from; r < to; r++) claims.add(at(rules.rule[r]!), r);
+  }
+}
+
+/**
+ * ruleCidr without an object per call: the prefix of a rule as one Cidr that is rewritten for
+ * each rule (the index reads it during the call only).
+ */
+function ruleCidr4(): (r: PrefixRule) => Cidr {
+  const v4 = new Uint8Array(4);
+  const c: Cidr = { family: 4, bytes: v4, length: 0 };
+  return (r) => {
+    c.family = r.family;
+    c.length = r.len;
+    if (r.family === 6) c.bytes = r.net6;
+    else {
+      v4[0] = r.net4 >>> 24;
+      v4[1] = (r.net4 >>> 16) & 0xff;
+      v4[2] = (r.net4 >>> 8) & 0xff;
+      v4[3] = r.net4 & 0xff;
+      c.bytes = v4;
+    }
+    return c;
+  };
+}
+
+/** The distinct (family, length) pairs an OverlapIndex is built for. */
+class Lengths {
+  readonly list: Array<{ family: 4 | 6; length: number }> = [];
+  readonly #seen = new Set<number>();
+  add(family: 4 | 6, length: number): void {
+    const k = family * 256 + length;
+    if (this.#seen.has(k)) return;
+    this.#seen.add(k);
+    this.list.push({ family, length });
+  }
+}
+
+/**
+ * The entries of `section` whose key (by index; undefined: none) an earlier one already has:
+ * each is reported at `[section, i, field]`, naming the first entry with that key.
+ */
 function duplicates(
-  entries: ReadonlyArray<{ path: Path; key: string | undefined }>,
+  section: string,
+  fieldName: string,
+  keys: ReadonlyArray<string | undefined>,
   message: (first: Path, key: string) => string,
   add: (path: Path, message: string) => void,
 ): void {
-  const seen = new Map<string, Path>();
-  for (const { path, key } of entries) {
+  const seen = new StringTable(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
     if (key === U) continue;
-    const first = seen.get(key);
-    if (first) add(path, message(first.slice(0, 2), key));
-    else seen.set(key, path);
+    const first = seen.claim(key, i);
+    if (first >= 0) add([section, i, fieldName], message([section, first], key));
   }
 }

@@ -9,6 +9,7 @@
  * socket) are named in `restart`: a reload that changes one is refused. Pure: no I/O, no
  * knowledge of the running daemon.
  */
+import { StringTable } from '../net/overlap.js';
 import type { Config, NeighborConfig, TunnelConfig } from './types.js';
 
 /** Neighbor fields whose change only re-evaluates routes (import or export policy). */
@@ -95,20 +96,41 @@ export interface ConfigDiff {
   rpki?: RpkiChange;
 }
 
-/** Deep equality of config values (plain data: objects, arrays, primitives). */
+/**
+ * Deep equality of config values (plain data: objects, arrays, primitives); a key whose value is
+ * undefined counts as absent. The same object on both sides is equal at once: the loader hands
+ * back the objects of entries that did not change, so most of a reload's comparisons end there.
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
+  const arrays = Array.isArray(a);
+  if (arrays !== Array.isArray(b)) return false;
+  if (arrays) {
+    const aa = a as unknown[];
     const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => sameValue(x, bb[i]));
+    if (aa.length !== bb.length) return false;
+    for (let i = 0; i < aa.length; i++) if (aa[i] !== bb[i] && !sameValue(aa[i], bb[i])) return false;
+    return true;
   }
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  // Every defined own value of a equals b's, and b defines as many: then b defines the same keys.
+  // `for in` with hasOwn reads Object.keys' keys without making a list per object.
+  let defined = 0;
+  for (const k in ra) {
+    if (!hasOwn.call(ra, k)) continue;
+    const v = ra[k];
+    if (v === undefined) continue;
+    defined++;
+    const w = rb[k];
+    if (v !== w && !sameValue(v, w)) return false; // most values are equal primitives: no call
+  }
+  for (const k in rb) if (hasOwn.call(rb, k) && rb[k] !== undefined) defined--;
+  return defined === 0;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 function kebab(s: string): string {
   return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -120,17 +142,87 @@ function changedFields<T extends object>(a: T, b: T): Array<keyof T & string> {
   return [...keys].filter((k) => !sameValue(a[k], b[k])).sort();
 }
 
-function byName<T extends { name: string }>(
-  a: readonly T[],
-  b: readonly T[],
-): { added: string[]; removed: string[]; both: Array<[T, T]> } {
+/** Names only in the new list, only in the old one, and the entries in both (olds[i] ↔ nows[i]). */
+interface Matched<T> {
+  added: string[];
+  removed: string[];
+  olds: readonly T[];
+  nows: readonly T[];
+}
+
+/**
+ * Entries of two lists matched by name, as Maps by name would: a name given twice stands for
+ * its last entry, in the place of its first; added and removed in that order, pairs in the new
+ * list's order. A reload's lists are mostly the same names in the same order: that is checked
+ * first, entry by entry, and a string table (net/overlap.ts) stands in for the Maps, which cost
+ * most of a 10,000-entry diff.
+ */
+function byName<T extends { name: string }>(a: readonly T[], b: readonly T[]): Matched<T> {
+  const old = indexByName(a);
+  if (!old) return byNameInMaps(a, b);
+  let same = a.length === b.length && old.size === a.length; // no name twice
+  for (let i = 0; same && i < a.length; i++) same = a[i]!.name === b[i]!.name;
+  if (same) return { added: [], removed: [], olds: a, nows: b };
+  const now = indexByName(b);
+  if (!now) return byNameInMaps(a, b);
+  const added: string[] = [];
+  const removed: string[] = [];
+  const olds: T[] = [];
+  const nows: T[] = [];
+  for (const first of now.firsts) {
+    const name = b[first]!.name;
+    const o = old.last.get(name);
+    if (o < 0) added.push(name);
+    else {
+      olds.push(a[o]!);
+      nows.push(b[now.last.get(name)]!);
+    }
+  }
+  for (const first of old.firsts) {
+    const name = a[first]!.name;
+    if (now.last.get(name) < 0) removed.push(name);
+  }
+  return { added, removed, olds, nows };
+}
+
+/**
+ * Each name's last entry, and the first entry of each name in list order; undefined when a name
+ * is not a string (not a validated config: byNameInMaps takes it).
+ */
+function indexByName(list: ReadonlyArray<{ name: string }>):
+  | {
+      last: StringTable;
+      firsts: number[];
+      size: number;
+    }
+  | undefined {
+  const last = new StringTable(list.length);
+  const firsts: number[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const name: unknown = list[i]!.name;
+    if (typeof name !== 'string') return undefined;
+    if (last.put(name, i) < 0) firsts.push(i);
+  }
+  return { last, firsts, size: firsts.length };
+}
+
+/** byName with Maps, for names of any type. */
+function byNameInMaps<T extends { name: string }>(a: readonly T[], b: readonly T[]): Matched<T> {
   const old = new Map(a.map((x) => [x.name, x]));
   const now = new Map(b.map((x) => [x.name, x]));
+  const nows = [...now.values()].filter((x) => old.has(x.name));
   return {
     added: [...now.keys()].filter((n) => !old.has(n)),
     removed: [...old.keys()].filter((n) => !now.has(n)),
-    both: [...now.values()].filter((x) => old.has(x.name)).map((x) => [old.get(x.name)!, x]),
+    olds: nows.map((x) => old.get(x.name)!),
+    nows,
   };
+}
+
+/** The fields that differ (none when a and b are the same object, or deeply equal). */
+function entryChanges<T extends object>(a: T, b: T): Array<keyof T & string> {
+  if (a === b || sameValue(a, b)) return [];
+  return changedFields(a, b);
 }
 
 export function diffConfig(old: Config, now: Config): ConfigDiff {
@@ -151,8 +243,9 @@ export function diffConfig(old: Config, now: Config): ConfigDiff {
 
   const n = byName<NeighborConfig>(old.neighbors, now.neighbors);
   const neighbors: ConfigDiff['neighbors'] = { added: n.added, removed: n.removed, changed: [] };
-  for (const [a, b] of n.both) {
-    const fields = changedFields(a, b);
+  for (let i = 0; i < n.nows.length; i++) {
+    const b = n.nows[i]!;
+    const fields = entryChanges(n.olds[i]!, b);
     if (fields.length === 0) continue;
     const apply = fields.every((f) => NEIGHBOR_IN_PLACE.has(f)) ? 'in-place' : 'reset';
     neighbors.changed.push({ name: b.name, fields: fields.map(kebab), apply });
@@ -160,8 +253,9 @@ export function diffConfig(old: Config, now: Config): ConfigDiff {
 
   const tn = byName<TunnelConfig>(old.tunnels, now.tunnels);
   const tunnels: ConfigDiff['tunnels'] = { added: tn.added, removed: tn.removed, changed: [] };
-  for (const [a, b] of tn.both) {
-    const fields = changedFields(a, b);
+  for (let i = 0; i < tn.nows.length; i++) {
+    const b = tn.nows[i]!;
+    const fields = entryChanges(tn.olds[i]!, b);
     if (fields.length > 0) tunnels.changed.push({ name: b.name, fields: fields.map(kebab) });
   }
 
