@@ -65,6 +65,8 @@ export interface SizePass {
 
 export interface FullPass {
   reloadS: number;
+  /** gredged's own account of that reload (its `reload: applied` log line): ms and entries kept. */
+  reloadSteps?: string;
   reloadOk: boolean;
   /** Sessions other than the changed customer's that dropped, or whose uptime went back. */
   sessionsDisturbed: number;
@@ -270,6 +272,8 @@ async function fullGredged(
     const r = await reloadOver(s.socket);
     if (!r.ok) throw new Error(`reload changing ${changed.name}: ${r.said}`);
     await new Promise((res) => setTimeout(res, 1500));
+    const applied = /"ms":(\{[^}]*\})(?:,"kept":(\{[^}]*\}))?[^\n]*reload: applied/.exec(s.daemon.output);
+    const reloadSteps = applied ? `ms ${applied[1]}, kept ${applied[2] ?? 'none'}` : undefined;
     const up1 = await gredgedUptimes(s.socket);
     const tx1 = await gredgedTx(s.socket);
     let sessionsDisturbed = agent.lost.length - lostBefore;
@@ -299,6 +303,7 @@ async function fullGredged(
       const scrapeTotals = await scrapes(probe, 5);
       return {
         reloadS: r.ms / 1000,
+        ...(reloadSteps ? { reloadSteps } : {}),
         reloadOk: r.ok,
         sessionsDisturbed,
         tunnelsDisturbed,
@@ -644,7 +649,7 @@ async function main(): Promise<number> {
             `  start ${p.startS.toFixed(2)} s  RSS ${p.rssMB.toFixed(1)} MB` +
               (p.sessionsUpS !== undefined ? `  sessions up ${p.sessionsUpS.toFixed(2)} s` : '') +
               (f
-                ? `  reload ${f.reloadS.toFixed(2)} s (ok ${f.reloadOk}, disturbed ${f.sessionsDisturbed}/${f.tunnelsDisturbed})` +
+                ? `  reload ${f.reloadS.toFixed(2)} s (ok ${f.reloadOk}, disturbed ${f.sessionsDisturbed}/${f.tunnelsDisturbed}${f.reloadSteps ? `; ${f.reloadSteps}` : ''})` +
                   `  show ${median(f.showNeighborsMs)?.toFixed(0)} ms` +
                   (f.scrape
                     ? `  scrape ${median(f.scrape.ms)?.toFixed(0)} ms ${(f.scrape.bytes / 1024).toFixed(0)} KB`

@@ -7,8 +7,15 @@
  * reload. A worker thread would not do: its allocations stay in the daemon's malloc arenas
  * after it ends. The result, and every error, is exactly what loadConfig gives in-process (the
  * same ConfigError with every position, the same GredgeError codes).
+ *
+ * A reload starts from the running config (incremental.ts): the loader reads the memo file the
+ * loader of that config left, and what did not change comes back as the running config's own
+ * objects.
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GredgeError, type GredgeErrorCode } from '../errors.js';
 import { ConfigError } from './error.js';
@@ -18,12 +25,20 @@ import type { Config } from './types.js';
 
 export interface LoadRequest {
   path: string;
-  /** The memo of the config the load starts from (incremental.ts). */
-  memo?: Uint8Array;
+  /** The file holding the memo of the config the load starts from (incremental.ts). */
+  memoIn?: string;
+  /** Where to write the memo of this load (after the answer). */
+  memoOut?: string;
 }
 
 export type LoadReply =
-  | { ok: true; config: Config; memo?: Uint8Array; reuse?: Record<ListKey, Int32Array> }
+  | {
+      ok: true;
+      config: Config;
+      /** A memo is being written to `memoOut`. */
+      memo: boolean;
+      reuse?: Record<ListKey, Int32Array>;
+    }
   | { ok: false; kind: 'config'; source: string; issues: ConfigIssue[] }
   | { ok: false; kind: 'gredge'; code: GredgeErrorCode; message: string }
   | { ok: false; kind: 'internal'; message: string };
@@ -32,10 +47,32 @@ export type LoadReply =
 const LOAD_TIMEOUT_MS = 60_000;
 
 /**
- * Each loaded config's memo (incremental.ts), for as long as the config lives: the running one,
- * and the one a `--confirm-within` reload would roll back to.
+ * Each loaded config's memo file, for as long as the config lives (the running one, and the one
+ * a `--confirm-within` reload would roll back to), in a directory of this process's own. The
+ * memo of 10,000 customers is ~7 MB: the daemon holds none of it, and sent through the IPC
+ * channel both ways it cost ~0.4 s a reload. A memo that is gone only means a full load.
  */
-const memos = new WeakMap<Config, Uint8Array>();
+const memos = new WeakMap<Config, string>();
+const unlinkWhenGone = new FinalizationRegistry<string>((file) => forget(file));
+let memoDir: string | undefined;
+let loadSeq = 0;
+/** The last loader's end: it writes its memo after answering, and the next load reads it. */
+let lastLoader: Promise<unknown> = Promise.resolve();
+/** How long a load waits for the last loader to finish its memo (a full load if it does not). */
+const MEMO_WAIT_MS = 10_000;
+
+function memoFile(id: number): string | undefined {
+  try {
+    if (memoDir === undefined) {
+      memoDir = mkdtempSync(join(tmpdir(), 'gredged-config-'));
+      const dir = memoDir;
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    }
+    return join(memoDir, `${id}.memo`);
+  } catch {
+    return undefined; // no memo file: the next load is a full one
+  }
+}
 
 export interface IsolatedOptions {
   timeoutMs?: number;
@@ -55,30 +92,56 @@ export function reusedIn(config: Config): { neighbors: number; tunnels: number }
 
 export async function loadConfigIsolated(path: string, o: IsolatedOptions | number = {}): Promise<Config> {
   const opts = typeof o === 'number' ? { timeoutMs: o } : o;
-  const memo = opts.previous ? memos.get(opts.previous) : undefined;
-  const r = await loadIn(path, opts.timeoutMs ?? LOAD_TIMEOUT_MS, memo);
-  if (r.reuse && opts.previous) {
+  const timeoutMs = opts.timeoutMs ?? LOAD_TIMEOUT_MS;
+  const memoIn = opts.previous ? memos.get(opts.previous) : undefined;
+  if (memoIn !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([lastLoader, new Promise((r) => (timer = setTimeout(r, MEMO_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+  const memoOut = memoFile(++loadSeq);
+  const req: LoadRequest = { path, ...(memoIn ? { memoIn } : {}), ...(memoOut ? { memoOut } : {}) };
+  let r: Extract<LoadReply, { ok: true }>;
+  try {
+    r = await loadIn(path, timeoutMs, req);
+  } catch (err) {
+    forget(memoOut);
+    throw err;
+  }
+  if (r.reuse) {
     try {
+      if (!opts.previous) throw new Error('nothing to take entries from');
       resolveReuse(r.config, r.reuse, opts.previous);
       const n = { neighbors: 0, tunnels: 0 };
       for (const k of ['neighbors', 'tunnels'] as const) for (const i of r.reuse[k]) if (i >= 0) n[k]++;
       reused.set(r.config, n);
     } catch {
       // Not expected (the memo belongs to `previous`); the full load is always right.
-      return loadConfigIsolated(path, { timeoutMs: opts.timeoutMs ?? LOAD_TIMEOUT_MS });
+      forget(memoOut);
+      return loadConfigIsolated(path, { timeoutMs });
     }
-  } else if (r.reuse) {
-    return loadConfigIsolated(path, { timeoutMs: opts.timeoutMs ?? LOAD_TIMEOUT_MS });
   }
-  if (r.memo) memos.set(r.config, r.memo);
+  if (r.memo && memoOut) {
+    memos.set(r.config, memoOut);
+    unlinkWhenGone.register(r.config, memoOut);
+  } else forget(memoOut);
   return r.config;
+}
+
+function forget(file: string | undefined): void {
+  if (file === undefined) return;
+  for (const f of [file, `${file}.part`]) {
+    try {
+      unlinkSync(f);
+    } catch {}
+  }
 }
 
 function loadIn(
   path: string,
   timeoutMs: number,
-  memo: Uint8Array | undefined,
-): Promise<{ config: Config; memo?: Uint8Array; reuse?: Record<ListKey, Int32Array> }> {
+  req: LoadRequest,
+): Promise<Extract<LoadReply, { ok: true }>> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [], {
       serialization: 'advanced',
@@ -108,9 +171,10 @@ function loadIn(
       }),
     );
     child.once('error', (err) => settle(() => reject(err)));
-    child.send({ path, ...(memo ? { memo } : {}) } satisfies LoadRequest);
     child.once('exit', (code, signal) =>
       settle(() => reject(new Error(`config loader ended (${signal ?? `exit ${code}`}) before answering`))),
     );
+    lastLoader = new Promise((r) => child.once('exit', r));
+    child.send(req);
   });
 }

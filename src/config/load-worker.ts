@@ -1,39 +1,51 @@
 /**
- * Runs as a short-lived child process (isolated.ts, forked with structured-clone IPC): reads and
- * validates one config file and sends the result back as plain data. The schema library and the
- * schema live and die with this process, so the daemon's own memory never holds them.
+ * Runs as a child process (isolated.ts, forked with structured-clone IPC): reads and validates
+ * config files and sends each result back as plain data. The schema library and the schema live
+ * and die with this process, so the daemon's own memory never holds them.
  *
- * The request comes as one IPC message `{ path, memo? }`. With the memo of the running config
- * the load is incremental (incremental.ts): unchanged entries come back as `null`, with where
- * the daemon finds them in `reuse`. Without one, or when anything needs the full path, the load
- * is the full one (load.ts), which also gives every error.
+ * Each request is one IPC message (`LoadRequest`). With the memo of the config a load starts
+ * from, the load is incremental (incremental.ts): unchanged entries come back as `null`, with
+ * where the daemon finds them in `reuse`. Without one, or when anything needs the full path,
+ * the load is the full one (load.ts), which also gives every error. The memo of each load is
+ * written to `memoOut` after the answer, for the next load whichever process makes it.
+ *
+ * The answer goes first; the memo file is written after it (off the reload's path), whole or not
+ * at all. A loader is a new process every time, on purpose: one kept resident between reloads
+ * answered in 0.3 s instead of 1 s at 10,000 customers, but held 130-170 MB doing nothing.
  */
+import { renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { GredgeError } from '../errors.js';
 import { ConfigError } from './error.js';
-import { loadIncremental, memoOfFull } from './incremental.js';
+import { decodeMemo, encodeMemo, loadIncremental, type Memo, memoOfFull } from './incremental.js';
 import type { LoadReply, LoadRequest } from './isolated.js';
 import { loadConfig, type TracedFile } from './load.js';
+import type { Config } from './types.js';
 
-function reply(req: LoadRequest): LoadReply {
+function load(req: LoadRequest): { reply: LoadReply; memo?: Memo } {
   try {
-    if (req.memo) {
-      const inc = loadIncremental(req.path, req.memo);
-      if (inc) return { ok: true, config: inc.config, memo: inc.memo, reuse: inc.reuse };
+    const before = req.memoIn !== undefined ? readMemo(req.memoIn) : undefined;
+    if (before) {
+      const inc = loadIncremental(req.path, before);
+      if (inc) return { reply: ok(inc.config, inc.reuse), memo: inc.memo };
     }
     const trace: TracedFile[] = [];
     const config = loadConfig(req.path, { trace });
-    return { ok: true, config, ...memo(trace) };
+    return { reply: ok(config), ...memoOf(trace) };
   } catch (err) {
     if (err instanceof ConfigError)
-      return { ok: false, kind: 'config', source: err.source, issues: err.issues };
+      return { reply: { ok: false, kind: 'config', source: err.source, issues: err.issues } };
     if (err instanceof GredgeError)
-      return { ok: false, kind: 'gredge', code: err.code, message: err.message };
-    return { ok: false, kind: 'internal', message: (err as Error)?.stack ?? String(err) };
+      return { reply: { ok: false, kind: 'gredge', code: err.code, message: err.message } };
+    return { reply: { ok: false, kind: 'internal', message: (err as Error)?.stack ?? String(err) } };
   }
 }
 
+function ok(config: Config, reuse?: Record<'neighbors' | 'tunnels', Int32Array>): LoadReply {
+  return { ok: true, config, memo: false, ...(reuse ? { reuse } : {}) };
+}
+
 /** The memo of a full load; none (the next load is a full one again) if it cannot be made. */
-function memo(trace: TracedFile[]): { memo?: Buffer } {
+function memoOf(trace: TracedFile[]): { memo?: Memo } {
   try {
     return { memo: memoOfFull(trace) };
   } catch (err) {
@@ -42,8 +54,34 @@ function memo(trace: TracedFile[]): { memo?: Buffer } {
   }
 }
 
+function readMemo(file: string): Memo | undefined {
+  try {
+    return decodeMemo(readFileSync(file));
+  } catch {
+    return undefined; // gone: a full load
+  }
+}
+
+/** Writes the memo whole or not at all (a memo that is not there means a full load next time). */
+function writeMemo(file: string, memo: Memo): void {
+  try {
+    writeFileSync(`${file}.part`, encodeMemo(memo), { mode: 0o600 });
+    renameSync(`${file}.part`, file);
+  } catch (err) {
+    // ENOENT: the daemon has gone, and its directory with it.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      process.stderr.write(`config loader: memo not written: ${(err as Error).message}\n`);
+  }
+}
+
 if (process.send) {
   process.once('message', (req: LoadRequest) => {
-    process.send!(reply(req), () => process.disconnect());
+    const { reply, memo } = load(req);
+    if (reply.ok && memo && req.memoOut !== undefined) reply.memo = true;
+    process.send!(reply, () => {
+      // The answer first: the memo file is for the next load.
+      if (reply.ok && memo && req.memoOut !== undefined) writeMemo(req.memoOut, memo);
+      process.disconnect();
+    });
   });
 }
