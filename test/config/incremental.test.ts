@@ -23,6 +23,7 @@ import { resolveReuse } from '../../src/config/reuse.js';
 import { loadConfigIsolated, reusedIn } from '../../src/config/isolated.js';
 import { loadConfig, type TracedFile } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import { prng as rng } from '../prng.js';
 
 type Style = 'flow' | 'block' | 'commented' | 'anchored' | 'quoted';
 
@@ -119,17 +120,6 @@ function render(dir: string, m: Model): void {
   mkdirSync(join(dir, 'conf.d'));
   for (const [name, cs] of m.files)
     writeFileSync(join(dir, 'conf.d', `${name}.yaml`), eol(name, listsText(cs, '  ')));
-}
-
-/** A small deterministic PRNG (mulberry32): the same edits on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function full(path: string): { config: Config; memo: Memo } | { error: string } {

@@ -27,6 +27,7 @@ import {
 import type { KernelWriter, WriteResult } from '../../src/fib/writer.js';
 import type { Logger } from '../../src/observe/log.js';
 import type { BestChange, ChangedPrefixes } from '../../src/rib/rib.js';
+import { prng as rng } from '../prng.js';
 
 type FibCfg = FibOptions['config'];
 
@@ -238,17 +239,6 @@ function infoLog() {
 }
 
 // ------------------------------------------------------------------ random configs
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const V4_ROUTES = Array.from({ length: 24 }, (_, i) => `198.18.${i}.0/24`).concat([
   '203.0.113.0/25',

@@ -12,6 +12,7 @@ import { parseIpv4, parseIpv6 } from '../../src/bgp/wire/prefix.js';
 import type { Family, PathAttributes } from '../../src/bgp/wire/types.js';
 import type { Config, NeighborConfig, TunnelConfig } from '../../src/config/types.js';
 import { type Retarget, sameTarget, type Target, TargetResolver } from '../../src/fib/targets.js';
+import { prng as rng } from '../prng.js';
 
 type Cfg = Pick<Config, 'neighbors' | 'tunnels'>;
 
@@ -94,17 +95,6 @@ class Reference {
 }
 
 // ------------------------------------------------------------------ random configs
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 

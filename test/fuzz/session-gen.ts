@@ -19,6 +19,7 @@
  * "reset and treat-as-withdraw", the "twice + …" shapes; i — "withdrawn prefix invalid"; j — "MP
  * attribute overruns the attribute field", the NLRI and MP_* syntax rows, and §5.2 (#fiftyTwo).
  */
+import { prng } from '../prng.js';
 import { AdjRibIn, classify, type Negotiated, type Routes, type Verdict } from './rfc-oracle.js';
 
 /** What a mutation says it did to the message, in RFC 7606 §2 terms. */
@@ -44,18 +45,6 @@ export interface Generated {
 export interface GenContext extends Negotiated {
   localAs: number;
   peerAs: number;
-}
-
-/** mulberry32: small, fast, good enough for fuzzing, reproducible from a 32-bit seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // --- the UPDATE model
@@ -1367,3 +1356,5 @@ export function disagreement(g: Generated): string | undefined {
   }
   return agree ? undefined : `declared ${JSON.stringify(d)}, oracle ${JSON.stringify(v).slice(0, 300)}`;
 }
+
+export { prng };

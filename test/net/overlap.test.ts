@@ -6,17 +6,7 @@
 import t from 'tap';
 import { type Cidr, maskBytes, overlaps } from '../../src/net/ip.js';
 import { OverlapIndex } from '../../src/net/overlap.js';
-
-/** A small deterministic generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../prng.js';
 
 function prefixes(n: number, seed: number): Cidr[] {
   const r = rng(seed);
