@@ -25,9 +25,9 @@ import {
   recordKey,
 } from '../../src/fib/records.js';
 import type { KernelWriter, WriteResult } from '../../src/fib/writer.js';
-import type { Logger } from '../../src/observe/log.js';
 import type { BestChange, ChangedPrefixes } from '../../src/rib/rib.js';
 import { prng as rng } from '../prng.js';
+import { recordingLog } from '../rib/helpers.js';
 
 type FibCfg = FibOptions['config'];
 
@@ -223,21 +223,6 @@ class ProbeRib implements FibRib {
   }
 }
 
-function infoLog() {
-  const infos: Array<Record<string, unknown> & { msg: string }> = [];
-  const noop = () => {};
-  const log = {
-    info: (o: Record<string, unknown>, msg: string) => infos.push({ ...o, msg }),
-    warn: noop,
-    debug: noop,
-    error: noop,
-    trace: noop,
-    fatal: noop,
-    child: () => log,
-  } as unknown as Logger;
-  return { log, infos };
-}
-
 // ------------------------------------------------------------------ random configs
 
 const V4_ROUTES = Array.from({ length: 24 }, (_, i) => `198.18.${i}.0/24`).concat([
@@ -421,7 +406,7 @@ for (const v of variants) {
       let cfg = initial(r, serial);
       const writer = new Writer();
       const rib = new ProbeRib();
-      const { log, infos } = infoLog();
+      const { log, infos } = recordingLog();
       const dataplane: FibDataplane | undefined = v.dataplane
         ? { tun: TUN, tunnelIndex: () => undefined, applyRoutes: () => 0 }
         : undefined;
@@ -535,7 +520,7 @@ t.test('a moved prefix stays: rewritten into its new tunnel, never deleted nor h
   const b: FibCfg = { ...a, tunnels: [tn('x', ['198.18.1.0/24']), tn('y', ['198.18.0.0/24'])] };
   const writer = new Writer();
   const rib = new ProbeRib();
-  const fib = new Fib({ config: a, rib, log: infoLog().log, writer, tunIfindex: IFINDEX });
+  const fib = new Fib({ config: a, rib, log: recordingLog().log, writer, tunIfindex: IFINDEX });
   t.ok(await fib.reconfigure(a, b));
   await fib.idle();
   t.same(
@@ -592,7 +577,7 @@ t.test('at 10,000 tunnels a reload that changes one reads only that one', async 
   const a: FibCfg = { tunnels, neighbors, fib: FIB };
   const writer = new Writer();
   const rib = new ProbeRib();
-  const { log, infos } = infoLog();
+  const { log, infos } = recordingLog();
   const fib = new Fib({
     config: a,
     rib,
@@ -647,7 +632,13 @@ t.test('at 10,000 tunnels a reload that changes one reads only that one', async 
 t.test('reconfigure refuses a changed fib section and does nothing', async (t) => {
   const cfg: FibCfg = { tunnels: [], neighbors: [], fib: FIB };
   const writer = new Writer();
-  const fib = new Fib({ config: cfg, rib: new ProbeRib(), log: infoLog().log, writer, tunIfindex: IFINDEX });
+  const fib = new Fib({
+    config: cfg,
+    rib: new ProbeRib(),
+    log: recordingLog().log,
+    writer,
+    tunIfindex: IFINDEX,
+  });
   t.equal(await fib.reconfigure(cfg, { ...cfg, fib: { ...FIB, fullTable: 211 } }), false);
   t.same(writer.writes, []);
   await fib.stop({ keep: true });

@@ -224,18 +224,26 @@ export async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** A logger that keeps warn lines (the RIB logs each refusal reason once per session). */
-export function recordingLog(): { log: Logger; warns: Record<string, unknown>[] } {
-  const warns: Record<string, unknown>[] = [];
+/**
+ * A logger that keeps warn lines (the RIB logs each refusal reason once per session) and info
+ * lines (the FIB's `fib: reconfigured in place`), each with its `msg`.
+ */
+export function recordingLog(): {
+  log: Logger;
+  warns: Array<Record<string, unknown> & { msg: string }>;
+  infos: Array<Record<string, unknown> & { msg: string }>;
+} {
+  const warns: Array<Record<string, unknown> & { msg: string }> = [];
+  const infos: Array<Record<string, unknown> & { msg: string }> = [];
   const noop = () => {};
   const log = {
     warn: (o: Record<string, unknown>, msg: string) => warns.push({ ...o, msg }),
-    info: noop,
+    info: (o: Record<string, unknown>, msg: string) => infos.push({ ...o, msg }),
     debug: noop,
     error: noop,
     trace: noop,
     fatal: noop,
     child: () => log,
   } as unknown as Logger;
-  return { log, warns };
+  return { log, warns, infos };
 }
