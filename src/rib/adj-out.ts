@@ -1,9 +1,18 @@
 /**
  * Adj-RIB-Out of one neighbor for one family (RFC 4271 §3.2, §9.2), kept as small as BIRD's:
  * what was advertised is one bit per Loc-RIB entry (the attributes sent are derived again from
- * the current best path and the export decision), plus a queue of entries to (re)consider.
- * Changes to the same prefix coalesce in the queue; draining packs announcements by shared
- * attribute set (encoded once per set per chunk) and withdrawals together.
+ * the current best path and the export decision), plus what is still to be (re)considered:
+ *
+ *  - a queue of entries whose best path changed (fan-out), coalesced per prefix;
+ *  - a sweep over entry ids for "everything" (initial export, route refresh, a policy change):
+ *    a cursor, not a queue. The table is read as the output drains, so a customer coming up
+ *    costs nothing until its socket takes routes, and nothing per entry of the table: with a
+ *    queue, 1,000 customers each queueing a 1.2M-entry table held ~5 MB each and stopped the
+ *    event loop for the whole walk of each.
+ *
+ * An entry ahead of the sweep is not queued when it changes (the sweep reads it as it is when it
+ * gets there); one behind it is. Draining packs announcements by shared attribute set (encoded
+ * once per set per chunk) and withdrawals together.
  */
 import type { CodecContext, NextHop6, Prefix4, Prefix6 } from '../bgp/wire/types.js';
 import { exportKey } from '../policy/export.js';
@@ -57,6 +66,27 @@ interface Group<K> {
   keys: K[];
 }
 
+/** One takeChunk's output so far. */
+interface Chunk<K> {
+  groups: Map<number, Group<K>>;
+  withdrawn: K[];
+  /** The last set looked up, and its group. */
+  lastA: number;
+  lastG: Group<K> | undefined;
+  /** Entries announced or withdrawn. */
+  taken: number;
+}
+
+/** The sweep reads at most this many entries per entry it may send, per chunk. */
+const SWEEP_LOOK = 8;
+/** A drained queue longer than this is let go (256 KiB); churn grows it again as needed. */
+const QUEUE_KEEP = 65536;
+/**
+ * A queue this long for a neighbor that was sent no more than that becomes a sweep (#sweepAll):
+ * a queue grows by 4 bytes per entry for each neighbor, a sweep does not grow.
+ */
+const QUEUE_SWEEP = 65536;
+
 export class AdjOut<K extends Prefix4 | Prefix6> {
   readonly table: LocRib<K>;
   readonly v6: boolean;
@@ -67,6 +97,9 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
   #queue = new Int32Array(0);
   #qHead = 0;
   #qLen = 0;
+  /** Entries [#sweep, #sweepEnd) are still to be read by the sweep. */
+  #sweep = 0;
+  #sweepEnd = 0;
   sentCount = 0;
   encodeErrors = 0;
   /** End-of-RIB still to be sent after the initial export (RFC 4724 §2). */
@@ -82,8 +115,14 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.#target = target;
   }
 
+  /** Entries still to be considered: an upper bound on the routes to send or withdraw. */
   get pending(): number {
-    return this.#qLen - this.#qHead;
+    return this.#qLen - this.#qHead + this.#sweepEnd - this.#sweep;
+  }
+
+  /** Entries the sweep (initial export, refresh) has yet to read. */
+  get sweeping(): number {
+    return this.#sweepEnd - this.#sweep;
   }
 
   /** The path of entry `e` this neighbor should have, or -1 (export policy applied). */
@@ -107,7 +146,16 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
   /** Queues entry `e` when it may need an announcement or a withdrawal. */
   consider(e: number): void {
     if (this.#queued.has(e)) return;
+    if (e >= this.#sweep && e < this.#sweepEnd) return; // the sweep reads it when it gets there
     if (this.exportPath(e) === -1 && !this.#sent.has(e)) return;
+    const queued = this.#qLen - this.#qHead;
+    if (queued >= QUEUE_SWEEP && queued >= this.sentCount) {
+      // A table arriving for a neighbor that holds little yet (a customer up before its transit's
+      // table came in): read it with the sweep instead, for the cost of sending again what it
+      // was already sent (no more than what was queued), rather than a queue the table's size.
+      this.#sweepAll();
+      return;
+    }
     this.#queued.set(e);
     this.table.pins[e]!++;
     if (this.#qLen === this.#queue.length) {
@@ -122,10 +170,27 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.#queue[this.#qLen++] = e;
   }
 
-  /** Queues every entry that is exportable now (initial export, route refresh). */
+  /**
+   * Considers every entry of the table again (initial export, route refresh, a policy change):
+   * the sweep starts over from the first entry. Entries made after this call are new, and come
+   * through the fan-out like any change.
+   */
   considerAll(): void {
-    const hw = this.table.index.highWater;
-    for (let e = 0; e < hw && e < this.table.head.length; e++) this.consider(e);
+    this.#sweep = 0;
+    this.#sweepEnd = this.table.index.highWater;
+  }
+
+  /** Turns the queue into a sweep over the whole table. */
+  #sweepAll(): void {
+    const t = this.table;
+    for (let i = this.#qHead; i < this.#qLen; i++) {
+      const e = this.#queue[i]!;
+      this.#queued.clear(e);
+      t.unpin(e);
+    }
+    this.#qHead = this.#qLen = 0;
+    this.#queue = new Int32Array(0);
+    this.considerAll();
   }
 
   /** Forgets everything (session down), releasing the entries it held. */
@@ -137,6 +202,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.#sent = new BitSet();
     this.#qHead = this.#qLen = 0;
     this.#queue = new Int32Array(0);
+    this.#sweep = this.#sweepEnd = 0;
     this.sentCount = 0;
     this.eorPending = false;
     this.eorSent = false;
@@ -145,64 +211,49 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     s.drain((e) => t.unpin(e));
   }
 
-  /** Builds the UPDATEs for up to `limit` queued entries. */
+  /**
+   * Builds the UPDATEs for up to `limit` entries: the queue's first, then the sweep's. The sweep
+   * reads at most `limit` × SWEEP_LOOK entries a call, so a neighbor that is sent little of a
+   * big table (a transit is sent customers' routes only) still gives way between chunks.
+   */
   takeChunk(codec: RibCodec, limit: number, cache: EncodeCache = new Map()): Uint8Array[] {
     const t = this.table;
-    const { pAttr } = t;
-    const groups = new Map<number, Group<K>>();
-    const withdrawn: K[] = [];
+    const c: Chunk<K> = { groups: new Map(), withdrawn: [], lastA: -1, lastG: undefined, taken: 0 };
     const end = Math.min(this.#qLen, this.#qHead + limit);
-    // Entries of one set arrive together (one UPDATE), so the previous group usually matches.
-    let lastA = -1;
-    let lastG: Group<K> | undefined;
     for (let i = this.#qHead; i < end; i++) {
       const e = this.#queue[i]!;
       this.#queued.clear(e);
-      const key = t.index.key(e);
-      const p = this.exportPath(e);
-      let g: Group<K> | undefined;
-      if (p !== -1) {
-        const a = pAttr[p]!;
-        g = a === lastA ? lastG : groups.get(a);
-        if (g === undefined) {
-          let enc = cache.get(a);
-          if (enc === undefined) {
-            enc = this.#encode(a, codec);
-            cache.set(a, enc);
-          }
-          if (enc.error) this.encodeErrors++;
-          g = { enc, keys: [] };
-          groups.set(a, g);
-        }
-        lastA = a;
-        lastG = g;
-      }
-      if (g !== undefined && g.enc.bytes !== null) {
-        g.keys.push(key);
-        if (!this.#sent.has(e)) {
-          this.#sent.set(e);
-          this.sentCount++;
-          t.pins[e]!++;
-        }
-      } else if (this.#sent.has(e)) {
-        withdrawn.push(key);
-        this.#sent.clear(e);
-        this.sentCount--;
-        t.unpin(e);
-      }
+      this.#take(e, c, codec, cache);
       t.unpin(e);
     }
     this.#qHead = end;
-    if (this.#qHead === this.#qLen) this.#qHead = this.#qLen = 0;
+    if (this.#qHead === this.#qLen) {
+      this.#qHead = this.#qLen = 0;
+      // A burst's queue is not kept once sent (a full table's worth would stay forever).
+      if (this.#queue.length > QUEUE_KEEP) this.#queue = new Int32Array(0);
+    }
+    if (c.taken < limit && this.#sweep < this.#sweepEnd) {
+      const stop = Math.min(this.#sweepEnd, t.head.length);
+      const look = Math.min(stop, this.#sweep + limit * SWEEP_LOOK);
+      let e = this.#sweep;
+      for (; e < look && c.taken < limit; e++) {
+        // Queued: the queue has it. Dirty: its change is on its way (fan-out), and queues it.
+        if (this.#queued.has(e) || t.isDirty(e)) continue;
+        this.#take(e, c, codec, cache);
+      }
+      this.#sweep = e >= stop ? this.#sweepEnd : e;
+      if (this.#sweep === this.#sweepEnd) this.#sweep = this.#sweepEnd = 0;
+    }
     const max = this.#target.maxLength;
     const out: Uint8Array[] = [];
+    const withdrawn = c.withdrawn;
     if (withdrawn.length > 0) {
       const w = this.v6
         ? codec.packWithdrawals6(withdrawn as Prefix6[], 0, withdrawn.length, max)
         : codec.packWithdrawals4(withdrawn as Prefix4[], 0, withdrawn.length, max);
       for (const m of w) out.push(m);
     }
-    for (const g of groups.values()) {
+    for (const g of c.groups.values()) {
       const b = g.enc.bytes;
       if (b === null || g.keys.length === 0) continue;
       const u = this.v6
@@ -211,6 +262,45 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
       for (const m of u) out.push(m);
     }
     return out;
+  }
+
+  /** Entry `e` into chunk `c`: announced with its set, withdrawn, or nothing to do. */
+  #take(e: number, c: Chunk<K>, codec: RibCodec, cache: EncodeCache): void {
+    const t = this.table;
+    const p = this.exportPath(e);
+    let g: Group<K> | undefined;
+    if (p !== -1) {
+      const a = t.pAttr[p]!;
+      // Entries of one set arrive together (one UPDATE), so the previous group usually matches.
+      g = a === c.lastA ? c.lastG : c.groups.get(a);
+      if (g === undefined) {
+        let enc = cache.get(a);
+        if (enc === undefined) {
+          enc = this.#encode(a, codec);
+          cache.set(a, enc);
+        }
+        if (enc.error) this.encodeErrors++;
+        g = { enc, keys: [] };
+        c.groups.set(a, g);
+      }
+      c.lastA = a;
+      c.lastG = g;
+    }
+    if (g !== undefined && g.enc.bytes !== null) {
+      g.keys.push(t.index.key(e));
+      c.taken++;
+      if (!this.#sent.has(e)) {
+        this.#sent.set(e);
+        this.sentCount++;
+        t.pins[e]!++;
+      }
+    } else if (this.#sent.has(e)) {
+      c.withdrawn.push(t.index.key(e));
+      c.taken++;
+      this.#sent.clear(e);
+      this.sentCount--;
+      t.unpin(e);
+    }
   }
 
   /** Encodes attribute set `a` for this neighbor's profile. */

@@ -285,6 +285,11 @@ export class LocRib<K extends number | string> {
     return this.#dirtyLen - this.#dirtyHead;
   }
 
+  /** Entry `e`'s best paths changed and the change is not handed out yet (takeDirty). */
+  isDirty(e: number): boolean {
+    return (this.#flags[e]! & DIRTY) !== 0;
+  }
+
   unpin(e: number): void {
     this.pins[e]!--;
     this.maybeFree(e);

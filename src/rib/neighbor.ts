@@ -83,7 +83,6 @@ export class NeighborState implements ExportPeer, OutTarget {
   sink: OutboundSink | undefined;
   families = new Set<Family>();
   blocked = false;
-  drainScheduled = false;
   // Counters
   updatesIgnored = 0;
   eorReceived = new Set<Family>();

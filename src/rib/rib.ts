@@ -215,6 +215,8 @@ export class Rib {
   readonly #freeIdx: number[] = [];
   readonly #listeners: Subscriber[] = [];
   #flushScheduled = false;
+  /** The neighbor (index in #peers) the next turn of #pump serves first. */
+  #pumpNext = 0;
   /** RouteInfo objects handed out during this flush (#routeInfo). */
   readonly #infoCache = new Map<number, RouteInfo>();
   #idleWaiters: (() => void)[] = [];
@@ -945,8 +947,7 @@ export class Rib {
   propagating(): boolean {
     if (this.t4.dirtyCount > 0 || this.t6.dirtyCount > 0) return true;
     for (const st of this.#byName.values()) {
-      if (st.up && !st.blocked && (st.drainScheduled || st.out4.pending > 0 || st.out6.pending > 0))
-        return true;
+      if (st.up && !st.blocked && (st.out4.pending > 0 || st.out6.pending > 0)) return true;
     }
     return false;
   }
@@ -956,8 +957,7 @@ export class Rib {
     if (this.#flushScheduled) return true;
     for (const l of this.#listeners) if (l.cursor4 >= 0 || l.cursor6 >= 0) return true;
     for (const st of this.#byName.values()) {
-      if (st.up && !st.blocked && (st.drainScheduled || st.out4.pending > 0 || st.out6.pending > 0))
-        return true;
+      if (st.up && !st.blocked && (st.out4.pending > 0 || st.out6.pending > 0)) return true;
       if (st.up && !st.blocked && (st.out4.eorPending || st.out6.eorPending)) return true;
       if (st.up && !st.blocked && (st.out4.refreshPending || st.out6.refreshPending)) return true;
     }
@@ -991,9 +991,7 @@ export class Rib {
         this.#fanOut(this.t6, 'ipv6-unicast', up6, changes, keys?.v6 ?? null);
     }
     if (left > 0) this.#schedule();
-    // One encoding per (attribute set, profile) for every neighbor drained in this tick.
-    const caches = new Map<string, EncodeCache>();
-    for (const st of this.#byName.values()) if (st.up) this.#drain(st, caches);
+    if (!this.#pump()) this.#schedule();
     // Subscribers (the FIB) after the neighbors: their work never delays an UPDATE going out.
     const anyKeys = keys !== null && keys.v4.length + keys.v6.length > 0;
     if ((changes !== null && changes.length > 0) || anyKeys)
@@ -1105,33 +1103,59 @@ export class Rib {
     return info;
   }
 
-  /** Sends queued changes to one neighbor until done, blocked by its sink, or out of time. */
-  #drain(st: NeighborState, caches = new Map<string, EncodeCache>()): void {
-    if (!st.up || st.blocked || st.drainScheduled) return;
+  /**
+   * Sends what neighbors have queued, a chunk per neighbor in turn, for at most one slice in
+   * all; the next turn starts with the neighbor after the last one served. One slice for all of
+   * them, not one each: with a thousand customers taking a full table, a slice each held the
+   * event loop for seconds, and new sessions' OPENs waited behind it past their hold time.
+   * Returns true when nothing is left that an unblocked neighbor could take.
+   */
+  #pump(): boolean {
+    const list = this.#peers;
+    const n = list.length;
+    if (n === 0) return true;
+    // One encoding per (attribute set, profile) for every neighbor served in this turn.
+    const caches = new Map<string, EncodeCache>();
+    const t0 = performance.now();
+    let quiet = 0; // neighbors in a row found with nothing to send
+    let i = this.#pumpNext % n;
+    while (quiet < n) {
+      const st = list[i];
+      i = (i + 1) % n;
+      if (st === undefined || !this.#serve(st, caches)) {
+        quiet++;
+        continue;
+      }
+      quiet = 0;
+      if (performance.now() - t0 > this.#sliceMs) {
+        this.#pumpNext = i;
+        return false;
+      }
+    }
+    this.#pumpNext = i;
+    return true;
+  }
+
+  /**
+   * One chunk per family to `st`, then its End-of-RIB and refresh markers once nothing is
+   * queued; true when it has more to send now (not blocked).
+   */
+  #serve(st: NeighborState, caches: Map<string, EncodeCache>): boolean {
+    if (!st.up || st.blocked || st.removed) return false;
     const sink = st.sink!;
     const codec = this.#codec;
-    const t0 = performance.now();
     for (const out of [st.out4, st.out6]) {
+      if (out.pending === 0) continue;
       const ck = `${out.v6 ? 6 : 4}${st.profile}`;
       let cache = caches.get(ck);
       if (cache === undefined) caches.set(ck, (cache = new Map()));
-      while (out.pending > 0) {
-        const msgs = out.takeChunk(codec, this.#chunk, cache);
-        if (msgs.length > 0 && !sink.send(msgs)) {
-          this.#block(st);
-          return;
-        }
-        if (performance.now() - t0 > this.#sliceMs && (out.pending > 0 || st.out6.pending > 0)) {
-          st.drainScheduled = true;
-          setImmediate(() => {
-            st.drainScheduled = false;
-            this.#drain(st);
-            this.#checkIdle();
-          });
-          return;
-        }
+      const msgs = out.takeChunk(codec, this.#chunk, cache);
+      if (msgs.length > 0 && !sink.send(msgs)) {
+        this.#block(st);
+        return false;
       }
     }
+    if (st.out4.pending > 0 || st.out6.pending > 0) return true;
     for (const [out, family] of [
       [st.out4, 'ipv4-unicast'],
       [st.out6, 'ipv6-unicast'],
@@ -1145,9 +1169,10 @@ export class Rib {
       out.eorSent = true;
       if (!sink.send([codec.encodeEndOfRib(family)])) {
         this.#block(st);
-        return;
+        return false;
       }
     }
+    return false;
   }
 
   #block(st: NeighborState): void {
@@ -1156,8 +1181,7 @@ export class Rib {
     st.sink!.onDrain(() => {
       if (st.generation !== gen || !st.up) return;
       st.blocked = false;
-      this.#drain(st);
-      this.#checkIdle();
+      this.#schedule();
     });
   }
 
