@@ -82,10 +82,11 @@ const SWEEP_LOOK = 8;
 /** A drained queue longer than this is let go (256 KiB); churn grows it again as needed. */
 const QUEUE_KEEP = 65536;
 /**
- * A queue this long for a neighbor that was sent no more than that becomes a sweep (#sweepAll):
- * a queue grows by 4 bytes per entry for each neighbor, a sweep does not grow.
+ * A queue this long may become a sweep (#toSweep): a queue grows by 4 bytes an entry for each
+ * neighbor, a sweep does not grow.
  */
 const QUEUE_SWEEP = 65536;
+const QMIN_NONE = 0x7fffffff;
 
 export class AdjOut<K extends Prefix4 | Prefix6> {
   readonly table: LocRib<K>;
@@ -100,6 +101,8 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
   /** Entries [#sweep, #sweepEnd) are still to be read by the sweep. */
   #sweep = 0;
   #sweepEnd = 0;
+  /** No entry below this one is queued (a bound, not kept exact as the queue drains). */
+  #qMin = QMIN_NONE;
   sentCount = 0;
   encodeErrors = 0;
   /** End-of-RIB still to be sent after the initial export (RFC 4724 §2). */
@@ -148,14 +151,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     if (this.#queued.has(e)) return;
     if (e >= this.#sweep && e < this.#sweepEnd) return; // the sweep reads it when it gets there
     if (this.exportPath(e) === -1 && !this.#sent.has(e)) return;
-    const queued = this.#qLen - this.#qHead;
-    if (queued >= QUEUE_SWEEP && queued >= this.sentCount) {
-      // A table arriving for a neighbor that holds little yet (a customer up before its transit's
-      // table came in): read it with the sweep instead, for the cost of sending again what it
-      // was already sent (no more than what was queued), rather than a queue the table's size.
-      this.#sweepAll();
-      return;
-    }
+    if (this.#qLen - this.#qHead >= QUEUE_SWEEP && this.#toSweep(e)) return;
     this.#queued.set(e);
     this.table.pins[e]!++;
     if (this.#qLen === this.#queue.length) {
@@ -168,6 +164,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
       }
     }
     this.#queue[this.#qLen++] = e;
+    if (e < this.#qMin) this.#qMin = e;
   }
 
   /**
@@ -180,17 +177,33 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.#sweepEnd = this.table.index.highWater;
   }
 
-  /** Turns the queue into a sweep over the whole table. */
-  #sweepAll(): void {
+  /**
+   * A long queue becomes a sweep over the entries from the first one queued (or the sweep's
+   * position) to the table's end, `e` included, when that re-reads no more than was queued: the
+   * entries the sweep reads that neither the queue nor the sweep had are read for nothing, and
+   * only those already sent are sent again (at most `sentCount`). A table arriving while its
+   * customers are up (a box that restarted: they come back before the transit's table) is then
+   * read as the customers' sockets take it, not queued for each of them, 4 bytes an entry.
+   */
+  #toSweep(e: number): boolean {
+    const queued = this.#qLen - this.#qHead;
+    const sweeping = this.#sweepEnd - this.#sweep;
+    const lo = Math.min(this.#qMin, e, sweeping > 0 ? this.#sweep : e);
+    const hi = Math.max(this.table.index.highWater, this.#sweepEnd, e + 1);
+    const extra = hi - lo - queued - sweeping;
+    if (Math.min(extra, this.sentCount) > queued) return false;
     const t = this.table;
     for (let i = this.#qHead; i < this.#qLen; i++) {
-      const e = this.#queue[i]!;
-      this.#queued.clear(e);
-      t.unpin(e);
+      const q = this.#queue[i]!;
+      this.#queued.clear(q);
+      t.unpin(q);
     }
     this.#qHead = this.#qLen = 0;
+    this.#qMin = QMIN_NONE;
     this.#queue = new Int32Array(0);
-    this.considerAll();
+    this.#sweep = lo;
+    this.#sweepEnd = hi;
+    return true;
   }
 
   /** Forgets everything (session down), releasing the entries it held. */
@@ -201,6 +214,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.#queued = new BitSet();
     this.#sent = new BitSet();
     this.#qHead = this.#qLen = 0;
+    this.#qMin = QMIN_NONE;
     this.#queue = new Int32Array(0);
     this.#sweep = this.#sweepEnd = 0;
     this.sentCount = 0;
@@ -229,6 +243,7 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     this.#qHead = end;
     if (this.#qHead === this.#qLen) {
       this.#qHead = this.#qLen = 0;
+      this.#qMin = QMIN_NONE;
       // A burst's queue is not kept once sent (a full table's worth would stay forever).
       if (this.#queue.length > QUEUE_KEEP) this.#queue = new Int32Array(0);
     }

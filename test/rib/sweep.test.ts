@@ -154,3 +154,60 @@ t.test('a table arriving for a customer that holds little is swept, not queued',
   t.equal(c.sink.routes.size, n, 'then it holds the whole table');
   t.equal(pins() - held, n, 'and exactly what it holds is held for it');
 });
+
+const wide = (i: number): string => `${10 + ((i >> 16) & 255)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+
+t.test('a long queue becomes a sweep only when that re-sends no more than was queued', async (t) => {
+  const h = harness();
+  const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
+  const c = h.up(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5);
+  const n = 240_000;
+  const load = (from: number, to: number, as: number) => {
+    for (let s = from; s < to; s += 10)
+      feed.ch.updates([
+        announce(
+          attrs([65001, as]),
+          Array.from({ length: 10 }, (_, i) => wide(s + i)),
+        ),
+      ]);
+  };
+  load(0, n, 64500);
+  await h.settle();
+  t.equal(c.sink.routes.size, n);
+  const pins = (): number => h.rib.t4.pins.reduce((a, b) => a + b, 0);
+  const held = pins();
+  // Every third route changes while the customer's socket is full: a queue of 80,000 spread
+  // over the whole table. A sweep would send the other 160,000 again: it stays a queue.
+  c.sink.budget = 1;
+  c.sink.release(1);
+  const before = c.sink.decoded.reduce((a, u) => a + u.nlri4.length, 0);
+  const changed: string[] = [];
+  for (let i = 0; i < n; i += 3) changed.push(wide(i));
+  for (let i = 0; i < changed.length; i += 10)
+    feed.ch.updates([announce(attrs([65001, 64501]), changed.slice(i, i + 10))]);
+  await until(() => h.rib.t4.dirtyCount === 0);
+  t.ok(pins() - held >= 65536, `the changes are queued (held) for it: ${pins() - held}`);
+  c.sink.release();
+  await h.settle();
+  const sent = c.sink.decoded.reduce((a, u) => a + u.nlri4.length, 0) - before;
+  t.equal(
+    sent,
+    changed.length,
+    `exactly the ${changed.length} changed routes were sent again, nothing twice`,
+  );
+  t.equal(pins(), held, 'nothing held once sent');
+  // Then 100,000 new routes at the end of the table while its socket is full: a sweep from the
+  // first of them reads nothing it would not have queued.
+  c.sink.budget = 1;
+  c.sink.release(1);
+  const before2 = c.sink.decoded.reduce((a, u) => a + u.nlri4.length, 0);
+  load(n, n + 100_000, 64502);
+  await until(() => h.rib.t4.dirtyCount === 0);
+  // One chunk (4,096) went out before the socket filled; what is held beyond is the queue.
+  t.ok(pins() - held <= 4096 + 65536, `held for it: ${pins() - held}, not the 100,000 new routes`);
+  c.sink.release();
+  await h.settle();
+  t.equal(c.sink.routes.size, n + 100_000, 'it holds the whole table');
+  const sent2 = c.sink.decoded.reduce((a, u) => a + u.nlri4.length, 0) - before2;
+  t.equal(sent2, 100_000, 'each new route was sent once');
+});

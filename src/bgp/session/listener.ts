@@ -17,6 +17,14 @@ export interface ListenerOptions {
   lookup: (remoteAddress: string) => Peer | undefined;
 }
 
+/**
+ * Connections the kernel completes before we accept them (capped by net.core.somaxconn, 4096 on
+ * current kernels). Node's default is 511: a box whose thousand customers reconnect at once
+ * (after its own restart, or an upstream outage) saw SYNs dropped while the event loop was busy
+ * with a table, and each dropped customer waited out the SYN retry backoff (1, 3, 7, 15, 31 s).
+ */
+const LISTEN_BACKLOG = 4096;
+
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'address already in use',
   EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
@@ -37,6 +45,7 @@ export class BgpListener {
     return a && typeof a === 'object' ? a.port : this.#o.port;
   }
 
+  /** Listens on the BGP port, with a backlog for a box full of customers (LISTEN_BACKLOG). */
   listen(): Promise<void> {
     const { address, port, log } = this.#o;
     const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
@@ -52,7 +61,7 @@ export class BgpListener {
         );
       };
       server.once('error', onError);
-      server.listen({ host: address, port, exclusive: true }, () => {
+      server.listen({ host: address, port, exclusive: true, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', onError);
         server.on('error', (err) => log.error({ err }, 'BGP listener error'));
         log.info({ address, port: this.port }, 'BGP listener ready');
