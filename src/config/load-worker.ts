@@ -13,25 +13,41 @@
  * start-up or reload), whole or not at all. A loader is a new process every time, on purpose: one kept resident between reloads
  * answered in 0.3 s instead of 1 s at 10,000 customers, but held 130-170 MB doing nothing.
  */
-import { renameSync, readFileSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { GredgeError } from '../errors.js';
 import { ConfigError } from './error.js';
-import { decodeMemo, encodeMemo, loadIncremental, type Memo, memoOfFull } from './incremental.js';
+import type { Memo } from './incremental.js';
 import type { LoadReply, LoadRequest } from './isolated.js';
-import { loadConfig, type TracedFile } from './load.js';
+import type { TracedFile } from './load.js';
 import type { Config } from './types.js';
 
+/**
+ * The loading modules (the schema library, the YAML parser: most of a loader's start), imported
+ * when the request is in, so that the memo file is read meanwhile, off this thread.
+ */
+type Modules = typeof import('./incremental.js') & typeof import('./load.js');
+async function modules(): Promise<Modules> {
+  const [inc, load] = await Promise.all([import('./incremental.js'), import('./load.js')]);
+  return { ...inc, ...load };
+}
+
 /** A load's answer, and how to make its memo (after the answer: a full load's costs ~0.2 s at 10k). */
-function load(req: LoadRequest): { reply: LoadReply; memo?: () => Memo | undefined } {
+function load(
+  req: LoadRequest,
+  m: Modules,
+  memoBytes: Uint8Array | undefined,
+): { reply: LoadReply; memo?: () => Memo | undefined } {
+  const { decodeMemo, loadConfig, loadIncremental, memoOfFull } = m;
   try {
-    const before = req.memoIn !== undefined ? readMemo(req.memoIn) : undefined;
+    const before = memoBytes !== undefined ? decodeMemo(memoBytes) : undefined;
     if (before) {
       const inc = loadIncremental(req.path, before);
-      if (inc) return { reply: ok(inc.config, inc.reuse), memo: () => inc.memo };
+      if (inc) return { reply: ok(inc.config, inc.reuse), memo: () => memoOf(() => inc.memo) };
     }
     const trace: TracedFile[] = [];
     const config = loadConfig(req.path, { trace });
-    return { reply: ok(config), memo: () => memoOf(trace) };
+    return { reply: ok(config), memo: () => memoOf(() => memoOfFull(trace)) };
   } catch (err) {
     if (err instanceof ConfigError)
       return { reply: { ok: false, kind: 'config', source: err.source, issues: err.issues } };
@@ -45,26 +61,18 @@ function ok(config: Config, reuse?: Record<'neighbors' | 'tunnels', Int32Array>)
   return { ok: true, config, memo: false, ...(reuse ? { reuse } : {}) };
 }
 
-/** The memo of a full load; none (the next load is a full one again) if it cannot be made. */
-function memoOf(trace: TracedFile[]): Memo | undefined {
+/** A load's memo; none (the next load is a full one again) if it cannot be made. */
+function memoOf(make: () => Memo): Memo | undefined {
   try {
-    return memoOfFull(trace);
+    return make();
   } catch (err) {
     process.stderr.write(`config loader: no memo for the next reload: ${(err as Error).message}\n`);
     return undefined;
   }
 }
 
-function readMemo(file: string): Memo | undefined {
-  try {
-    return decodeMemo(readFileSync(file));
-  } catch {
-    return undefined; // gone: a full load
-  }
-}
-
 /** Writes the memo whole or not at all (a memo that is not there means a full load next time). */
-function writeMemo(file: string, memo: Memo): void {
+function writeMemo(file: string, memo: Memo, encodeMemo: Modules['encodeMemo']): void {
   try {
     writeFileSync(`${file}.part`, encodeMemo(memo), { mode: 0o600 });
     renameSync(`${file}.part`, file);
@@ -76,14 +84,19 @@ function writeMemo(file: string, memo: Memo): void {
 }
 
 if (process.send) {
-  process.once('message', (req: LoadRequest) => {
-    const { reply, memo } = load(req);
+  process.once('message', async (req: LoadRequest) => {
+    // A memo that cannot be read is none: a full load.
+    const [m, memoBytes] = await Promise.all([
+      modules(),
+      req.memoIn !== undefined ? readFile(req.memoIn).catch(() => undefined) : undefined,
+    ]);
+    const { reply, memo } = load(req, m, memoBytes);
     if (reply.ok && memo && req.memoOut !== undefined) reply.memo = true;
     process.send!(reply, () => {
       // The answer first: the memo (made now) and its file are for the next load; one that
       // cannot be made is no file, which the next load reads as "load in full".
-      const m = reply.ok && req.memoOut !== undefined ? memo?.() : undefined;
-      if (m) writeMemo(req.memoOut!, m);
+      const made = reply.ok && req.memoOut !== undefined ? memo?.() : undefined;
+      if (made) writeMemo(req.memoOut!, made, m.encodeMemo);
       process.disconnect();
     });
   });
