@@ -123,11 +123,6 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     return this.#qLen - this.#qHead + this.#sweepEnd - this.#sweep;
   }
 
-  /** Entries the sweep (initial export, refresh) has yet to read. */
-  get sweeping(): number {
-    return this.#sweepEnd - this.#sweep;
-  }
-
   /** The path of entry `e` this neighbor should have, or -1 (export policy applied). */
   exportPath(e: number): number {
     const t = this.table;
