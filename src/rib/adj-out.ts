@@ -123,6 +123,11 @@ export class AdjOut<K extends Prefix4 | Prefix6> {
     return this.#qLen - this.#qHead + this.#sweepEnd - this.#sweep;
   }
 
+  /** Nothing to send: no entry to consider, no End-of-RIB or refresh marker owed. */
+  get idle(): boolean {
+    return this.pending === 0 && !this.eorPending && !this.refreshPending;
+  }
+
   /** The path of entry `e` this neighbor should have, or -1 (export policy applied). */
   exportPath(e: number): number {
     const t = this.table;

@@ -957,9 +957,7 @@ export class Rib {
     if (this.#flushScheduled) return true;
     for (const l of this.#listeners) if (l.cursor4 >= 0 || l.cursor6 >= 0) return true;
     for (const st of this.#byName.values()) {
-      if (st.up && !st.blocked && (st.out4.pending > 0 || st.out6.pending > 0)) return true;
-      if (st.up && !st.blocked && (st.out4.eorPending || st.out6.eorPending)) return true;
-      if (st.up && !st.blocked && (st.out4.refreshPending || st.out6.refreshPending)) return true;
+      if (st.up && !st.blocked && !(st.out4.idle && st.out6.idle)) return true;
     }
     return false;
   }
@@ -1141,7 +1139,8 @@ export class Rib {
    * queued; true when it has more to send now (not blocked).
    */
   #serve(st: NeighborState, caches: Map<string, EncodeCache>): boolean {
-    if (!st.up || st.blocked || st.removed) return false;
+    // Most neighbors have nothing to send most turns: no look at them beyond this.
+    if (!st.up || st.blocked || st.removed || (st.out4.idle && st.out6.idle)) return false;
     const sink = st.sink!;
     const codec = this.#codec;
     for (const out of [st.out4, st.out6]) {
