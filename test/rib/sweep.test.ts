@@ -5,13 +5,44 @@
 // Re-run a failure with RIB_SEED=<seed>.
 import t from 'tap';
 import { formatPrefix4, type PathAttributes } from '../../src/bgp/wire/index.js';
+import type { PeerChannel } from '../../src/rib/channel.js';
 import { prng } from '../prng.js';
-import { announce, asPathOf, attrs, harness, neighbor, turns, until, withdraw } from './helpers.js';
+import {
+  announce,
+  asPathOf,
+  attrs,
+  type Harness,
+  harness,
+  neighbor,
+  turns,
+  until,
+  withdraw,
+} from './helpers.js';
 
 const seed = Number(process.env.RIB_SEED ?? Math.floor(Math.random() * 2 ** 31));
 t.comment(`seed ${seed} (RIB_SEED=${seed} to replay)`);
 
-const prefix = (i: number): string => `10.${(i >> 8) & 255}.${i & 255}.0/24`;
+/** The i-th /24 from 10.0.0.0 on. */
+const prefix = (i: number): string => `${10 + ((i >> 16) & 255)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+
+/** Prefixes [from, to) announced by `feed`, ten to an UPDATE; the k-th UPDATE's path is 65001 asOf(k). */
+function announceRange(
+  feed: { ch: PeerChannel },
+  from: number,
+  to: number,
+  asOf: (k: number) => number,
+): void {
+  for (let s = from; s < to; s += 10)
+    feed.ch.updates([
+      announce(
+        attrs([65001, asOf((s - from) / 10)]),
+        Array.from({ length: 10 }, (_, i) => prefix(s + i)),
+      ),
+    ]);
+}
+
+/** Pins on IPv4 entries: one per route sent to a neighbor, one per entry queued for one. */
+const pinned = (h: Harness): number => h.rib.t4.pins.reduce((a, b) => a + b, 0);
 
 t.test(`a sweep under churn ends with exactly the table (seed ${seed})`, async (t) => {
   const rnd = prng(seed);
@@ -75,8 +106,7 @@ t.test('End-of-RIB comes after the whole initial table, however small the chunks
   const h = harness({ chunk: 8 });
   const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
   const all = Array.from({ length: 2000 }, (_, i) => prefix(i));
-  for (let s = 0; s < 200; s++)
-    feed.ch.updates([announce(attrs([65001, 64500 + s]), all.slice(s * 10, s * 10 + 10))]);
+  announceRange(feed, 0, all.length, (k) => 64500 + k);
   await h.settle();
   const c = h.up(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5);
   c.sink.budget = 2;
@@ -91,11 +121,9 @@ t.test('End-of-RIB comes after the whole initial table, however small the chunks
 t.test('a session coming up walks nothing: the table is read as its socket takes routes', async (t) => {
   const h = harness({ chunk: 64 });
   const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
-  const all = Array.from({ length: 5000 }, (_, i) => prefix(i));
-  for (let s = 0; s < 500; s++)
-    feed.ch.updates([announce(attrs([65001, 64500 + s]), all.slice(s * 10, s * 10 + 10))]);
+  announceRange(feed, 0, 5000, (k) => 64500 + k);
   await h.settle();
-  const pins = (): number => h.rib.t4.pins.reduce((a, b) => a + b, 0);
+  const pins = (): number => pinned(h);
   const held = pins();
   const idle: ReturnType<typeof h.up>[] = [];
   for (let i = 0; i < 20; i++) {
@@ -130,21 +158,11 @@ t.test('a table arriving for a customer that holds little is swept, not queued',
   const c = h.up(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5);
   await h.settle();
   c.sink.budget = 1; // its socket takes one chunk, then is full until released
-  const pins = (): number => h.rib.t4.pins.reduce((a, b) => a + b, 0);
+  const pins = (): number => pinned(h);
   const held = pins();
   // 100,000 prefixes, more than a queue is allowed (QUEUE_SWEEP) for a neighbor sent nothing.
   const n = 100_000;
-  for (let s = 0; s < n / 10; s++)
-    feed.ch.updates([
-      announce(
-        attrs([65001, 64500 + (s % 50)]),
-        Array.from(
-          { length: 10 },
-          (_, i) =>
-            `${10 + (((s * 10 + i) >> 16) & 255)}.${((s * 10 + i) >> 8) & 255}.${(s * 10 + i) & 255}.0/24`,
-        ),
-      ),
-    ]);
+  announceRange(feed, 0, n, (k) => 64500 + (k % 50));
   await until(() => h.rib.t4.dirtyCount === 0 && c.sink.waitingForDrain);
   const sent = c.sink.routes.size;
   t.ok(sent < n, `the customer took ${sent} routes before its socket filled`);
@@ -155,26 +173,16 @@ t.test('a table arriving for a customer that holds little is swept, not queued',
   t.equal(pins() - held, n, 'and exactly what it holds is held for it');
 });
 
-const wide = (i: number): string => `${10 + ((i >> 16) & 255)}.${(i >> 8) & 255}.${i & 255}.0/24`;
-
 t.test('a long queue becomes a sweep only when that re-sends no more than was queued', async (t) => {
   const h = harness();
   const feed = h.up(neighbor('t1', 'transit', 65001, '127.0.0.2'), 1);
   const c = h.up(neighbor('c1', 'customer', 65010, '127.0.0.5'), 5);
   const n = 240_000;
-  const load = (from: number, to: number, as: number) => {
-    for (let s = from; s < to; s += 10)
-      feed.ch.updates([
-        announce(
-          attrs([65001, as]),
-          Array.from({ length: 10 }, (_, i) => wide(s + i)),
-        ),
-      ]);
-  };
+  const load = (from: number, to: number, as: number) => announceRange(feed, from, to, () => as);
   load(0, n, 64500);
   await h.settle();
   t.equal(c.sink.routes.size, n);
-  const pins = (): number => h.rib.t4.pins.reduce((a, b) => a + b, 0);
+  const pins = (): number => pinned(h);
   const held = pins();
   // Every third route changes while the customer's socket is full: a queue of 80,000 spread
   // over the whole table. A sweep would send the other 160,000 again: it stays a queue.
@@ -182,7 +190,7 @@ t.test('a long queue becomes a sweep only when that re-sends no more than was qu
   c.sink.release(1);
   const before = c.sink.decoded.reduce((a, u) => a + u.nlri4.length, 0);
   const changed: string[] = [];
-  for (let i = 0; i < n; i += 3) changed.push(wide(i));
+  for (let i = 0; i < n; i += 3) changed.push(prefix(i));
   for (let i = 0; i < changed.length; i += 10)
     feed.ch.updates([announce(attrs([65001, 64501]), changed.slice(i, i + 10))]);
   await until(() => h.rib.t4.dirtyCount === 0);
